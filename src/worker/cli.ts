@@ -1,0 +1,320 @@
+/**
+ * Headless entry: `codex-desk app-server [--listen stdio://|ws://IP:PORT|off] [-c key=value] ...`,
+ * the same command line as `codex app-server` for what codex-desk implements. Usage mistakes exit 2
+ * with a message that says what to write instead; SIGINT/SIGTERM close every connection and exit 0.
+ */
+import { realpathSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import {
+  ConfigOverrideError,
+  featureOverride,
+  loadTomlParser,
+  parseConfigOverride,
+  type ConfigOverride,
+} from './config/overrides'
+import { resolveCodexDeskHome } from './home'
+import { AppServer } from './server/appServer'
+import { ListenUrlError, parseListenUrl, type ListenTarget } from './transport/listenUrl'
+import { StdioTransport } from './transport/stdio'
+import type { WebSocketListener } from './transport/webSocket'
+import { loadWsAuthConfig, WsAuthConfigError, type WsAuthOptions } from './transport/wsAuth'
+import { loggerFromEnv, type LoggerFactory } from './util/log'
+import { VERSION } from './version'
+
+const HELP = `codex-desk ${VERSION}: a desktop host for the Codex app-server protocol
+
+Usage:
+  codex-desk app-server [options]     serve the app-server protocol (headless)
+  codex-desk --version | --help
+
+Options for app-server:
+  --listen URL                  stdio:// (default), ws://IP:PORT (an IP literal; port 0 picks a free
+                                port and prints it) or off
+  --stdio                       same as --listen stdio://
+  -c, --config key=value        override a config value (repeatable); the value is TOML, or a string
+  --enable FEATURE              same as -c features.FEATURE=true (repeatable)
+  --disable FEATURE             same as -c features.FEATURE=false (repeatable)
+  --analytics-default-enabled   turn analytics on unless config says [analytics] enabled = false
+
+Websocket listener:
+  --ws-auth MODE                capability-token | signed-bearer-token (required off loopback)
+  --ws-token-file ABS_PATH      capability token file (trimmed, must not be empty)
+  --ws-token-sha256 HEX         SHA-256 of the capability token, instead of the file
+  --ws-shared-secret-file ABS_PATH
+                                HS256 secret for signed bearer tokens (at least 32 bytes)
+  --ws-issuer ISS               required JWT issuer
+  --ws-audience AUD             required JWT audience
+  --ws-max-clock-skew-seconds N leeway for exp/nbf (default 30)
+  --ws-allow-origin ORIGIN      allow browser requests from this exact origin (repeatable);
+                                any other Origin gets 403
+  --ws-max-payload BYTES        largest accepted frame (default 16 MiB); larger ones close with 1009
+
+Clients send the token as "Authorization: Bearer <token>"; browsers, which cannot set that header,
+offer the subprotocols "codex-desk" and "codex-desk.bearer.<token>" instead.
+
+Environment:
+  CODEX_DESK_HOME               home folder (default ~/.codex-desk)
+  CODEX_DESK_LOG                log levels, e.g. info,transport=debug (default info)
+  LOG_FORMAT=json               one JSON object per log line on stderr (default: readable text)
+  CODEX_INTERNAL_ORIGINATOR_OVERRIDE
+                                fixes the originator reported in user agents
+`
+
+const OPTIONS = {
+  listen: { type: 'string' },
+  stdio: { type: 'boolean' },
+  config: { type: 'string', short: 'c', multiple: true },
+  enable: { type: 'string', multiple: true },
+  disable: { type: 'string', multiple: true },
+  'analytics-default-enabled': { type: 'boolean' },
+  'ws-auth': { type: 'string' },
+  'ws-token-file': { type: 'string' },
+  'ws-token-sha256': { type: 'string' },
+  'ws-shared-secret-file': { type: 'string' },
+  'ws-issuer': { type: 'string' },
+  'ws-audience': { type: 'string' },
+  'ws-max-clock-skew-seconds': { type: 'string' },
+  'ws-allow-origin': { type: 'string', multiple: true },
+  'ws-max-payload': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies ParseArgsConfig['options']
+
+/** A mistake on the command line: printed with a hint, exit code 2. */
+export class UsageError extends Error {}
+
+export interface AppServerArgs {
+  listen: ListenTarget
+  overrides: ConfigOverride[]
+  analyticsDefaultEnabled: boolean
+  wsAuth: WsAuthOptions
+  allowedOrigins: string[]
+  maxPayload: number | undefined
+}
+
+export type ParsedCommand =
+  { kind: 'help' } | { kind: 'version' } | { kind: 'app-server'; args: AppServerArgs }
+
+export async function parseCommandLine(argv: readonly string[]): Promise<ParsedCommand> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return { kind: 'help' }
+  if (values.version) return { kind: 'version' }
+  if (positionals.length === 0) throw new UsageError('missing command: expected `app-server`')
+  if (positionals[0] !== 'app-server' || positionals.length > 1) {
+    throw new UsageError(`unknown command \`${positionals.join(' ')}\`: expected \`app-server\``)
+  }
+  if (values.stdio && values.listen !== undefined && parseListenUrl(values.listen).kind !== 'stdio') {
+    throw new UsageError('--stdio conflicts with --listen ' + values.listen)
+  }
+  let listen: ListenTarget
+  let overrides: ConfigOverride[]
+  try {
+    listen = parseListenUrl(values.listen ?? 'stdio://')
+    const parseToml = values.config?.length ? await loadTomlParser() : undefined
+    overrides = [
+      ...(values.config ?? []).map((arg) =>
+        parseConfigOverride(arg, parseToml as NonNullable<typeof parseToml>),
+      ),
+      ...(values.enable ?? []).map((f) => featureOverride(f, true)),
+      ...(values.disable ?? []).map((f) => featureOverride(f, false)),
+    ]
+  } catch (error) {
+    if (error instanceof ListenUrlError || error instanceof ConfigOverrideError)
+      throw new UsageError(error.message)
+    throw error
+  }
+  let maxPayload: number | undefined
+  if (values['ws-max-payload'] !== undefined) {
+    maxPayload = Number(values['ws-max-payload'])
+    if (!Number.isSafeInteger(maxPayload) || maxPayload < 1024) {
+      throw new UsageError(`--ws-max-payload must be a whole number of bytes, at least 1024`)
+    }
+  }
+  const allowedOrigins = values['ws-allow-origin'] ?? []
+  for (const origin of allowedOrigins) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(origin)) {
+      throw new UsageError(`--ws-allow-origin expects scheme://host[:port] with no path, got \`${origin}\``)
+    }
+  }
+  const wsFlagsUsed = Object.keys(values).some((k) => k.startsWith('ws-'))
+  if (wsFlagsUsed && listen.kind !== 'ws') {
+    throw new UsageError('websocket flags (--ws-*) need --listen ws://IP:PORT')
+  }
+  return {
+    kind: 'app-server',
+    args: {
+      listen,
+      overrides,
+      analyticsDefaultEnabled: values['analytics-default-enabled'] ?? false,
+      wsAuth: {
+        wsAuth: values['ws-auth'],
+        wsTokenFile: values['ws-token-file'],
+        wsTokenSha256: values['ws-token-sha256'],
+        wsSharedSecretFile: values['ws-shared-secret-file'],
+        wsIssuer: values['ws-issuer'],
+        wsAudience: values['ws-audience'],
+        wsMaxClockSkewSeconds: values['ws-max-clock-skew-seconds'],
+      },
+      allowedOrigins,
+      maxPayload,
+    },
+  }
+}
+
+export interface RunningAppServer {
+  server: AppServer
+  listener: WebSocketListener | undefined
+  /** Closes every connection and the listener. */
+  shutdown(): Promise<void>
+}
+
+/** Starts the server for parsed arguments. Exported for tests and the `serve` entry. */
+export async function startAppServer(
+  args: AppServerArgs,
+  io: {
+    logs: LoggerFactory
+    stdin: NodeJS.ReadableStream
+    stdout: NodeJS.WritableStream
+    env: NodeJS.ProcessEnv
+  },
+  onStdioClosed: () => void,
+): Promise<RunningAppServer> {
+  const log = io.logs.get('cli')
+  let wsAuth
+  try {
+    wsAuth = args.listen.kind === 'ws' ? await loadWsAuthConfig(args.wsAuth) : undefined
+  } catch (error) {
+    if (error instanceof WsAuthConfigError) throw new UsageError(error.message)
+    throw error
+  }
+  const codexHome = resolveCodexDeskHome(io.env)
+  const server = new AppServer({
+    codexHome,
+    version: VERSION,
+    logs: io.logs,
+    env: io.env,
+    ...(args.maxPayload ? { maxMessageBytes: args.maxPayload } : {}),
+  })
+  if (args.overrides.length > 0) {
+    log.debug({ keys: args.overrides.map((o) => o.path.join('.')) }, 'session config overrides')
+  }
+  let listener: WebSocketListener | undefined
+  if (args.listen.kind === 'stdio') {
+    const transport = new StdioTransport(io.stdin as NodeJS.ReadStream, io.stdout as NodeJS.WriteStream, {
+      ...(args.maxPayload ? { maxMessageBytes: args.maxPayload } : {}),
+    })
+    server.addTransport(transport)
+    transport.onClose(() => onStdioClosed())
+  } else if (args.listen.kind === 'ws') {
+    const { WebSocketListener, ListenError, nonLoopbackWithoutAuthMessage, isLoopback } =
+      await import('./transport/webSocket')
+    if (!isLoopback(args.listen.host) && wsAuth?.mode === 'none') {
+      throw new UsageError(nonLoopbackWithoutAuthMessage(args.listen.host, args.listen.port))
+    }
+    try {
+      listener = await WebSocketListener.start(
+        {
+          host: args.listen.host,
+          port: args.listen.port,
+          auth: wsAuth ?? { mode: 'none' },
+          allowedOrigins: args.allowedOrigins,
+          ...(args.maxPayload ? { maxPayload: args.maxPayload } : {}),
+          log: io.logs.get('transport'),
+        },
+        (transport) => server.addTransport(transport),
+      )
+    } catch (error) {
+      server.close()
+      throw error
+    }
+    io.stdout.write(`codex-desk app-server listening on ${listener.url}\n`)
+    log.info({ url: listener.url, auth: wsAuth?.mode ?? 'none' }, 'websocket listener ready')
+  } else {
+    log.info('no listener (--listen off); waiting for a signal')
+  }
+  return {
+    server,
+    listener,
+    async shutdown() {
+      server.close()
+      await listener?.close()
+    },
+  }
+}
+
+/** Runs the CLI; returns the exit code (the process stays up while a server runs). */
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let command: ParsedCommand
+  try {
+    command = await parseCommandLine(argv)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n\nRun \`codex-desk --help\` for usage.\n`)
+      return 2
+    }
+    throw error
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`codex-desk ${VERSION}\n`)
+    return 0
+  }
+  const logs = loggerFromEnv(env)
+  const log = logs.get('cli')
+  let running: RunningAppServer | undefined
+  let exiting = false
+  const exit = async (reason: string) => {
+    if (exiting) return
+    exiting = true
+    log.info({ reason }, 'shutting down')
+    await running?.shutdown()
+    process.exit(0)
+  }
+  try {
+    running = await startAppServer(
+      command.args,
+      { logs, stdin: process.stdin, stdout: process.stdout, env },
+      () => void exit('stdin closed'),
+    )
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n`)
+      return 2
+    }
+    process.stderr.write(`error: ${(error as Error).message}\n`)
+    return 1
+  }
+  process.once('SIGINT', () => void exit('SIGINT'))
+  process.once('SIGTERM', () => void exit('SIGTERM'))
+  return new Promise<number>(() => {})
+}
+
+function isMainModule(): boolean {
+  const entry = process.argv[1]
+  if (!entry) return false
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href
+  } catch {
+    return false
+  }
+}
+
+if (isMainModule()) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`fatal: ${(error as Error).stack ?? String(error)}\n`)
+      process.exit(1)
+    },
+  )
+}

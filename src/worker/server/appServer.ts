@@ -1,0 +1,112 @@
+/**
+ * Assembles the core: router, message processor, server-request broker and handlers, and accepts
+ * transports of any kind. Every entry point (headless CLI, utility process, tests) builds one of
+ * these; nothing here knows which transports exist.
+ */
+import type { ConfigWarningNotification } from '../protocol/notifications'
+import { clientRequests } from '../protocol/registry'
+import { LoadedThreads } from '../threads/loadedThreads'
+import type { Connection } from '../transport/connection'
+import type { QueueLimits } from '../transport/outboundQueue'
+import { OutboundRouter } from '../transport/outboundRouter'
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/stdio'
+import { CLOSE_GOING_AWAY, type CloseInfo, type Transport } from '../transport/types'
+import { DisposableStore } from '../util/event'
+import type { LoggerFactory } from '../util/log'
+import type { HandlerMap } from './context'
+import { initializeHandler } from './initialize'
+import { type AnyHandler, MessageProcessor } from './messageProcessor'
+import { Originator } from './originator'
+import { ServerRequestBroker } from './serverRequests'
+import { threadHandlers } from './thread'
+
+export interface AppServerOptions {
+  codexHome: string
+  version: string
+  logs: LoggerFactory
+  env?: NodeJS.ProcessEnv
+  queueLimits?: QueueLimits
+  maxInflightPerConnection?: number
+  overloadRetryAfterMs?: number
+  maxMessageBytes?: number
+  startupWarnings?: readonly ConfigWarningNotification[]
+}
+
+export class AppServer {
+  readonly router: OutboundRouter
+  readonly broker: ServerRequestBroker
+  readonly processor: MessageProcessor
+  readonly threads = new LoadedThreads()
+  readonly originator: Originator
+  private readonly disposables = new DisposableStore()
+  private readonly maxMessageBytes: number
+  private closed = false
+
+  constructor(readonly options: AppServerOptions) {
+    const env = options.env ?? process.env
+    const logs = options.logs
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.originator = new Originator(env.CODEX_INTERNAL_ORIGINATOR_OVERRIDE || undefined)
+    this.router = new OutboundRouter({
+      log: logs.get('transport'),
+      ...(options.queueLimits ? { limits: options.queueLimits } : {}),
+    })
+    this.broker = new ServerRequestBroker(this.router, logs.get('server'))
+    const startupWarnings = options.startupWarnings ?? []
+    const handlers: HandlerMap = {
+      initialize: initializeHandler({
+        originator: this.originator,
+        version: options.version,
+        codexHome: options.codexHome,
+        router: this.router,
+        startupWarnings: () => startupWarnings,
+      }),
+      ...threadHandlers(this.threads),
+    }
+    this.processor = new MessageProcessor({
+      registry: clientRequests,
+      handlers: handlers as unknown as Record<string, AnyHandler>,
+      router: this.router,
+      broker: this.broker,
+      log: logs.get('server'),
+      ...(options.maxInflightPerConnection !== undefined
+        ? { maxInflightPerConnection: options.maxInflightPerConnection }
+        : {}),
+      ...(options.overloadRetryAfterMs !== undefined
+        ? { overloadRetryAfterMs: options.overloadRetryAfterMs }
+        : {}),
+    })
+    this.disposables.add(
+      this.router.onMessage(({ connection, frame }) => this.processor.handleFrame(connection, frame)),
+    )
+    this.disposables.add(
+      this.router.onConnectionClosed(({ connection }) => this.broker.connectionClosed(connection.id)),
+    )
+  }
+
+  /** Starts serving one client over the given transport. */
+  addTransport(transport: Transport): Connection {
+    if (this.closed) {
+      transport.close(CLOSE_GOING_AWAY)
+      throw new Error('the app server is shut down')
+    }
+    const connection = this.router.add(transport)
+    transport.onOversized?.((bytes) =>
+      this.processor.handleOversized(connection, bytes, this.maxMessageBytes),
+    )
+    return connection
+  }
+
+  get connectionCount(): number {
+    return this.router.size
+  }
+
+  /** Closes every connection (1001 by default) and releases what the core holds. */
+  close(info: CloseInfo = CLOSE_GOING_AWAY): void {
+    if (this.closed) return
+    this.closed = true
+    this.broker.cancelAll()
+    this.router.closeAll(info)
+    this.disposables.dispose()
+  }
+}

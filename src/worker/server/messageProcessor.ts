@@ -1,0 +1,206 @@
+/**
+ * Turns inbound frames into handler calls and replies. It parses and classifies each frame,
+ * enforces the connection lifecycle ("Not initialized"), validates params against the registry,
+ * applies the experimental gate, bounds in-flight requests per connection (-32001 overloaded), and
+ * answers every bad input with a JSON-RPC error instead of closing anything (design rule 6).
+ * Requests on one connection run concurrently; their replies go to the (connection, id) they answer.
+ */
+import {
+  ErrorCode,
+  formatZodError,
+  invalidRequest,
+  NOT_INITIALIZED_MESSAGE,
+  overloaded,
+  RpcError,
+} from '../protocol/errors'
+import {
+  classify,
+  type ErrorObject,
+  type NotificationMessage,
+  type RequestMessage,
+} from '../protocol/jsonrpc'
+import type { ClientRequestSpec } from '../protocol/registry'
+import type { Connection } from '../transport/connection'
+import type { OutboundRouter } from '../transport/outboundRouter'
+import type { Logger } from '../util/log'
+import { requireExperimental, type RequestContext } from './context'
+import type { ServerRequestBroker } from './serverRequests'
+
+/** Loosely typed on purpose: the typed HandlerMap is checked where the server is assembled. */
+export type AnyHandler = (params: unknown, ctx: RequestContext) => unknown
+
+export interface ProcessorOptions {
+  registry: Readonly<Record<string, ClientRequestSpec>>
+  handlers: Readonly<Record<string, AnyHandler>>
+  router: OutboundRouter
+  broker: ServerRequestBroker
+  log: Logger
+  /** Requests one connection may have in flight before new ones get -32001. */
+  maxInflightPerConnection?: number
+  /** The hint sent in `data.retryAfterMs` of an overload error. */
+  overloadRetryAfterMs?: number
+}
+
+const INITIALIZE = 'initialize'
+
+export class MessageProcessor {
+  private readonly maxInflight: number
+  private readonly retryAfterMs: number
+  private readonly knownMethods: string
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.maxInflight = options.maxInflightPerConnection ?? 128
+    this.retryAfterMs = options.overloadRetryAfterMs ?? 100
+    this.knownMethods = Object.keys(options.registry)
+      .map((m) => `\`${m}\``)
+      .join(', ')
+  }
+
+  /** One inbound frame. Never throws; never waits on outbound delivery. */
+  handleFrame(connection: Connection, frame: string): void {
+    if (connection.closed) return
+    let value: unknown
+    try {
+      value = JSON.parse(frame)
+    } catch (error) {
+      this.options.log.warn({ connectionId: connection.id }, 'dropping a message that is not valid JSON')
+      this.replyError(connection, null, {
+        code: ErrorCode.ParseError,
+        message: `Parse error: ${(error as Error).message}`,
+      })
+      return
+    }
+    const incoming = classify(value)
+    switch (incoming.kind) {
+      case 'request':
+        return this.handleRequest(connection, incoming.message)
+      case 'notification':
+        return this.handleNotification(connection, incoming.message)
+      case 'response':
+      case 'error':
+        return this.options.broker.handleReply(connection, incoming.message)
+      case 'invalid':
+        return this.replyError(connection, incoming.id, {
+          code: ErrorCode.InvalidRequest,
+          message: `Invalid request: ${incoming.reason}`,
+        })
+    }
+  }
+
+  /** A message too large to read was discarded by the transport. */
+  handleOversized(connection: Connection, bytes: number, limit: number): void {
+    this.replyError(connection, null, {
+      code: ErrorCode.InvalidRequest,
+      message: `Invalid request: message of ${bytes} bytes exceeds the limit of ${limit} bytes`,
+    })
+  }
+
+  private handleRequest(connection: Connection, request: RequestMessage): void {
+    if (connection.inflight >= this.maxInflight) {
+      this.options.log.warn(
+        { connectionId: connection.id, method: request.method },
+        'rejecting request: overloaded',
+      )
+      void this.options.router.respondError(
+        connection.id,
+        request.id,
+        overloaded(this.retryAfterMs).toErrorObject(),
+        true,
+      )
+      return
+    }
+    connection.inflight++
+    void this.run(connection, request).finally(() => connection.inflight--)
+  }
+
+  private async run(connection: Connection, request: RequestMessage): Promise<void> {
+    const { router } = this.options
+    const log = this.options.log
+    const started = performance.now()
+    const after: (() => void)[] = []
+    try {
+      const { handler, params } = this.prepare(connection, request)
+      const ctx: RequestContext = {
+        connection,
+        requestId: request.id,
+        signal: connection.signal,
+        log,
+        afterResponse: (fn) => after.push(fn),
+      }
+      const result = await handler(params, ctx)
+      await router.respond(connection.id, request.id, result)
+      for (const fn of after) fn()
+      if (log.isLevelEnabled('debug')) {
+        log.debug(
+          {
+            connectionId: connection.id,
+            method: request.method,
+            requestId: request.id,
+            durationMs: +(performance.now() - started).toFixed(3),
+          },
+          'request handled',
+        )
+      }
+    } catch (error) {
+      const rpc = toRpcError(error)
+      if (rpc.code === ErrorCode.Internal) {
+        log.error({ connectionId: connection.id, method: request.method, requestId: request.id }, rpc.message)
+      } else {
+        log.debug(
+          { connectionId: connection.id, method: request.method, requestId: request.id, code: rpc.code },
+          rpc.message,
+        )
+      }
+      await router.respondError(connection.id, request.id, rpc.toErrorObject())
+    }
+  }
+
+  /** Lookup, params, lifecycle and experimental checks, in codex's order: parse first, then lifecycle. */
+  private prepare(connection: Connection, request: RequestMessage): { handler: AnyHandler; params: unknown } {
+    const { registry, handlers } = this.options
+    const method = request.method
+    const spec = Object.hasOwn(registry, method) ? registry[method] : undefined
+    const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined
+    if (!spec || !handler) {
+      throw invalidRequest(
+        `Invalid request: unknown variant \`${method}\`, expected one of ${this.knownMethods}`,
+      )
+    }
+    let params: unknown = undefined
+    if (spec.params !== null) {
+      if (request.params === undefined) throw invalidRequest('Invalid request: missing field `params`')
+      const parsed = spec.params.safeParse(request.params, { reportInput: true })
+      if (!parsed.success) throw invalidRequest(`Invalid request: ${formatZodError(parsed.error)}`)
+      params = parsed.data
+    }
+    if (method === INITIALIZE) {
+      return { handler, params }
+    }
+    if (!connection.initialized) throw invalidRequest(NOT_INITIALIZED_MESSAGE)
+    if (spec.experimental) requireExperimental(connection, method)
+    if (spec.experimentalFields && params && typeof params === 'object') {
+      for (const field of spec.experimentalFields) {
+        const value = (params as Record<string, unknown>)[field]
+        if (value !== undefined && value !== null) requireExperimental(connection, `${method}.${field}`)
+      }
+    }
+    return { handler, params }
+  }
+
+  private handleNotification(connection: Connection, notification: NotificationMessage): void {
+    this.options.log.debug(
+      { connectionId: connection.id, method: notification.method },
+      connection.initialized ? 'client notification' : 'client notification before initialize',
+    )
+  }
+
+  private replyError(connection: Connection, id: RequestMessage['id'] | null, error: ErrorObject): void {
+    void this.options.router.respondError(connection.id, id, error, true)
+  }
+}
+
+function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new RpcError(ErrorCode.Internal, message || 'internal error')
+}

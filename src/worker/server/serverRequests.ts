@@ -1,0 +1,158 @@
+/**
+ * Server->client requests: ids from one process-global counter (0, 1, 2, ...), fan-out of one
+ * request with one id to several connections, first valid answer wins, a timeout on every wait, and
+ * pending requests that survive a disconnect so they can be replayed to a connection that comes
+ * back. Answers to unknown ids, or from connections the request was not sent to, are ignored.
+ */
+import type { ErrorMessage, ResponseMessage } from '../protocol/jsonrpc'
+import { formatZodError } from '../protocol/errors'
+import {
+  serverRequests,
+  type ServerRequestMethod,
+  type ServerRequestParams,
+  type ServerRequestResponse,
+} from '../protocol/registry'
+import type { Connection, ConnectionId } from '../transport/connection'
+import type { OutboundRouter } from '../transport/outboundRouter'
+import type { Logger } from '../util/log'
+
+/** The client answered with a JSON-RPC error. */
+export class ServerRequestError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message)
+    this.name = 'ServerRequestError'
+  }
+}
+
+export class ServerRequestTimeoutError extends Error {
+  constructor(
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${method} request timed out after ${timeoutMs / 1000}s`)
+    this.name = 'ServerRequestTimeoutError'
+  }
+}
+
+export class ServerRequestCancelledError extends Error {
+  constructor(readonly method: string) {
+    super(`${method} request was cancelled`)
+    this.name = 'ServerRequestCancelledError'
+  }
+}
+
+interface Pending {
+  readonly id: number
+  readonly method: ServerRequestMethod
+  readonly params: unknown
+  readonly targets: Set<ConnectionId>
+  settle(outcome: { result: unknown } | { error: Error }): void
+}
+
+export interface SendOptions {
+  /** No timeout when omitted (codex waits indefinitely for approvals). */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export class ServerRequestBroker {
+  private nextId = 0
+  private readonly pending = new Map<number, Pending>()
+
+  constructor(
+    private readonly router: OutboundRouter,
+    private readonly log: Logger,
+  ) {}
+
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  send<M extends ServerRequestMethod>(
+    targets: Iterable<ConnectionId>,
+    method: M,
+    params: ServerRequestParams<M>,
+    options: SendOptions = {},
+  ): { id: number; response: Promise<ServerRequestResponse<M>> } {
+    const id = this.nextId++
+    const response = new Promise<ServerRequestResponse<M>>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      const onAbort = () => pending.settle({ error: new ServerRequestCancelledError(method) })
+      const pending: Pending = {
+        id,
+        method,
+        params,
+        targets: new Set(targets),
+        settle: (outcome) => {
+          if (!this.pending.delete(id)) return
+          if (timer) clearTimeout(timer)
+          options.signal?.removeEventListener('abort', onAbort)
+          if ('error' in outcome) reject(outcome.error)
+          else resolve(outcome.result as ServerRequestResponse<M>)
+        },
+      }
+      this.pending.set(id, pending)
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => pending.settle({ error: new ServerRequestTimeoutError(method, options.timeoutMs as number) }),
+          options.timeoutMs,
+        )
+      }
+      if (options.signal?.aborted) return onAbort()
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      void this.router.request(pending.targets, id, method, params)
+    })
+    return { id, response }
+  }
+
+  /** Re-sends a pending request, with its original id, to one more connection (thread resume). */
+  replay(id: number, connectionId: ConnectionId): boolean {
+    const pending = this.pending.get(id)
+    if (!pending) return false
+    pending.targets.add(connectionId)
+    void this.router.request(connectionId, pending.id, pending.method, pending.params)
+    return true
+  }
+
+  handleReply(connection: Connection, message: ResponseMessage | ErrorMessage): void {
+    const id = message.id
+    const pending = typeof id === 'number' ? this.pending.get(id) : undefined
+    if (!pending || !pending.targets.has(connection.id)) {
+      this.log.debug(
+        { connectionId: connection.id, requestId: id },
+        'ignoring a reply to an unknown server request',
+      )
+      return
+    }
+    if ('error' in message) {
+      const { code, message: text, data } = message.error
+      return pending.settle({ error: new ServerRequestError(code, text, data) })
+    }
+    const parsed = serverRequests[pending.method].response.safeParse(message.result, { reportInput: true })
+    if (!parsed.success) {
+      return pending.settle({
+        error: new ServerRequestError(
+          -32600,
+          `invalid ${pending.method} response: ${formatZodError(parsed.error)}`,
+        ),
+      })
+    }
+    pending.settle({ result: parsed.data })
+  }
+
+  /** A closed connection no longer answers; the request stays pending for replay. */
+  connectionClosed(connectionId: ConnectionId): void {
+    for (const pending of this.pending.values()) pending.targets.delete(connectionId)
+  }
+
+  /** Settles every pending request with a cancellation (shutdown). */
+  cancelAll(): void {
+    for (const pending of [...this.pending.values()]) {
+      pending.settle({ error: new ServerRequestCancelledError(pending.method) })
+    }
+  }
+}

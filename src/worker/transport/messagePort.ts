@@ -1,0 +1,78 @@
+/**
+ * MessagePort transport: one in-app client (a window, the token owner) per port. JSON-RPC messages
+ * are strings; the client acknowledges what it consumed (portFrames.ts), and `write` reports
+ * backpressure once too many messages are unacknowledged, so a renderer that stops reading fills its
+ * queue and is closed with 4001 like a websocket client, instead of growing the core's memory.
+ */
+import { isPortControlFrame, type CloseFrame } from '../protocol/portFrames'
+import { Emitter } from '../util/event'
+import type { Port } from './port'
+import { CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
+
+/** Unacknowledged messages allowed in flight before `write` reports backpressure. */
+const HIGH_WATER_MESSAGES = 1024
+const LOW_WATER_MESSAGES = 256
+
+export class MessagePortTransport implements Transport {
+  readonly kind = 'messagePort'
+  readonly overflow = 'disconnect'
+  private readonly drainEmitter = new Emitter<void>()
+  private readonly messageEmitter = new Emitter<string>()
+  private readonly closeEmitter = new Emitter<CloseInfo>()
+  readonly onDrain = this.drainEmitter.event
+  readonly onMessage = this.messageEmitter.event
+  readonly onClose = this.closeEmitter.event
+  private unacked = 0
+  private waitingForDrain = false
+  private closed = false
+  private readonly unsubscribe: (() => void)[] = []
+
+  constructor(
+    private readonly port: Port,
+    readonly peer = 'port',
+  ) {
+    this.unsubscribe.push(
+      port.onMessage(({ data }) => {
+        if (typeof data === 'string') return this.messageEmitter.fire(data)
+        if (!isPortControlFrame(data)) return
+        if (data.type === 'close') return this.finish({ code: data.code, reason: data.reason })
+        this.unacked = Math.max(0, this.unacked - data.count)
+        if (this.waitingForDrain && this.unacked <= LOW_WATER_MESSAGES) {
+          this.waitingForDrain = false
+          this.drainEmitter.fire()
+        }
+      }),
+      port.onClose(() => this.finish({ code: 1006, reason: 'port closed' })),
+    )
+  }
+
+  write(frame: string): boolean {
+    if (this.closed) return true
+    this.port.postMessage(frame)
+    if (++this.unacked < HIGH_WATER_MESSAGES) return true
+    this.waitingForDrain = true
+    return false
+  }
+
+  close(info: CloseInfo = CLOSE_NORMAL): void {
+    if (this.closed) return
+    const frame: CloseFrame = { type: 'close', code: info.code, reason: info.reason }
+    try {
+      this.port.postMessage(frame)
+    } catch {
+      // The other side is already gone.
+    }
+    this.finish(info)
+    this.port.close()
+  }
+
+  private finish(info: CloseInfo): void {
+    if (this.closed) return
+    this.closed = true
+    for (const off of this.unsubscribe) off()
+    this.closeEmitter.fire(info)
+    this.closeEmitter.dispose()
+    this.messageEmitter.dispose()
+    this.drainEmitter.dispose()
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Websocket transport (`ws`) and the listener behind `--listen ws://IP:PORT`. One JSON message per
+ * text frame; binary frames are dropped with a log line; pings are answered by `ws`. The same port
+ * answers `GET /readyz` and `GET /healthz` with 200 (no auth, as codex). Any request carrying an `Origin` that
+ * is not explicitly allowed gets 403, and auth runs on the upgrade, before any JSON-RPC (401 with a
+ * plain-text reason). Never logs a credential.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { isIP } from 'node:net'
+import type { WebSocket, WebSocketServer } from 'ws'
+import { Emitter } from '../util/event'
+import type { Logger } from '../util/log'
+import { DEFAULT_MAX_MESSAGE_BYTES } from './stdio'
+import { CLOSE_GOING_AWAY, CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
+import { authenticate, bearerFromProtocols, WS_PROTOCOL, type WsAuthConfig } from './wsAuth'
+
+/** Bytes handed to `ws` but not yet flushed to the kernel before `write` reports backpressure. */
+const HIGH_WATER_BYTES = 1024 * 1024
+const LOW_WATER_BYTES = 256 * 1024
+/** How long a closing connection may take to finish the close handshake before it is cut. */
+const CLOSE_GRACE_MS = 10_000
+
+export class WebSocketTransport implements Transport {
+  readonly kind = 'websocket'
+  readonly overflow = 'disconnect'
+  private readonly drainEmitter = new Emitter<void>()
+  private readonly messageEmitter = new Emitter<string>()
+  private readonly closeEmitter = new Emitter<CloseInfo>()
+  readonly onDrain = this.drainEmitter.event
+  readonly onMessage = this.messageEmitter.event
+  readonly onClose = this.closeEmitter.event
+  private inflightBytes = 0
+  private waitingForDrain = false
+  private closed = false
+  private closeTimer: NodeJS.Timeout | undefined
+  private readonly afterSend = (bytes: number) => (error?: Error | null) => {
+    this.inflightBytes -= bytes
+    if (error) return
+    if (this.waitingForDrain && this.inflightBytes <= LOW_WATER_BYTES) {
+      this.waitingForDrain = false
+      this.drainEmitter.fire()
+    }
+  }
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly peer: string,
+    log: Logger,
+  ) {
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) {
+        log.warn({ peer }, 'dropping binary websocket frame; send JSON-RPC messages as text frames')
+        return
+      }
+      this.messageEmitter.fire(data.toString())
+    })
+    socket.on('close', (code, reason) => this.finish({ code, reason: reason.toString() }))
+    socket.on('error', (error) => log.debug({ peer, error: error.message }, 'websocket error'))
+  }
+
+  write(frame: string): boolean {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return true
+    // UTF-16 length is close enough for flow control and costs nothing to compute.
+    this.inflightBytes += frame.length
+    this.socket.send(frame, this.afterSend(frame.length))
+    if (this.inflightBytes < HIGH_WATER_BYTES) return true
+    this.waitingForDrain = true
+    return false
+  }
+
+  close(info: CloseInfo = CLOSE_NORMAL): void {
+    if (this.closed || this.closeTimer) return
+    try {
+      this.socket.close(info.code, info.reason)
+    } catch {
+      this.socket.terminate()
+    }
+    // A client that stopped reading never completes the close handshake; cut it loose.
+    this.closeTimer = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS)
+    this.closeTimer.unref()
+    // The connection is over for the server now, whatever the client does.
+    this.finish(info)
+  }
+
+  private finish(info: CloseInfo): void {
+    if (this.closed) return
+    this.closed = true
+    this.closeEmitter.fire(info)
+    this.closeEmitter.dispose()
+    this.messageEmitter.dispose()
+    this.drainEmitter.dispose()
+  }
+}
+
+export interface WebSocketListenerOptions {
+  host: string
+  port: number
+  auth: WsAuthConfig
+  /** Exact origins (scheme://host[:port]) that may connect, e.g. the app's own web UI. */
+  allowedOrigins?: readonly string[]
+  maxPayload?: number
+  log: Logger
+}
+
+export class ListenError extends Error {}
+
+export function isLoopback(host: string): boolean {
+  if (isIP(host) === 4) return host.startsWith('127.')
+  const h = host.toLowerCase()
+  return h === '::1' || h.startsWith('::ffff:127.')
+}
+
+/** codex's refusal text, with the flags to add. */
+export function nonLoopbackWithoutAuthMessage(host: string, port: number): string {
+  const addr = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
+  return (
+    `refusing to start non-loopback websocket listener ${addr} without auth; ` +
+    'configure `--ws-auth capability-token` or `--ws-auth signed-bearer-token`'
+  )
+}
+
+export class WebSocketListener {
+  private readonly sockets = new Set<WebSocket>()
+  private closing = false
+
+  private constructor(
+    private readonly server: Server,
+    private readonly wss: WebSocketServer,
+    readonly url: string,
+    readonly port: number,
+  ) {}
+
+  /**
+   * Binds and starts accepting. Each accepted client is handed to `onTransport`. Throws
+   * `ListenError` for a non-loopback host without auth or an address that cannot be bound.
+   */
+  static async start(
+    options: WebSocketListenerOptions,
+    onTransport: (transport: WebSocketTransport) => void,
+  ): Promise<WebSocketListener> {
+    const { host, log } = options
+    if (!isLoopback(host) && options.auth.mode === 'none') {
+      throw new ListenError(nonLoopbackWithoutAuthMessage(host, options.port))
+    }
+    const { WebSocketServer } = await import('ws')
+    const allowed = new Set(options.allowedOrigins ?? [])
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      // Echo our protocol name when offered; never echo the entry that carries a bearer token.
+      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    })
+    const originRejected = (req: IncomingMessage) => {
+      const origin = req.headers.origin
+      return origin !== undefined && !allowed.has(origin)
+    }
+
+    const server = createServer((req, res) => handleHttp(req, res))
+    const handleHttp = (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? '/').split('?')[0]
+      if (originRejected(req)) return reply(res, 403, 'forbidden origin')
+      // codex serves both probes from one handler without auth: they reveal nothing but liveness.
+      if (req.method === 'GET' && (path === '/readyz' || path === '/healthz')) return reply(res, 200, '')
+      return reply(res, 400, 'expected a websocket upgrade, GET /readyz or GET /healthz')
+    }
+
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      void (async () => {
+        if (originRejected(req)) return rejectUpgrade(socket, 403, 'forbidden origin')
+        const offered = parseProtocols(req.headers['sec-websocket-protocol'])
+        const result = await authenticate(
+          options.auth,
+          req.headers.authorization,
+          bearerFromProtocols(offered),
+        )
+        if (!result.ok) {
+          log.info(
+            { peer: socket.remoteAddress, status: result.status },
+            `websocket upgrade refused: ${result.body}`,
+          )
+          return rejectUpgrade(socket, result.status, result.body)
+        }
+        if (socket.destroyed) return
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          if (listener.closing) return ws.close(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason)
+          listener.sockets.add(ws)
+          ws.on('close', () => listener.sockets.delete(ws))
+          const peer = `ws ${socket.remoteAddress}:${socket.remotePort}`
+          onTransport(new WebSocketTransport(ws, peer, log))
+        })
+      })().catch((error: unknown) => {
+        log.error({ error: String(error) }, 'websocket upgrade failed')
+        socket.destroy()
+      })
+    })
+
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) =>
+        reject(new ListenError(`cannot listen on ${host}:${options.port}: ${error.code ?? error.message}`))
+      server.once('error', onError)
+      server.listen(options.port, host, () => {
+        server.off('error', onError)
+        resolve()
+      })
+    })
+    const port = (server.address() as AddressInfo).port
+    const url = `ws://${isIP(host) === 6 ? `[${host}]` : host}:${port}`
+    const listener = new WebSocketListener(server, wss, url, port)
+    return listener
+  }
+
+  /** Stops accepting, closes every client with 1001, and releases the port. */
+  async close(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    for (const ws of this.sockets) ws.close(CLOSE_GOING_AWAY.code, CLOSE_GOING_AWAY.reason)
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    // Give clients a moment to answer the close frame, then cut what is left.
+    const deadline = setTimeout(() => {
+      for (const ws of this.sockets) ws.terminate()
+      this.server.closeAllConnections()
+    }, 500)
+    this.wss.close()
+    this.server.closeIdleConnections()
+    await closed
+    clearTimeout(deadline)
+  }
+}
+
+function parseProtocols(header: string | undefined): string[] {
+  return header ? header.split(',').map((p) => p.trim()) : []
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+}
+
+function reply(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  })
+  res.end(body)
+}
+
+function rejectUpgrade(socket: Socket, status: number, body: string): void {
+  if (socket.destroyed) return
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  )
+}

@@ -1,0 +1,52 @@
+/**
+ * Tiny typed events with disposable subscriptions (VS Code's pattern). Runtime-free, so the
+ * renderer's client can use it too. Listeners must not throw; an event never buffers.
+ */
+
+export interface Disposable {
+  dispose(): void
+}
+
+export type Event<T> = (listener: (value: T) => void) => Disposable
+
+export class Emitter<T> implements Disposable {
+  private readonly listeners = new Set<(value: T) => void>()
+
+  readonly event: Event<T> = (listener) => {
+    this.listeners.add(listener)
+    return { dispose: () => this.listeners.delete(listener) }
+  }
+
+  fire(value: T): void {
+    for (const listener of this.listeners) listener(value)
+  }
+
+  get hasListeners(): boolean {
+    return this.listeners.size > 0
+  }
+
+  dispose(): void {
+    this.listeners.clear()
+  }
+}
+
+/** Disposes everything added to it, once, in reverse order. */
+export class DisposableStore implements Disposable {
+  private items: Disposable[] = []
+  private disposed = false
+
+  add<D extends Disposable>(item: D): D {
+    if (this.disposed) item.dispose()
+    else this.items.push(item)
+    return item
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    for (const item of this.items.reverse()) item.dispose()
+    this.items = []
+  }
+}
+
+export const toDisposable = (fn: () => void): Disposable => ({ dispose: fn })

@@ -213,7 +213,7 @@ export async function startAppServer(
     server.addTransport(transport)
     transport.onClose(() => onStdioClosed())
   } else if (args.listen.kind === 'ws') {
-    const { WebSocketListener, ListenError, nonLoopbackWithoutAuthMessage, isLoopback } =
+    const { WebSocketListener, nonLoopbackWithoutAuthMessage, isLoopback } =
       await import('./transport/webSocket')
     if (!isLoopback(args.listen.host) && wsAuth?.mode === 'none') {
       throw new UsageError(nonLoopbackWithoutAuthMessage(args.listen.host, args.listen.port))

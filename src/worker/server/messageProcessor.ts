@@ -178,9 +178,11 @@ export class MessageProcessor {
     }
     if (!connection.initialized) throw invalidRequest(NOT_INITIALIZED_MESSAGE)
     if (spec.experimental) requireExperimental(connection, method)
-    if (spec.experimentalFields && params && typeof params === 'object') {
+    // The gate looks at what the client sent, not at the parsed params, which drop unknown keys.
+    const sent = request.params
+    if (spec.experimentalFields && sent && typeof sent === 'object') {
       for (const field of spec.experimentalFields) {
-        const value = (params as Record<string, unknown>)[field]
+        const value = (sent as Record<string, unknown>)[field]
         if (value !== undefined && value !== null) requireExperimental(connection, `${method}.${field}`)
       }
     }

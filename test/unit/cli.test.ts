@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { parseCommandLine } from '../../src/worker/cli'
+import { runCli } from '../support/appServerProcess'
+
+describe('command line', () => {
+  it('parses app-server options with defaults', async () => {
+    const parsed = await parseCommandLine(['app-server', '-c', 'model="o3"', '--enable', 'web_search'])
+    expect(parsed).toMatchObject({
+      kind: 'app-server',
+      args: {
+        listen: { kind: 'stdio' },
+        analyticsDefaultEnabled: false,
+        overrides: [
+          { path: ['model'], value: 'o3' },
+          { path: ['features', 'web_search'], value: true },
+        ],
+      },
+    })
+  })
+
+  it('names the problem for usage mistakes', async () => {
+    await expect(parseCommandLine([])).rejects.toThrow('missing command: expected `app-server`')
+    await expect(parseCommandLine(['serve'])).rejects.toThrow(
+      'unknown command `serve`: expected `app-server`',
+    )
+    await expect(parseCommandLine(['app-server', '--bogus'])).rejects.toThrow("Unknown option '--bogus'")
+    await expect(parseCommandLine(['app-server', '--ws-auth', 'capability-token'])).rejects.toThrow(
+      'websocket flags (--ws-*) need --listen ws://IP:PORT',
+    )
+    await expect(
+      parseCommandLine(['app-server', '--listen', 'ws://127.0.0.1:0', '--ws-allow-origin', 'http://x/path']),
+    ).rejects.toThrow('--ws-allow-origin expects scheme://host[:port] with no path')
+  })
+
+  it('prints help and version, and exits 2 with a hint on a usage error', async () => {
+    const help = await runCli(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('codex-desk app-server [options]')
+    expect(help.stdout).toContain('--ws-allow-origin ORIGIN')
+    const version = await runCli(['--version'])
+    expect(version.stdout).toMatch(/^codex-desk \d+\.\d+\.\d+\n$/)
+    const bad = await runCli(['app-server', '--listen', 'ws://localhost:1'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toBe(
+      'error: invalid websocket --listen URL `ws://localhost:1`; expected `ws://IP:PORT`\n\nRun `codex-desk --help` for usage.\n',
+    )
+    const badAuth = await runCli([
+      'app-server',
+      '--listen',
+      'ws://127.0.0.1:0',
+      '--ws-auth',
+      'capability-token',
+    ])
+    expect(badAuth.code).toBe(2)
+    expect(badAuth.stderr).toContain('`--ws-token-file` or `--ws-token-sha256` is required')
+  })
+
+  it('exits 1 with the reason when the port is taken', async () => {
+    const { createServer } = await import('node:net')
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      const result = await runCli(['app-server', '--listen', `ws://127.0.0.1:${port}`])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toBe(`error: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`)
+    } finally {
+      blocker.close()
+    }
+  })
+})

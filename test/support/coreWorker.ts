@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import type { CoreControl } from '../../src/worker/protocol/control'
 import { comlinkEndpoint } from '../../src/worker/transport/comlinkEndpoint'
-import { fromNodePort } from '../../src/worker/transport/port'
+import { fromNodePort, type DataEmitterLike } from '../../src/worker/transport/port'
 import { REPO_ROOT, makeTempDir } from './appServerProcess'
 import { portChannel } from './channels'
 import { TestClient } from './testClient'
@@ -44,7 +44,7 @@ export async function startCoreWorker(env: NodeJS.ProcessEnv = {}): Promise<Core
       if (!controlRemote) {
         const { port1, port2 } = new MessageChannel()
         worker.postMessage({ type: 'control', port: port1 }, [port1])
-        controlRemote = wrap<CoreControl>(comlinkEndpoint(fromNodePort(port2)))
+        controlRemote = wrap<CoreControl>(comlinkEndpoint(fromNodePort(port2 as unknown as DataEmitterLike)))
         port2.unref()
       }
       return controlRemote

@@ -14,7 +14,7 @@ export interface Port {
 }
 
 export interface DataEmitterLike {
-  postMessage(data: unknown, transfer?: unknown[]): void
+  postMessage(data: unknown, transfer?: readonly unknown[]): void
   on(event: 'message', listener: (data: unknown) => void): unknown
   on(event: 'close', listener: () => void): unknown
   off(event: string, listener: (...args: never[]) => void): unknown
@@ -22,7 +22,7 @@ export interface DataEmitterLike {
 }
 
 export interface EventEmitterLike {
-  postMessage(data: unknown, transfer?: unknown[]): void
+  postMessage(data: unknown, transfer?: readonly unknown[]): void
   on(event: 'message', listener: (event: { data: unknown; ports?: unknown[] }) => void): unknown
   on(event: 'close', listener: () => void): unknown
   off(event: string, listener: (...args: never[]) => void): unknown

@@ -25,6 +25,8 @@ export interface ClientRequestSpec {
 export interface ServerRequestSpec {
   readonly params: z.ZodMiniType
   readonly response: z.ZodMiniType
+  /** Declared (and brokered) but not yet sent by any feature; says which work will send it. */
+  readonly notYetSent?: string
 }
 
 export const clientRequests = {
@@ -44,6 +46,7 @@ export const serverRequests = {
   'account/chatgptAuthTokens/refresh': {
     params: ChatgptAuthTokensRefreshParams,
     response: ChatgptAuthTokensRefreshResponse,
+    notYetSent: 'the accounts work (401 refresh)',
   },
 } as const satisfies Record<string, ServerRequestSpec>
 

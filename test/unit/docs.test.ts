@@ -1,0 +1,36 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { readmeWithCoverage } from '../../scripts/protocolCoverage'
+import { REPO_ROOT } from '../support/appServerProcess'
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : []
+  })
+}
+
+const importsOf = (file: string) =>
+  [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1] as string)
+
+describe('repository rules', () => {
+  it('keeps the README protocol coverage table in step with the registry', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+    expect(readme).toBe(readmeWithCoverage(readme))
+  })
+
+  it('never imports electron outside src/main', () => {
+    const offenders = [...sourceFiles(join(REPO_ROOT, 'src/worker')), ...sourceFiles(join(REPO_ROOT, 'src/renderer'))]
+      .filter((f) => importsOf(f).includes('electron'))
+      .map((f) => relative(REPO_ROOT, f))
+    expect(offenders).toEqual([])
+  })
+
+  it('keeps src/worker/protocol and src/renderer free of Node and Electron imports', () => {
+    const nodeish = /^(node:|fs$|path$|os$|net$|http$|crypto$|child_process$|worker_threads$|ws$|electron$)/
+    const offenders = [...sourceFiles(join(REPO_ROOT, 'src/worker/protocol')), ...sourceFiles(join(REPO_ROOT, 'src/renderer'))]
+      .flatMap((f) => importsOf(f).filter((i) => nodeish.test(i)).map((i) => `${relative(REPO_ROOT, f)}: ${i}`))
+    expect(offenders).toEqual([])
+  })
+})

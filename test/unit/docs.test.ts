@@ -12,7 +12,9 @@ function sourceFiles(dir: string): string[] {
 }
 
 const importsOf = (file: string) =>
-  [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1] as string)
+  [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map(
+    (m) => m[1] as string,
+  )
 
 describe('repository rules', () => {
   it('keeps the README protocol coverage table in step with the registry', () => {
@@ -21,7 +23,10 @@ describe('repository rules', () => {
   })
 
   it('never imports electron outside src/main', () => {
-    const offenders = [...sourceFiles(join(REPO_ROOT, 'src/worker')), ...sourceFiles(join(REPO_ROOT, 'src/renderer'))]
+    const offenders = [
+      ...sourceFiles(join(REPO_ROOT, 'src/worker')),
+      ...sourceFiles(join(REPO_ROOT, 'src/renderer')),
+    ]
       .filter((f) => importsOf(f).includes('electron'))
       .map((f) => relative(REPO_ROOT, f))
     expect(offenders).toEqual([])
@@ -29,8 +34,14 @@ describe('repository rules', () => {
 
   it('keeps src/worker/protocol and src/renderer free of Node and Electron imports', () => {
     const nodeish = /^(node:|fs$|path$|os$|net$|http$|crypto$|child_process$|worker_threads$|ws$|electron$)/
-    const offenders = [...sourceFiles(join(REPO_ROOT, 'src/worker/protocol')), ...sourceFiles(join(REPO_ROOT, 'src/renderer'))]
-      .flatMap((f) => importsOf(f).filter((i) => nodeish.test(i)).map((i) => `${relative(REPO_ROOT, f)}: ${i}`))
+    const offenders = [
+      ...sourceFiles(join(REPO_ROOT, 'src/worker/protocol')),
+      ...sourceFiles(join(REPO_ROOT, 'src/renderer')),
+    ].flatMap((f) =>
+      importsOf(f)
+        .filter((i) => nodeish.test(i))
+        .map((i) => `${relative(REPO_ROOT, f)}: ${i}`),
+    )
     expect(offenders).toEqual([])
   })
 })

@@ -5,32 +5,26 @@
  * queue and is closed with 4001 like a websocket client, instead of growing the core's memory.
  */
 import { isPortControlFrame, type CloseFrame } from '../protocol/portFrames'
-import { Emitter } from '../util/event'
 import type { Port } from './port'
+import { TransportBase } from './transportBase'
 import { CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
 
 /** Unacknowledged messages allowed in flight before `write` reports backpressure. */
 const HIGH_WATER_MESSAGES = 1024
 const LOW_WATER_MESSAGES = 256
 
-export class MessagePortTransport implements Transport {
+export class MessagePortTransport extends TransportBase implements Transport {
   readonly kind = 'messagePort'
   readonly overflow = 'disconnect'
-  private readonly drainEmitter = new Emitter<void>()
-  private readonly messageEmitter = new Emitter<string>()
-  private readonly closeEmitter = new Emitter<CloseInfo>()
-  readonly onDrain = this.drainEmitter.event
-  readonly onMessage = this.messageEmitter.event
-  readonly onClose = this.closeEmitter.event
   private unacked = 0
   private waitingForDrain = false
-  private closed = false
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(
     private readonly port: Port,
     readonly peer = 'port',
   ) {
+    super()
     this.unsubscribe.push(
       port.onMessage(({ data }) => {
         if (typeof data === 'string') return this.messageEmitter.fire(data)
@@ -66,13 +60,9 @@ export class MessagePortTransport implements Transport {
     this.port.close()
   }
 
-  private finish(info: CloseInfo): void {
+  protected override finish(info: CloseInfo): void {
     if (this.closed) return
-    this.closed = true
     for (const off of this.unsubscribe) off()
-    this.closeEmitter.fire(info)
-    this.closeEmitter.dispose()
-    this.messageEmitter.dispose()
-    this.drainEmitter.dispose()
+    super.finish(info)
   }
 }

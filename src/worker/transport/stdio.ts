@@ -5,30 +5,25 @@
  */
 import type { Readable, Writable } from 'node:stream'
 import { Emitter } from '../util/event'
+import { TransportBase } from './transportBase'
 import { LineSplitter } from './lineSplitter'
 import { CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
-export class StdioTransport implements Transport {
+export class StdioTransport extends TransportBase implements Transport {
   readonly kind = 'stdio'
   readonly overflow = 'block'
   readonly peer = 'stdio'
-  private readonly drainEmitter = new Emitter<void>()
-  private readonly messageEmitter = new Emitter<string>()
-  private readonly closeEmitter = new Emitter<CloseInfo>()
   private readonly oversizedEmitter = new Emitter<number>()
   readonly onOversized = this.oversizedEmitter.event
-  readonly onDrain = this.drainEmitter.event
-  readonly onMessage = this.messageEmitter.event
-  readonly onClose = this.closeEmitter.event
-  private closed = false
 
   constructor(
     private readonly input: Readable,
     private readonly output: Writable,
     options: { maxMessageBytes?: number } = {},
   ) {
+    super()
     const splitter = new LineSplitter(
       options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       (line) => this.messageEmitter.fire(line),
@@ -55,13 +50,8 @@ export class StdioTransport implements Transport {
     this.finish(info)
   }
 
-  private finish(info: CloseInfo): void {
-    if (this.closed) return
-    this.closed = true
-    this.closeEmitter.fire(info)
-    this.closeEmitter.dispose()
-    this.messageEmitter.dispose()
-    this.drainEmitter.dispose()
+  protected override finish(info: CloseInfo): void {
+    super.finish(info)
     this.oversizedEmitter.dispose()
   }
 }

@@ -9,9 +9,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { isIP } from 'node:net'
 import type { WebSocket, WebSocketServer } from 'ws'
-import { Emitter } from '../util/event'
 import type { Logger } from '../util/log'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './stdio'
+import { TransportBase } from './transportBase'
 import { CLOSE_GOING_AWAY, CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
 import { authenticate, bearerFromProtocols, WS_PROTOCOL, type WsAuthConfig } from './wsAuth'
 
@@ -21,18 +21,11 @@ const LOW_WATER_BYTES = 256 * 1024
 /** How long a closing connection may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 10_000
 
-export class WebSocketTransport implements Transport {
+export class WebSocketTransport extends TransportBase implements Transport {
   readonly kind = 'websocket'
   readonly overflow = 'disconnect'
-  private readonly drainEmitter = new Emitter<void>()
-  private readonly messageEmitter = new Emitter<string>()
-  private readonly closeEmitter = new Emitter<CloseInfo>()
-  readonly onDrain = this.drainEmitter.event
-  readonly onMessage = this.messageEmitter.event
-  readonly onClose = this.closeEmitter.event
   private inflightBytes = 0
   private waitingForDrain = false
-  private closed = false
   private closeTimer: NodeJS.Timeout | undefined
   private readonly afterSend = (bytes: number) => (error?: Error | null) => {
     this.inflightBytes -= bytes
@@ -48,6 +41,7 @@ export class WebSocketTransport implements Transport {
     readonly peer: string,
     log: Logger,
   ) {
+    super()
     socket.on('message', (data, isBinary) => {
       if (isBinary) {
         log.warn({ peer }, 'dropping binary websocket frame; send JSON-RPC messages as text frames')
@@ -81,15 +75,6 @@ export class WebSocketTransport implements Transport {
     this.closeTimer.unref()
     // The connection is over for the server now, whatever the client does.
     this.finish(info)
-  }
-
-  private finish(info: CloseInfo): void {
-    if (this.closed) return
-    this.closed = true
-    this.closeEmitter.fire(info)
-    this.closeEmitter.dispose()
-    this.messageEmitter.dispose()
-    this.drainEmitter.dispose()
   }
 }
 

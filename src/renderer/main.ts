@@ -55,18 +55,26 @@ function portChannel(): Promise<Channel> {
 function webSocketChannel(url: string): Promise<Channel> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url)
-    ws.onerror = () => reject(new Error(`cannot reach ${url}`))
+    // The browser hides the HTTP status of a refused upgrade, so name both likely causes.
+    ws.onerror = () =>
+      reject(new Error(`cannot reach ${url} (is it running, and does it allow this page's origin?)`))
     ws.onopen = () =>
       resolve({
         send: (frame) => ws.send(frame),
         onFrame: (l) => ws.addEventListener('message', (e) => l(String(e.data))),
-        onClose: (l) => ws.addEventListener('close', (e) => l(`${e.code} ${e.reason}`)),
+        onClose: (l) =>
+          ws.addEventListener('close', (e) => l(e.reason ? `${e.code} ${e.reason}` : String(e.code))),
       })
   })
 }
 
 async function main(): Promise<void> {
   const wsUrl = new URLSearchParams(location.search).get('ws')
+  if (!wsUrl && !window.codexDesk) {
+    throw new Error(
+      'open this page inside codex-desk, or add ?ws=ws://127.0.0.1:PORT to reach a headless core',
+    )
+  }
   const channel = wsUrl ? await webSocketChannel(wsUrl) : await portChannel()
   channel.onClose((reason) => {
     status.textContent = `Disconnected from the core (${reason}).`

@@ -1,0 +1,91 @@
+/**
+ * Summary statistics for latency samples and the shape of one reported figure. Percentiles use the
+ * nearest-rank method, so with 20 samples p99 is the slowest run: no interpolation flatters a tail.
+ */
+
+export interface Summary {
+  n: number
+  p50: number
+  p99: number
+  min: number
+  max: number
+  mean: number
+}
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN
+  const rank = Math.ceil((p / 100) * sorted.length)
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number
+}
+
+export function summarize(samples: ArrayLike<number>): Summary {
+  const sorted = Float64Array.from(samples).sort()
+  let sum = 0
+  for (const v of sorted) sum += v
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    min: sorted[0] ?? NaN,
+    max: sorted[sorted.length - 1] ?? NaN,
+    mean: sum / Math.max(1, sorted.length),
+  }
+}
+
+/** Which statistic a target constrains. */
+export type TargetStat = 'p50' | 'p99' | 'value'
+
+/** One benchmark figure: a JSON line in the output and an entry of results/latest.json. */
+export interface Figure {
+  bench: string
+  unit: 'ms' | 'MiB'
+  p50?: number
+  p99?: number
+  min?: number
+  max?: number
+  value?: number
+  n: number
+  /** null when there is no target (context figures). */
+  target: number | null
+  targetStat: TargetStat | null
+  /** codex-cli 0.169.0 reference numbers, where the issue gives them. */
+  codex: Partial<Record<'p50' | 'p99' | 'value', number>> | null
+  /** Whether the target statistic is within the target; null without a target. */
+  pass: boolean | null
+  error?: string
+  [extra: string]: unknown
+}
+
+/** Rounds to a precision that suits the magnitude (µs for sub-millisecond round trips). */
+export function round(value: number): number {
+  if (!Number.isFinite(value)) return value
+  const digits = Math.abs(value) < 10 ? 4 : 2
+  return Number(value.toFixed(digits))
+}
+
+/** Builds a latency figure from samples, checking the target against `targetStat`. */
+export function latencyFigure(
+  bench: string,
+  samples: ArrayLike<number>,
+  target: number | null,
+  targetStat: 'p50' | 'p99' | null,
+  codex: Figure['codex'],
+  extra: Record<string, unknown> = {},
+): Figure {
+  const s = summarize(samples)
+  const figure: Figure = {
+    bench,
+    unit: 'ms',
+    p50: round(s.p50),
+    p99: round(s.p99),
+    min: round(s.min),
+    max: round(s.max),
+    n: s.n,
+    target,
+    targetStat,
+    codex,
+    pass: target === null || targetStat === null ? null : s[targetStat] <= target,
+    ...extra,
+  }
+  return figure
+}

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: measures the built app-server against the issue's targets and codex-cli 0.169.0's
+ * numbers: cold start, request round trip, broadcast lag with a stalled client, and idle RSS. Prints
+ * a table, then one JSON line per figure, and writes everything to bench/results/latest.json.
+ * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
+ * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { broadcastLag } from './broadcast'
+import { coldStarts } from './coldStart'
+import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
+import type { Figure } from './lib/stats'
+import { idleRss } from './rss'
+import { roundTripPort, roundTripStdio, roundTripWs } from './roundTrip'
+
+/** The whole run must stay well under three minutes; past this something hangs, so give up. */
+const WATCHDOG_MS = 170_000
+
+const COLD = { warmup: 2, runs: 20 }
+const ROUND_TRIP = { warmup: 200, count: 2_000, rounds: 4 }
+const BROADCAST = { fastClients: 8, count: 5_000, bytes: 200, batch: 50 }
+const RSS = { connections: 50, settleMs: 1_000 }
+
+interface Step {
+  /** Names of the figures the step produces, for the error rows if it fails. */
+  names: string[]
+  run: () => Promise<Figure | Figure[]>
+}
+
+const STEPS: Step[] = [
+  {
+    names: ['cold_start_node_baseline', 'cold_start_stdio', 'cold_start_ws'],
+    run: () => coldStarts(COLD),
+  },
+  { names: ['roundtrip_stdio'], run: () => roundTripStdio(ROUND_TRIP) },
+  { names: ['roundtrip_ws'], run: () => roundTripWs(ROUND_TRIP) },
+  { names: ['roundtrip_port'], run: () => roundTripPort(ROUND_TRIP) },
+  { names: ['broadcast_lag_ws'], run: () => broadcastLag(BROADCAST) },
+  { names: ['rss_ws_0_connections', `rss_ws_${RSS.connections}_idle`], run: () => idleRss(RSS) },
+]
+
+function failed(bench: string, error: unknown): Figure {
+  const message = error instanceof Error ? error.message : String(error)
+  return { bench, unit: 'ms', n: 0, target: null, targetStat: null, codex: null, pass: false, error: message }
+}
+
+function fmt(value: number | undefined): string {
+  return value === undefined ? '-' : String(value)
+}
+
+function table(figures: Figure[]): string {
+  const header = ['figure', 'unit', 'p50', 'p99', 'min', 'value', 'n', 'target', 'codex', 'result']
+  const rows = figures.map((f) => [
+    f.bench,
+    f.unit,
+    fmt(f.p50),
+    fmt(f.p99),
+    fmt(f.min),
+    fmt(f.value),
+    String(f.n),
+    f.target === null ? '-' : `${f.targetStat === 'value' ? '' : f.targetStat + ' '}<= ${f.target}`,
+    f.codex
+      ? Object.entries(f.codex)
+          .map(([k, v]) => (k === 'value' ? String(v) : `${k} ${v}`))
+          .join(', ')
+      : '-',
+    f.error ? 'ERROR' : f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS',
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)]
+  // Everything that is not a column (sub-timings, the paused client's fate, errors) goes below.
+  const columns = new Set(['bench', 'unit', 'p50', 'p99', 'min', 'max', 'value', 'n', 'target', 'targetStat'])
+  for (const f of figures) {
+    const details = Object.entries(f).filter(([k]) => !columns.has(k) && k !== 'codex' && k !== 'pass')
+    if (details.length === 0) continue
+    out.push(`  ${f.bench}: ${details.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`)
+  }
+  return out.join('\n')
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim()
+  } catch {
+    return null
+  }
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date()
+  const figures: Figure[] = []
+  const loadBefore = loadavg()[0] as number
+  process.stderr.write(`bench: ${BIN} on node ${process.version}, ${cpus().length} cpus\n`)
+  // Tails and cold starts move with whatever else the machine runs; say so rather than hide it.
+  if (loadBefore > cpus().length / 2) {
+    process.stderr.write(`bench: warning: load average ${loadBefore.toFixed(2)}; figures will be noisy\n`)
+  }
+  for (const step of STEPS) {
+    const t0 = performance.now()
+    process.stderr.write(`bench: ${step.names.join(', ')} ...`)
+    try {
+      const result = await step.run()
+      figures.push(...(Array.isArray(result) ? result : [result]))
+      process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+    } catch (error) {
+      process.stderr.write(` failed\n`)
+      figures.push(...step.names.map((name) => failed(name, error)))
+    }
+  }
+
+  const loadAfter = loadavg()[0] as number
+  console.log()
+  console.log(table(figures))
+  console.log(`  load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`)
+  console.log()
+  for (const f of figures) console.log(JSON.stringify(f))
+
+  const resultsDir = join(REPO_ROOT, 'bench/results')
+  await mkdir(resultsDir, { recursive: true })
+  const report = {
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(Date.now() - startedAt.getTime()),
+    commit: gitCommit(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    settings: { COLD, ROUND_TRIP, BROADCAST, RSS },
+    figures,
+  }
+  await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
+  return figures.some((f) => f.error) ? 1 : 0
+}
+
+// Children and temp dirs are released in each step's `finally`; this sweep catches anything a
+// crash, a signal or the watchdog left behind.
+process.on('exit', sweepSync)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    sweepSync()
+    process.exit(130)
+  })
+}
+const watchdog = setTimeout(() => {
+  process.stderr.write(`\nbench: still running after ${WATCHDOG_MS / 1000} s; giving up\n`)
+  process.exit(1)
+}, WATCHDOG_MS)
+watchdog.unref()
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`)
+    process.exit(1)
+  },
+)

@@ -35,8 +35,6 @@ export class RpcError extends Error {
 export const invalidRequest = (message: string, data?: unknown): RpcError =>
   new RpcError(ErrorCode.InvalidRequest, message, data)
 
-export const internalError = (message: string): RpcError => new RpcError(ErrorCode.Internal, message)
-
 export const OVERLOADED_MESSAGE = 'Server overloaded; retry later.'
 export const NOT_INITIALIZED_MESSAGE = 'Not initialized'
 export const ALREADY_INITIALIZED_MESSAGE = 'Already initialized'

@@ -54,7 +54,6 @@ export type ClientRequests = typeof clientRequests
 export type ClientRequestMethod = keyof ClientRequests
 export type ServerNotificationMethod = keyof typeof serverNotifications
 export type ServerRequestMethod = keyof typeof serverRequests
-export type ClientNotificationMethod = keyof typeof clientNotifications
 
 type InputOf<S> = S extends z.ZodMiniType ? z.input<S> : undefined
 type OutputOf<S> = S extends z.ZodMiniType ? z.output<S> : undefined
@@ -69,8 +68,3 @@ export type ServerRequestParams<M extends ServerRequestMethod> = z.input<(typeof
 export type ServerRequestResponse<M extends ServerRequestMethod> = z.output<
   (typeof serverRequests)[M]['response']
 >
-
-export const isClientRequestMethod = (method: string): method is ClientRequestMethod =>
-  Object.hasOwn(clientRequests, method)
-export const isClientNotificationMethod = (method: string): method is ClientNotificationMethod =>
-  Object.hasOwn(clientNotifications, method)

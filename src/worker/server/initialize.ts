@@ -21,14 +21,11 @@ export interface InitializeDeps {
 export function initializeHandler(deps: InitializeDeps): Handler<'initialize'> {
   return (params, ctx) => {
     const connection = ctx.connection
-    if (connection.initialized || connection.initializing) throw invalidRequest(ALREADY_INITIALIZED_MESSAGE)
+    if (connection.initialized) throw invalidRequest(ALREADY_INITIALIZED_MESSAGE)
     const { name, version } = params.clientInfo
     if (!isValidHeaderValue(name)) {
       throw invalidRequest(`Invalid clientInfo.name: '${name}'. Must be a valid HTTP header value.`)
     }
-    connection.initializing = true
-    connection.clientName = name
-    connection.clientVersion = version
     connection.experimentalApi = params.capabilities?.experimentalApi === true
     connection.optOut = new Set(params.capabilities?.optOutNotificationMethods ?? [])
     const originator = deps.originator.claim(name)

@@ -10,9 +10,6 @@ export type ConnectionId = number
 export class Connection {
   /** Set by `initialize`; requests before it get "Not initialized". */
   initialized = false
-  initializing = false
-  clientName: string | undefined
-  clientVersion: string | undefined
   experimentalApi = false
   optOut: ReadonlySet<string> = new Set()
   /** Requests received and not yet answered (their response not yet handed to the transport). */

@@ -21,10 +21,6 @@ export class Emitter<T> implements Disposable {
     for (const listener of this.listeners) listener(value)
   }
 
-  get hasListeners(): boolean {
-    return this.listeners.size > 0
-  }
-
   dispose(): void {
     this.listeners.clear()
   }
@@ -48,5 +44,3 @@ export class DisposableStore implements Disposable {
     this.items = []
   }
 }
-
-export const toDisposable = (fn: () => void): Disposable => ({ dispose: fn })

@@ -213,11 +213,7 @@ export async function startAppServer(
     server.addTransport(transport)
     transport.onClose(() => onStdioClosed())
   } else if (args.listen.kind === 'ws') {
-    const { WebSocketListener, nonLoopbackWithoutAuthMessage, isLoopback } =
-      await import('./transport/webSocket')
-    if (!isLoopback(args.listen.host) && wsAuth?.mode === 'none') {
-      throw new UsageError(nonLoopbackWithoutAuthMessage(args.listen.host, args.listen.port))
-    }
+    const { WebSocketListener, InsecureListenerError } = await import('./transport/webSocket')
     try {
       listener = await WebSocketListener.start(
         {
@@ -232,7 +228,7 @@ export async function startAppServer(
       )
     } catch (error) {
       server.close()
-      throw error
+      throw error instanceof InsecureListenerError ? new UsageError(error.message) : error
     }
     io.stdout.write(`codex-desk app-server listening on ${listener.url}\n`)
     log.info({ url: listener.url, auth: wsAuth?.mode ?? 'none' }, 'websocket listener ready')

@@ -90,14 +90,17 @@ export interface WebSocketListenerOptions {
 
 export class ListenError extends Error {}
 
-export function isLoopback(host: string): boolean {
+/** A non-loopback address without auth: a configuration mistake, not a runtime failure. */
+export class InsecureListenerError extends ListenError {}
+
+function isLoopback(host: string): boolean {
   if (isIP(host) === 4) return host.startsWith('127.')
   const h = host.toLowerCase()
   return h === '::1' || h.startsWith('::ffff:127.')
 }
 
 /** codex's refusal text, with the flags to add. */
-export function nonLoopbackWithoutAuthMessage(host: string, port: number): string {
+function nonLoopbackWithoutAuthMessage(host: string, port: number): string {
   const addr = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
   return (
     `refusing to start non-loopback websocket listener ${addr} without auth; ` +
@@ -126,7 +129,7 @@ export class WebSocketListener {
   ): Promise<WebSocketListener> {
     const { host, log } = options
     if (!isLoopback(host) && options.auth.mode === 'none') {
-      throw new ListenError(nonLoopbackWithoutAuthMessage(host, options.port))
+      throw new InsecureListenerError(nonLoopbackWithoutAuthMessage(host, options.port))
     }
     const { WebSocketServer } = await import('ws')
     const allowed = new Set(options.allowedOrigins ?? [])

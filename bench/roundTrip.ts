@@ -63,25 +63,40 @@ async function interleaved(
   return { server: Float64Array.from(serverSamples), echo: Float64Array.from(echoSamples) }
 }
 
+/** Pins both peers, times the server against the echo floor, and reports one figure against codex's. */
+async function pinnedFigure(
+  name: string,
+  codex: { p50: number; p99: number },
+  peers: {
+    server: FrameChannel
+    serverPid: number | undefined
+    echo: FrameChannel
+    echoPid: number | undefined
+  },
+  options: RoundTripOptions,
+): Promise<Figure> {
+  const where = placement()
+  onPeerCpu(where, peers.serverPid)
+  onPeerCpu(where, peers.echoPid)
+  const samples = await onClientCpu(where, () => interleaved(peers.server, peers.echo, options))
+  return latencyFigure(name, samples.server, codex.p50, 'p50', codex, {
+    placement: where,
+    echoFloor: p50p99(samples.echo),
+  })
+}
+
 export async function roundTripStdio(options: RoundTripOptions): Promise<Figure> {
   const home = makeTempDir()
   const child = spawnServer([], home.path)
   const echoChild = spawnStdioEcho()
-  const where = placement()
   try {
-    onPeerCpu(where, child.pid)
-    onPeerCpu(where, echoChild.pid)
-    const samples = await onClientCpu(where, () =>
-      interleaved(stdioFrames(child), stdioFrames(echoChild), options),
-    )
-    return latencyFigure(
-      'roundtrip_stdio',
-      samples.server,
-      0.05,
-      'p50',
-      { p50: 0.05, p99: 0.19 },
-      { placement: where, echoFloor: p50p99(samples.echo) },
-    )
+    const peers = {
+      server: stdioFrames(child),
+      serverPid: child.pid,
+      echo: stdioFrames(echoChild),
+      echoPid: echoChild.pid,
+    }
+    return await pinnedFigure('roundtrip_stdio', { p50: 0.05, p99: 0.19 }, peers, options)
   } finally {
     await stopChild(child)
     await stopChild(echoChild)
@@ -94,23 +109,13 @@ export async function roundTripWs(options: RoundTripOptions): Promise<Figure> {
   const child = spawnServer(['--listen', 'ws://127.0.0.1:0'], home.path)
   const echoChild = spawnWsEcho()
   const channels: FrameChannel[] = []
-  const where = placement()
   try {
-    channels.push(webSocketFrames(await openWebSocket(await listeningUrl(child))))
-    channels.push(webSocketFrames(await openWebSocket(await listeningUrl(echoChild))))
-    onPeerCpu(where, child.pid)
-    onPeerCpu(where, echoChild.pid)
-    const samples = await onClientCpu(where, () =>
-      interleaved(channels[0] as FrameChannel, channels[1] as FrameChannel, options),
-    )
-    return latencyFigure(
-      'roundtrip_ws',
-      samples.server,
-      0.07,
-      'p50',
-      { p50: 0.07, p99: 0.19 },
-      { placement: where, echoFloor: p50p99(samples.echo) },
-    )
+    const server = webSocketFrames(await openWebSocket(await listeningUrl(child)))
+    channels.push(server)
+    const echo = webSocketFrames(await openWebSocket(await listeningUrl(echoChild)))
+    channels.push(echo)
+    const peers = { server, serverPid: child.pid, echo, echoPid: echoChild.pid }
+    return await pinnedFigure('roundtrip_ws', { p50: 0.07, p99: 0.19 }, peers, options)
   } finally {
     for (const channel of channels) channel.close()
     await stopChild(child)

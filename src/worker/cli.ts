@@ -13,6 +13,7 @@ import {
   parseConfigOverride,
   type ConfigOverride,
 } from './config/overrides'
+import { ConfigService } from './config/service'
 import { resolveCodexDeskHome } from './home'
 import { AppServer } from './server/appServer'
 import { ListenUrlError, parseListenUrl, type ListenTarget } from './transport/listenUrl'
@@ -195,16 +196,27 @@ export async function startAppServer(
     throw error
   }
   const codexHome = resolveCodexDeskHome(io.env)
+  let config: ConfigService
+  try {
+    config = await ConfigService.create({
+      home: codexHome,
+      ...(io.env.CODEX_DESK_SYSTEM_CONFIG_DIR ? { systemDir: io.env.CODEX_DESK_SYSTEM_CONFIG_DIR } : {}),
+      overrides: args.overrides,
+      analyticsDefaultEnabled: args.analyticsDefaultEnabled,
+      log: io.logs.get('config'),
+    })
+  } catch (error) {
+    if (error instanceof ConfigOverrideError) throw new UsageError(error.message)
+    throw error
+  }
   const server = new AppServer({
     codexHome,
     version: VERSION,
     logs: io.logs,
     env: io.env,
+    config,
     ...(args.maxPayload ? { maxMessageBytes: args.maxPayload } : {}),
   })
-  if (args.overrides.length > 0) {
-    log.debug({ keys: args.overrides.map((o) => o.path.join('.')) }, 'session config overrides')
-  }
   let listener: WebSocketListener | undefined
   if (args.listen.kind === 'stdio') {
     const transport = new StdioTransport(io.stdin as NodeJS.ReadStream, io.stdout as NodeJS.WriteStream, {
@@ -227,7 +239,7 @@ export async function startAppServer(
         (transport) => server.addTransport(transport),
       )
     } catch (error) {
-      server.close()
+      await server.close()
       throw error instanceof InsecureListenerError ? new UsageError(error.message) : error
     }
     io.stdout.write(`codex-desk app-server listening on ${listener.url}\n`)
@@ -239,8 +251,7 @@ export async function startAppServer(
     server,
     listener,
     async shutdown() {
-      server.close()
-      await listener?.close()
+      await Promise.all([server.close(), listener?.close()])
     },
   }
 }

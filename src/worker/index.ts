@@ -9,6 +9,7 @@ import { expose } from 'comlink'
 import { createHash } from 'node:crypto'
 import type { CoreControl, CoreParentMessage, WebSocketListenerSettings } from './protocol/control'
 import { resolveCodexDeskHome } from './home'
+import { ConfigService } from './config/service'
 import { AppServer } from './server/appServer'
 import { comlinkEndpoint } from './transport/comlinkEndpoint'
 import { MessagePortTransport } from './transport/messagePort'
@@ -35,7 +36,10 @@ export async function startCore(env: NodeJS.ProcessEnv = process.env): Promise<v
   const logs = loggerFromEnv(env)
   const log = logs.get('core')
   const { port: parent, electron } = await parentPort()
-  const server = new AppServer({ codexHome: resolveCodexDeskHome(env), version: VERSION, logs, env })
+  const codexHome = resolveCodexDeskHome(env)
+  // In the app, a bad -c cannot happen (the app passes none); a broken file is a warning, never fatal.
+  const config = await ConfigService.create({ home: codexHome, log: logs.get('config') })
+  const server = new AppServer({ codexHome, version: VERSION, logs, env, config })
   const started = Date.now()
   let listener: WebSocketListener | undefined
 
@@ -84,8 +88,7 @@ export async function startCore(env: NodeJS.ProcessEnv = process.env): Promise<v
     },
     async shutdown() {
       log.info('shutting down')
-      server.close()
-      await listener?.close()
+      await Promise.all([server.close(), listener?.close()])
       listener = undefined
       setImmediate(() => {
         parent.close()

@@ -3,9 +3,9 @@
  * Tests talk to it over its stdio or its websocket URL, exactly as an external client would.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { stdioChannel } from './channels'
 import { TestClient, withTimeout } from './testClient'
 
@@ -36,9 +36,18 @@ export interface AppServerProcess {
 
 export async function spawnAppServer(
   args: string[] = [],
-  options: { env?: NodeJS.ProcessEnv; waitForUrl?: boolean } = {},
+  options: {
+    env?: NodeJS.ProcessEnv
+    waitForUrl?: boolean
+    /** Files to create in the temp home before the server starts (relative path -> contents). */
+    files?: Record<string, string>
+  } = {},
 ): Promise<AppServerProcess> {
   const home = await makeTempDir()
+  for (const [name, contents] of Object.entries(options.files ?? {})) {
+    await mkdir(dirname(join(home.path, name)), { recursive: true })
+    await writeFile(join(home.path, name), contents)
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'app-server', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, CODEX_DESK_HOME: home.path, CODEX_DESK_LOG: 'info', ...options.env },

@@ -4,6 +4,9 @@
  * handlers) without touching the real one.
  */
 import * as z from 'zod/mini'
+import type { ConfigWarning } from '../../src/worker/config/diagnostics'
+import { emptyConfig } from '../../src/worker/config/loader'
+import { ConfigService } from '../../src/worker/config/service'
 import { clientRequests, type ClientRequestSpec } from '../../src/worker/protocol/registry'
 import type { RequestContext } from '../../src/worker/server/context'
 import { MessageProcessor } from '../../src/worker/server/messageProcessor'
@@ -24,10 +27,16 @@ export function memoryClient(server: AppServer, overflow: 'block' | 'disconnect'
   return { client: new TestClient(memoryChannel(pair.client)), raw: pair.client, connection }
 }
 
+/** A core with no config files; `startupWarnings` stand in for problems a load would have found. */
 export function inProcessServer(
-  options: Partial<ConstructorParameters<typeof AppServer>[0]> = {},
+  options: Partial<ConstructorParameters<typeof AppServer>[0]> & { startupWarnings?: ConfigWarning[] } = {},
 ): AppServer {
-  return new AppServer({ codexHome: '/tmp/codex-desk-home', version: '9.9.9', logs: silentLogs, ...options })
+  const { startupWarnings, ...rest } = options
+  const codexHome = options.codexHome ?? '/tmp/codex-desk-home'
+  const loaded = { ...emptyConfig(codexHome), problems: startupWarnings ?? [] }
+  const config =
+    options.config ?? ConfigService.fromLoaded(loaded, { home: codexHome, log: silentLogs.get('config') })
+  return new AppServer({ codexHome, version: '9.9.9', logs: silentLogs, ...rest, config })
 }
 
 type TestHandler = (params: unknown, ctx: RequestContext) => unknown

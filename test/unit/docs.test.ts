@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readmeWithCoverage } from '../../scripts/protocolCoverage'
+import { CONFIG_KEYS } from '../../src/worker/config/schema'
 import { REPO_ROOT } from '../support/appServerProcess'
 
 function sourceFiles(dir: string): string[] {
@@ -20,6 +21,15 @@ describe('repository rules', () => {
   it('keeps the README protocol coverage table in step with the registry', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
     expect(readme).toBe(readmeWithCoverage(readme))
+  })
+
+  it('documents every config key of the schema in the README key table, and no other', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+    const table = readme.split('<!-- config-keys:start -->')[1]?.split('<!-- config-keys:end -->')[0] ?? ''
+    const documented = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) =>
+      [...(m[1] as string).matchAll(/`([a-z_]+)`/g)].map((k) => k[1]),
+    )
+    expect(documented.sort()).toEqual([...CONFIG_KEYS].sort())
   })
 
   it('never imports electron outside src/main', () => {

@@ -9,6 +9,14 @@
 import type * as z from 'zod/mini'
 import { ChatgptAuthTokensRefreshParams, ChatgptAuthTokensRefreshResponse } from './account'
 import { InitializeParams, InitializeResponse } from './initialize'
+import {
+  ConfigBatchWriteParams,
+  ConfigReadParams,
+  ConfigReadResponse,
+  ConfigRequirementsReadResponse,
+  ConfigValueWriteParams,
+  ConfigWriteResponse,
+} from './config'
 import { ConfigWarningNotification } from './notifications'
 import { ThreadLoadedListParams, ThreadLoadedListResponse } from './thread'
 
@@ -32,6 +40,10 @@ export interface ServerRequestSpec {
 export const clientRequests = {
   initialize: { params: InitializeParams, result: InitializeResponse },
   'thread/loaded/list': { params: ThreadLoadedListParams, result: ThreadLoadedListResponse },
+  'config/read': { params: ConfigReadParams, result: ConfigReadResponse },
+  'config/value/write': { params: ConfigValueWriteParams, result: ConfigWriteResponse },
+  'config/batchWrite': { params: ConfigBatchWriteParams, result: ConfigWriteResponse },
+  'configRequirements/read': { params: null, result: ConfigRequirementsReadResponse },
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {

@@ -3,7 +3,8 @@
  * transports of any kind. Every entry point (headless CLI, utility process, tests) builds one of
  * these; nothing here knows which transports exist.
  */
-import type { ConfigWarningNotification } from '../protocol/notifications'
+import { Analytics } from '../analytics/analytics'
+import type { ConfigService } from '../config/service'
 import { clientRequests } from '../protocol/registry'
 import { LoadedThreads } from '../threads/loadedThreads'
 import type { Connection } from '../transport/connection'
@@ -14,6 +15,7 @@ import { CLOSE_GOING_AWAY, type CloseInfo, type Transport } from '../transport/t
 import { DisposableStore } from '../util/event'
 import type { LoggerFactory } from '../util/log'
 import type { HandlerMap } from './context'
+import { configHandlers } from './config'
 import { initializeHandler } from './initialize'
 import { type AnyHandler, MessageProcessor } from './messageProcessor'
 import { Originator } from './originator'
@@ -29,7 +31,8 @@ export interface AppServerOptions {
   maxInflightPerConnection?: number
   overloadRetryAfterMs?: number
   maxMessageBytes?: number
-  startupWarnings?: readonly ConfigWarningNotification[]
+  /** The loaded config; its problems reach every connection after initialize, and again on reload. */
+  config: ConfigService
 }
 
 export class AppServer {
@@ -38,6 +41,8 @@ export class AppServer {
   readonly processor: MessageProcessor
   readonly threads = new LoadedThreads()
   readonly originator: Originator
+  readonly config: ConfigService
+  readonly analytics: Analytics
   private readonly disposables = new DisposableStore()
   private readonly maxMessageBytes: number
   private closed = false
@@ -52,16 +57,25 @@ export class AppServer {
       ...(options.queueLimits ? { limits: options.queueLimits } : {}),
     })
     this.broker = new ServerRequestBroker(this.router, logs.get('server'))
-    const startupWarnings = options.startupWarnings ?? []
+    const config = (this.config = options.config)
+    this.analytics = new Analytics({
+      state: () => ({
+        enabled: config.analytics.enabled,
+        endpoint: config.current.merged.analytics?.endpoint,
+      }),
+      appVersion: options.version,
+      log: logs.get('analytics'),
+    })
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
         version: options.version,
         codexHome: options.codexHome,
         router: this.router,
-        startupWarnings: () => startupWarnings,
+        startupWarnings: () => config.warnings,
       }),
       ...threadHandlers(this.threads),
+      ...configHandlers({ config }),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,
@@ -75,9 +89,15 @@ export class AppServer {
       ...(options.overloadRetryAfterMs !== undefined
         ? { overloadRetryAfterMs: options.overloadRetryAfterMs }
         : {}),
+      onRequestError: (method, code) => this.analytics.track({ name: 'error', code, method }),
     })
     this.disposables.add(
       this.router.onMessage(({ connection, frame }) => this.processor.handleFrame(connection, frame)),
+    )
+    this.disposables.add(
+      config.onNewWarnings((warnings) => {
+        for (const warning of warnings) this.router.notify('all', 'configWarning', warning)
+      }),
     )
     this.disposables.add(
       this.router.onConnectionClosed(({ connection }) => this.broker.connectionClosed(connection.id)),
@@ -101,12 +121,17 @@ export class AppServer {
     return this.router.size
   }
 
-  /** Closes every connection (1001 by default) and releases what the core holds. */
-  close(info: CloseInfo = CLOSE_GOING_AWAY): void {
-    if (this.closed) return
+  /**
+   * Closes every connection (1001 by default) and releases what the core holds. The promise settles
+   * when queued analytics have been sent (bounded by their request timeout).
+   */
+  close(info: CloseInfo = CLOSE_GOING_AWAY): Promise<void> {
+    if (this.closed) return Promise.resolve()
     this.closed = true
     this.broker.cancelAll()
     this.router.closeAll(info)
     this.disposables.dispose()
+    this.config.dispose()
+    return this.analytics.dispose()
   }
 }

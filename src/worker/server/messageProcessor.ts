@@ -39,6 +39,8 @@ export interface ProcessorOptions {
   maxInflightPerConnection?: number
   /** The hint sent in `data.retryAfterMs` of an overload error. */
   overloadRetryAfterMs?: number
+  /** Told about every request that ends in an error (analytics count them; no params, no content). */
+  onRequestError?: (method: string | null, code: number) => void
 }
 
 const INITIALIZE = 'initialize'
@@ -152,6 +154,8 @@ export class MessageProcessor {
         )
       }
       await router.respondError(connection.id, request.id, rpc.toErrorObject())
+      const known = Object.hasOwn(this.options.registry, request.method) ? request.method : null
+      this.options.onRequestError?.(known, rpc.code)
     }
   }
 

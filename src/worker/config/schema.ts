@@ -1,0 +1,144 @@
+/**
+ * The config schema: every key codex-desk reads from `config.toml`, with its type and its default.
+ * This file is the single source of truth; the loader validates each layer against `ConfigToml`, the
+ * README's key table is checked against `CONFIG_KEYS`, and `CONFIG_DEFAULTS` is validated by the same
+ * schema in a test. Key names are codex's, so what a user knows from codex carries over.
+ *
+ * Every field is optional here because a layer sets only some keys; defaults apply after the layers
+ * merge (`resolveConfig`). Schemas use zod/mini, like the protocol, to keep start-up cheap.
+ */
+import * as z from 'zod/mini'
+
+export const APPROVAL_POLICIES = ['untrusted', 'on-failure', 'on-request', 'never'] as const
+export const SANDBOX_MODES = ['read-only', 'workspace-write', 'danger-full-access'] as const
+export const LOGIN_METHODS = ['chatgpt', 'api'] as const
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const
+export const REASONING_SUMMARIES = ['auto', 'concise', 'detailed', 'none'] as const
+
+export type ApprovalPolicy = (typeof APPROVAL_POLICIES)[number]
+export type SandboxMode = (typeof SANDBOX_MODES)[number]
+export type LoginMethod = (typeof LOGIN_METHODS)[number]
+
+const count = () => z.int().check(z.minimum(0))
+const positive = () => z.int().check(z.minimum(1))
+const stringMap = () => z.record(z.string(), z.string())
+const opt = z.optional
+
+export const ModelProviderToml = z.strictObject({
+  name: opt(z.string()),
+  base_url: opt(z.url()),
+  env_key: opt(z.string()),
+  env_key_instructions: opt(z.string()),
+  /** codex-desk speaks the Responses API only (codex dropped `chat`). */
+  wire_api: opt(z.enum(['responses'])),
+  requires_openai_auth: opt(z.boolean()),
+  http_headers: opt(stringMap()),
+  env_http_headers: opt(stringMap()),
+  query_params: opt(stringMap()),
+  request_max_retries: opt(count()),
+  stream_max_retries: opt(count()),
+  stream_idle_timeout_ms: opt(positive()),
+})
+
+export const SandboxWorkspaceWriteToml = z.strictObject({
+  writable_roots: opt(z.array(z.string())),
+  network_access: opt(z.boolean()),
+  exclude_tmpdir_env_var: opt(z.boolean()),
+  exclude_slash_tmp: opt(z.boolean()),
+})
+
+export const ShellEnvironmentPolicyToml = z.strictObject({
+  inherit: opt(z.enum(['all', 'core', 'none'])),
+  ignore_default_excludes: opt(z.boolean()),
+  exclude: opt(z.array(z.string())),
+  include_only: opt(z.array(z.string())),
+  set: opt(stringMap()),
+  experimental_use_profile: opt(z.boolean()),
+})
+
+export const AnalyticsToml = z.strictObject({
+  enabled: opt(z.boolean()),
+  /** Where usage events are sent when analytics are on; nothing is sent without one. */
+  endpoint: opt(z.url()),
+})
+
+export const RequirementsSourceToml = z.strictObject({
+  /** Remote requirements document (TOML), fetched with the signed-in account's token. */
+  url: opt(z.url()),
+  cache_ttl_secs: opt(positive()),
+})
+
+export const ConfigToml = z.strictObject({
+  model: opt(z.string()),
+  model_provider: opt(z.string()),
+  model_providers: opt(z.record(z.string(), ModelProviderToml)),
+  model_reasoning_effort: opt(z.enum(REASONING_EFFORTS)),
+  model_reasoning_summary: opt(z.enum(REASONING_SUMMARIES)),
+  model_context_window: opt(positive()),
+  instructions: opt(z.string()),
+  developer_instructions: opt(z.string()),
+  approval_policy: opt(z.enum(APPROVAL_POLICIES)),
+  sandbox_mode: opt(z.enum(SANDBOX_MODES)),
+  sandbox_workspace_write: opt(SandboxWorkspaceWriteToml),
+  shell_environment_policy: opt(ShellEnvironmentPolicyToml),
+  features: opt(z.record(z.string(), z.boolean())),
+  analytics: opt(AnalyticsToml),
+  requirements: opt(RequirementsSourceToml),
+  forced_chatgpt_workspace_id: opt(z.string()),
+  forced_login_method: opt(z.enum(LOGIN_METHODS)),
+  chatgpt_base_url: opt(z.url()),
+  thread_unload_delay_secs: opt(count()),
+  notify: opt(z.array(z.string())),
+})
+
+export type ConfigToml = z.infer<typeof ConfigToml>
+export type ModelProviderToml = z.infer<typeof ModelProviderToml>
+
+/** Defaults for the keys that have one; applied after the layers merge. */
+export const CONFIG_DEFAULTS = {
+  model: 'gpt-5.1-codex',
+  model_provider: 'openai',
+  model_reasoning_effort: 'medium',
+  approval_policy: 'on-request',
+  sandbox_mode: 'read-only',
+  sandbox_workspace_write: {
+    writable_roots: [],
+    network_access: false,
+    exclude_tmpdir_env_var: false,
+    exclude_slash_tmp: false,
+  },
+  shell_environment_policy: { inherit: 'all', ignore_default_excludes: false },
+  features: {},
+  analytics: { enabled: false },
+  chatgpt_base_url: 'https://chatgpt.com/backend-api/',
+  thread_unload_delay_secs: 60,
+} as const satisfies ConfigToml
+
+/** Per-provider defaults (codex's). */
+export const PROVIDER_DEFAULTS = {
+  wire_api: 'responses',
+  requires_openai_auth: false,
+  request_max_retries: 4,
+  stream_max_retries: 5,
+  stream_idle_timeout_ms: 300_000,
+} as const satisfies ModelProviderToml
+
+export const REQUIREMENTS_CACHE_TTL_SECS = 3600
+
+/** Top-level keys, in schema order: the README's key table is checked against this list. */
+export const CONFIG_KEYS = Object.keys(ConfigToml.def.shape) as (keyof ConfigToml)[]
+
+type Defaults = typeof CONFIG_DEFAULTS
+/** The config after merging and defaults: keys with a default are always present. */
+export type EffectiveConfig = Omit<ConfigToml, keyof Defaults> & {
+  -readonly [K in keyof Defaults]-?: NonNullable<ConfigToml[K]>
+}
+
+/** Merged layers plus defaults (tables merge one level deep for the defaulted tables). */
+export function resolveConfig(merged: ConfigToml): EffectiveConfig {
+  const out: Record<string, unknown> = { ...CONFIG_DEFAULTS, ...merged }
+  for (const key of ['sandbox_workspace_write', 'shell_environment_policy', 'analytics'] as const) {
+    out[key] = { ...CONFIG_DEFAULTS[key], ...merged[key] }
+  }
+  return out as EffectiveConfig
+}

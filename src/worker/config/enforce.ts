@@ -4,23 +4,15 @@
  * config to what the administrator allows, with a warning that names the setting and the fallback.
  * It never loosens anything: a setting that breaks a requirement is replaced, never kept.
  */
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Logger } from '../util/log'
 import { diagnostic, loadAst, locate, offsetOf, type ConfigWarning } from './diagnostics'
 import type { LoadedConfig } from './loader'
 import { getAt } from './merge'
-import {
-  checkApprovalPolicy,
-  checkFeature,
-  checkSandboxMode,
-  firstAllowedApprovalPolicy,
-  firstAllowedSandboxMode,
-  loadRequirements,
-  type ConfigRequirements,
-  type LoadedRequirements,
-  type RequirementsProblem,
-} from './requirements'
-import { RemoteRequirements, type RequirementsIdentity } from './requirementsCache'
+import type * as RequirementsModule from './requirements'
+import type { ConfigRequirements, LoadedRequirements, RequirementsProblem } from './requirements'
+import type { RemoteRequirements, RequirementsIdentity } from './requirementsCache'
 import { REQUIREMENTS_CACHE_TTL_SECS } from './schema'
 
 export interface RequirementsLoaderOptions {
@@ -28,6 +20,14 @@ export interface RequirementsLoaderOptions {
   systemDir: string
   log: Logger
   identity?: () => RequirementsIdentity | undefined
+}
+
+const NO_REQUIREMENTS: LoadedRequirements = { requirements: null, sources: [], origins: {}, problems: [] }
+
+let requirementsModule: typeof RequirementsModule | undefined
+async function loadRequirementsModule() {
+  requirementsModule ??= await import('./requirements')
+  return requirementsModule
 }
 
 /** Keeps one RemoteRequirements per configured URL, so its in-flight fetch and cache are reused. */
@@ -45,6 +45,7 @@ export class RequirementsLoader {
       const ttlMs = (source.cache_ttl_secs ?? REQUIREMENTS_CACHE_TTL_SECS) * 1000
       const key = `${source.url}\n${ttlMs}`
       if (!this.remote || key !== this.remoteKey) {
+        const { RemoteRequirements } = await import('./requirementsCache')
         this.remote = new RemoteRequirements({
           homeDir: this.options.home,
           url: source.url,
@@ -60,7 +61,19 @@ export class RequirementsLoader {
       }
       if (result.source !== 'none') remote = { contents: result.contents, source: source.url }
     }
-    const loaded = await loadRequirements({
+    // Most installations have no requirements: skip loading the module (and its schema) then.
+    const files = [this.options.systemDir, this.options.home].map((d) => join(d, 'requirements.toml'))
+    const exists = await Promise.all(
+      files.map((f) =>
+        access(f).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    )
+    if (!remote && !exists.includes(true)) return { loaded: NO_REQUIREMENTS, problems }
+    const requirements = await loadRequirementsModule()
+    const loaded = await requirements.loadRequirements({
       systemDir: this.options.systemDir,
       homeDir: this.options.home,
       ...(remote ? { remote } : {}),
@@ -92,7 +105,14 @@ async function locateProblem(problem: RequirementsProblem): Promise<ConfigWarnin
  * user did not set (a default) is replaced silently; one they set gets a warning at its origin.
  */
 export function enforceRequirements(config: LoadedConfig, req: ConfigRequirements | null): ConfigWarning[] {
-  if (!req) return []
+  if (!req || !requirementsModule) return []
+  const {
+    checkApprovalPolicy,
+    checkFeature,
+    checkSandboxMode,
+    firstAllowedApprovalPolicy,
+    firstAllowedSandboxMode,
+  } = requirementsModule
   const warnings: ConfigWarning[] = []
   const eff = config.effective
   const warn = (key: string, message: string) => {
@@ -129,6 +149,8 @@ export function checkWriteAgainst(
   path: string[],
   value: unknown,
 ): string | undefined {
+  if (!req || !requirementsModule) return undefined
+  const { checkApprovalPolicy, checkFeature, checkSandboxMode } = requirementsModule
   const key = path.join('.')
   if (key === 'approval_policy' && typeof value === 'string') return checkApprovalPolicy(req, value)
   if (key === 'sandbox_mode' && typeof value === 'string') return checkSandboxMode(req, value)

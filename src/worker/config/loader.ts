@@ -13,8 +13,6 @@
  * diagnostic that points at the file, line and column. Only a bad `-c` value is fatal, because the
  * user typed it just now and can fix it just as fast (as codex).
  */
-import { execFile } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigOverrideError, loadTomlParser, type ConfigOverride } from './overrides'
@@ -87,7 +85,17 @@ export interface LoaderOptions {
   readManagedPreferences?: () => Promise<string | undefined>
 }
 
-export const sha256 = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`
+const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+
+/**
+ * Layer fingerprints. `node:crypto` costs 2-3 ms to load, so it is loaded only when there is a
+ * non-empty layer to fingerprint (the cold-start budget is 60 ms).
+ */
+export function sha256(text: string): string {
+  if (text === '') return EMPTY_SHA256
+  const { createHash } = process.getBuiltinModule('node:crypto')
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`
+}
 
 /** What loading finds in a home with no config files: the (empty) user layer and the defaults. */
 export function emptyConfig(home: string): LoadedConfig {
@@ -334,6 +342,7 @@ async function sessionFlagsLayer(
 /** Managed preferences on macOS: `defaults read <domain> config_toml_base64`; skipped elsewhere. */
 export async function readMacManagedPreferences(): Promise<string | undefined> {
   if (process.platform !== 'darwin') return undefined
+  const { execFile } = await import('node:child_process')
   const encoded = await new Promise<string | undefined>((resolve) => {
     execFile('defaults', ['read', MDM_DOMAIN, MDM_KEY], { timeout: 5000 }, (error, stdout) =>
       resolve(error ? undefined : stdout.trim()),

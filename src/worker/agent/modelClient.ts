@@ -1,0 +1,621 @@
+/**
+ * The model client: streams one Responses API call (`POST {baseUrl}/responses`, `stream: true`) and
+ * hands the agent loop typed events. The official `openai` SDK sends the request and parses the SSE;
+ * the retry policy is ours (the SDK runs with `maxRetries: 0`) so it is exact, observable through
+ * `retrying` events, and the same as codex's: request retries with backoff and Retry-After, one
+ * auth refresh on 401, stream reconnects on disconnect or idle.
+ *
+ * It must never log headers or the API key, never keep a connection or timer alive after the
+ * iteration ends (completed, failed, aborted, or abandoned by the consumer), and never load the
+ * SDK at import time: it costs ~45 ms against a 60 ms cold-start budget.
+ */
+import type * as OpenAISdk from 'openai'
+import type {
+  ResponseCreateParamsStreaming,
+  ResponseOutputItem,
+  ResponseStreamEvent,
+  ResponseUsage,
+} from 'openai/resources/responses/responses'
+import type { Logger } from '../util/log'
+import {
+  ModelAbortedError,
+  ModelError,
+  classifyErrorCode,
+  friendlyMessage,
+  httpErrorInfo,
+  responseFailedError,
+  statusLine,
+} from './modelErrors'
+import type { ResolvedProvider } from './providers'
+
+export type { ResponseOutputItem }
+
+export interface ModelRequest {
+  model: string
+  instructions?: string
+  /** Responses API input items. */
+  input: unknown[]
+  tools?: unknown[]
+  reasoning?: { effort?: string; summary?: string }
+  /** Defaults to false: codex-desk keeps history itself. */
+  store?: boolean
+  parallelToolCalls?: boolean
+  /** Merged last, so it can override anything above (e.g. `include`, `prompt_cache_key`). */
+  extraBody?: Record<string, unknown>
+}
+
+export interface TokenUsage {
+  inputTokens: number
+  cachedInputTokens: number
+  /** protocol.md §5 carries it in every breakdown; 0 when the server does not report it. */
+  cacheWriteInputTokens: number
+  outputTokens: number
+  reasoningOutputTokens: number
+  totalTokens: number
+}
+
+export type ModelEvent =
+  | { type: 'created'; responseId: string }
+  | { type: 'outputItemAdded'; outputIndex: number; item: ResponseOutputItem }
+  | { type: 'textDelta'; itemId: string; outputIndex: number; contentIndex: number; delta: string }
+  | {
+      type: 'reasoningSummaryDelta'
+      itemId: string
+      outputIndex: number
+      summaryIndex: number
+      delta: string
+    }
+  | { type: 'outputItemDone'; outputIndex: number; item: ResponseOutputItem }
+  | { type: 'completed'; responseId: string; usage: TokenUsage | null }
+  | {
+      type: 'retrying'
+      /** `request`: no stream was open. `stream`: discard the failed attempt's partial output. */
+      phase: 'request' | 'stream'
+      /** 1-based retry number within the phase's budget. */
+      attempt: number
+      /** The phase's budget: `requestMaxRetries` or `streamMaxRetries`. */
+      maxAttempts: number
+      delayMs: number
+      reason: string
+      error: ModelError
+    }
+
+export interface ModelAuth {
+  /** Extra headers per attempt (e.g. Authorization from ChatGPT tokens); they win over the provider's. */
+  headers?(): Promise<Record<string, string>>
+  /** Called at most once per stream on a 401; resolve true to retry once with fresh headers. */
+  onUnauthorized?(): Promise<boolean>
+}
+
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>
+
+export interface ModelClientOptions {
+  log: Logger
+  auth?: ModelAuth
+  /** Injected by tests; must reject promptly when `signal` aborts. */
+  sleep?: Sleep
+  /** Jitter source, in [0, 1). */
+  random?: () => number
+}
+
+const BACKOFF_BASE_MS = 200
+const BACKOFF_FACTOR = 2
+const BACKOFF_CAP_MS = 20_000
+const RETRY_AFTER_CAP_MS = 60_000
+// After response.completed the body normally ends at once; waiting briefly for that lets the
+// connection go back to the keep-alive pool instead of being torn down.
+const COMPLETION_DRAIN_MS = 100
+// The SDK refuses to start without a key; keyless providers (ollama, lmstudio) get this placeholder
+// and an explicit "no Authorization header".
+const NO_KEY = 'codex-desk-no-api-key'
+
+let sdkModule: Promise<typeof OpenAISdk> | undefined
+const loadSdk = () => (sdkModule ??= import('openai'))
+
+/** Exponential backoff for retry `retry` (1-based): 200 ms x 2^(n-1), ±10% jitter, at most 20 s. */
+export function backoffDelayMs(retry: number, random: () => number = Math.random): number {
+  const base = Math.min(BACKOFF_BASE_MS * BACKOFF_FACTOR ** Math.max(0, retry - 1), BACKOFF_CAP_MS)
+  return Math.round(Math.min(base * (0.9 + 0.2 * random()), BACKOFF_CAP_MS))
+}
+
+interface HeaderSource {
+  get(name: string): string | null
+}
+
+/**
+ * The wait a server asked for: `retry-after-ms` (OpenAI's), else `Retry-After` as seconds or an
+ * HTTP date. Capped at 60 s so a confused proxy cannot park a turn for an hour.
+ */
+export function parseRetryAfter(
+  headers: HeaderSource | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  if (!headers) return undefined
+  const ms = headers.get('retry-after-ms')?.trim()
+  if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.min(Math.round(Number(ms)), RETRY_AFTER_CAP_MS)
+  const value = headers.get('retry-after')?.trim()
+  if (!value) return undefined
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.min(Math.round(Number(value) * 1000), RETRY_AFTER_CAP_MS)
+  // An HTTP date always has a weekday or month name; this keeps `-1` from parsing as a year.
+  const date = /[a-z]/i.test(value) ? Date.parse(value) : NaN
+  if (Number.isNaN(date)) return undefined
+  return Math.min(Math.max(0, date - now), RETRY_AFTER_CAP_MS)
+}
+
+/** OpenAI's rate-limit messages say "Please try again in 1.5s" (or "in 250ms"). */
+export function parseTryAgainIn(message: string | null | undefined): number | undefined {
+  const match = /try again in\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\b/i.exec(message ?? '')
+  if (!match) return undefined
+  const amount = Number(match[1])
+  const ms = match[2]?.toLowerCase() === 'ms' ? amount : amount * 1000
+  return Math.min(Math.round(ms), RETRY_AFTER_CAP_MS)
+}
+
+export const defaultSleep: Sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+
+/** "fetch failed: connect ECONNREFUSED 127.0.0.1:9" from an error and its causes. */
+function describeError(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  for (let depth = 0; current && depth < 4; depth++) {
+    const message = current instanceof Error ? current.message : String(current)
+    if (message && !parts.includes(message)) parts.push(message)
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return parts.join(': ') || 'unknown error'
+}
+
+function toUsage(usage: ResponseUsage | null | undefined): TokenUsage | null {
+  if (!usage) return null
+  const inputTokens = usage.input_tokens ?? 0
+  const outputTokens = usage.output_tokens ?? 0
+  return {
+    inputTokens,
+    cachedInputTokens: usage.input_tokens_details?.cached_tokens ?? 0,
+    cacheWriteInputTokens: usage.input_tokens_details?.cache_write_tokens ?? 0,
+    outputTokens,
+    reasoningOutputTokens: usage.output_tokens_details?.reasoning_tokens ?? 0,
+    totalTokens: usage.total_tokens ?? inputTokens + outputTokens,
+  }
+}
+
+/** An HTTP error response as the server sent it, before the SDK reformats it. */
+interface RawFailure {
+  status: number
+  headers: Headers
+  text: string
+}
+
+/** The server's message and code from an error body: OpenAI's `{error: {...}}` or a bare object. */
+function parseErrorBody(text: string): { code: string | undefined; message: string | undefined } {
+  try {
+    const json = JSON.parse(text) as Record<string, unknown> | null
+    const inner = (
+      json && typeof json.error === 'object' && json.error !== null ? json.error : json
+    ) as Record<string, unknown> | null
+    const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined)
+    return {
+      code: str(inner?.code) ?? str(inner?.type),
+      message: str(inner?.message) ?? str(json?.detail) ?? str(json?.message) ?? str(json?.error),
+    }
+  } catch {
+    const trimmed = text.trim()
+    return { code: undefined, message: trimmed ? trimmed.slice(0, 2000) : undefined }
+  }
+}
+
+type Outcome =
+  | { kind: 'completed' }
+  | { kind: 'failed'; error: ModelError }
+  | { kind: 'unauthorized'; error: ModelError }
+  | { kind: 'retry'; phase: 'request' | 'stream'; error: ModelError }
+
+function statusFailure(raw: RawFailure): Outcome {
+  const { code, message } = parseErrorBody(raw.text)
+  const status = raw.status
+  const retryAfterMs = parseRetryAfter(raw.headers) ?? parseTryAgainIn(message) ?? null
+  const text = `unexpected status ${statusLine(status)}${message ? `: ${message}` : ''}`
+  const base = { httpStatusCode: status, additionalDetails: message ?? null, retryAfterMs }
+  if (status === 401) {
+    return {
+      kind: 'unauthorized',
+      error: new ModelError(text, { ...base, codexErrorInfo: httpErrorInfo('httpConnectionFailed', 401) }),
+    }
+  }
+  const byCode = classifyErrorCode(code)
+  if (byCode.info !== 'other') {
+    // A known code says more than the status (a 429 can be an exhausted quota, a 400 a full context).
+    const { info: codexErrorInfo, retryable } = byCode
+    const error = new ModelError(friendlyMessage(codexErrorInfo) ?? text, {
+      ...base,
+      codexErrorInfo,
+      retryable,
+    })
+    return retryable ? { kind: 'retry', phase: 'request', error } : { kind: 'failed', error }
+  }
+  if (status === 429 || status >= 500) {
+    const info = status === 429 ? 'rateLimitExceeded' : 'internalServerError'
+    const error = new ModelError(text, { ...base, codexErrorInfo: info, retryable: true })
+    return { kind: 'retry', phase: 'request', error }
+  }
+  const info = status === 400 || status === 422 ? 'badRequest' : 'other'
+  return { kind: 'failed', error: new ModelError(text, { ...base, codexErrorInfo: info }) }
+}
+
+const streamDisconnected = (reason: string, cause?: unknown) =>
+  new ModelError(`stream disconnected before completion: ${reason}`, {
+    codexErrorInfo: httpErrorInfo('responseStreamDisconnected', null),
+    retryable: true,
+    cause,
+  })
+
+function aborted(signal: AbortSignal): ModelAbortedError {
+  return new ModelAbortedError(signal.reason)
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(aborted(signal))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+export class ModelClient {
+  private readonly log: Logger
+  private readonly auth: ModelAuth | undefined
+  private readonly sleep: Sleep
+  private readonly random: () => number
+
+  constructor(
+    readonly provider: ResolvedProvider,
+    options: ModelClientOptions,
+  ) {
+    this.log = options.log
+    this.auth = options.auth
+    this.sleep = options.sleep ?? defaultSleep
+    this.random = options.random ?? Math.random
+  }
+
+  /**
+   * One model response as events. Retries happen inside; a `retrying` event announces each one.
+   * Ends after `completed`; throws a `ModelError` on failure and a `ModelAbortedError` on abort.
+   */
+  async *stream(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelEvent, void, undefined> {
+    if (signal.aborted) throw aborted(signal)
+    const sdk = await raceAbort(loadSdk(), signal)
+    const body = this.body(request)
+    const { requestMaxRetries, streamMaxRetries } = this.provider
+    let requestRetries = 0
+    let streamRetries = 0
+    let refreshed = false
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw aborted(signal)
+      const outcome = yield* this.attempt(sdk, body, request.model, attempt, signal)
+      if (outcome.kind === 'completed') return
+      if (outcome.kind === 'failed') throw outcome.error
+      if (outcome.kind === 'unauthorized') {
+        if (!refreshed && this.auth?.onUnauthorized) {
+          refreshed = true
+          let retry: boolean
+          try {
+            retry = await raceAbort(this.auth.onUnauthorized(), signal)
+          } catch (refreshError) {
+            if (refreshError instanceof ModelAbortedError || refreshError instanceof ModelError)
+              throw refreshError
+            // codex reports a failed token refresh as `unauthorized`, with the refresh's own message.
+            throw new ModelError(describeError(refreshError), {
+              codexErrorInfo: 'unauthorized',
+              httpStatusCode: 401,
+              cause: refreshError,
+            })
+          }
+          this.log.debug({ provider: this.provider.id, retry }, 'auth refresh after 401')
+          if (retry) continue
+        }
+        throw outcome.error
+      }
+      const { phase, error } = outcome
+      let retry: number
+      let budget: number
+      if (phase === 'request') {
+        budget = requestMaxRetries
+        if (requestRetries >= budget) throw this.exhausted(error)
+        retry = ++requestRetries
+      } else {
+        // A stream that got as far as starting earns the next attempt a fresh request budget.
+        requestRetries = 0
+        budget = streamMaxRetries
+        if (streamRetries >= budget) throw error
+        retry = ++streamRetries
+      }
+      const delayMs = error.retryAfterMs ?? backoffDelayMs(retry, this.random)
+      this.log.info(
+        {
+          provider: this.provider.id,
+          model: request.model,
+          phase,
+          retry,
+          budget,
+          delayMs,
+          reason: error.message,
+        },
+        'retrying model request',
+      )
+      yield {
+        type: 'retrying',
+        phase,
+        attempt: retry,
+        maxAttempts: budget,
+        delayMs,
+        reason: error.message,
+        error,
+      }
+      try {
+        await this.sleep(delayMs, signal)
+      } catch (sleepError) {
+        if (signal.aborted) throw aborted(signal)
+        throw sleepError
+      }
+    }
+  }
+
+  private exhausted(last: ModelError): ModelError {
+    if (last.httpStatusCode === null) return last // connection failures stay httpConnectionFailed
+    return new ModelError(`exceeded retry limit, last status: ${statusLine(last.httpStatusCode)}`, {
+      codexErrorInfo: httpErrorInfo('responseTooManyFailedAttempts', last.httpStatusCode),
+      httpStatusCode: last.httpStatusCode,
+      additionalDetails: last.additionalDetails,
+      cause: last,
+    })
+  }
+
+  private body(request: ModelRequest): ResponseCreateParamsStreaming {
+    const store = request.store ?? false
+    const body: Record<string, unknown> = { model: request.model, input: request.input, store, stream: true }
+    if (request.instructions !== undefined) body.instructions = request.instructions
+    if (request.tools?.length) {
+      body.tools = request.tools
+      body.tool_choice = 'auto'
+    }
+    if (request.parallelToolCalls !== undefined) body.parallel_tool_calls = request.parallelToolCalls
+    if (request.reasoning) {
+      body.reasoning = request.reasoning
+      // Without storage the next request must carry the reasoning back itself (codex does the same).
+      if (!store) body.include = ['reasoning.encrypted_content']
+    }
+    return { ...body, ...request.extraBody, stream: true } as unknown as ResponseCreateParamsStreaming
+  }
+
+  /** One HTTP request and, if it starts, its stream. Yields the attempt's events; returns what happened. */
+  private async *attempt(
+    sdk: typeof OpenAISdk,
+    body: ResponseCreateParamsStreaming,
+    model: string,
+    attempt: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<ModelEvent, Outcome, undefined> {
+    const logFields = { provider: this.provider.id, model, attempt }
+    const controller = new AbortController()
+    const onAbort = () => controller.abort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    let waiting = false
+    let idleFired = false
+    let idleTimer: NodeJS.Timeout | undefined
+    let drainTimer: NodeJS.Timeout | undefined
+    let iterator: AsyncIterator<ResponseStreamEvent> | undefined
+    try {
+      let authHeaders: Record<string, string> | undefined
+      try {
+        authHeaders = this.auth?.headers ? await raceAbort(this.auth.headers(), signal) : undefined
+      } catch (error) {
+        if (signal.aborted) throw aborted(signal)
+        if (error instanceof ModelError) return { kind: 'failed', error }
+        const message = `could not get credentials for the model request: ${describeError(error)}`
+        return {
+          kind: 'failed',
+          error: new ModelError(message, { codexErrorInfo: 'unauthorized', cause: error }),
+        }
+      }
+
+      const failed: { raw?: RawFailure } = {}
+      const client = this.client(sdk, async (url, init) => {
+        const response = await fetch(url, init)
+        if (response.ok) return response
+        // Keep the body and headers as sent: the SDK's error reformats the body and drops non-JSON ones.
+        const text = await response.text().catch(() => '')
+        failed.raw = { status: response.status, headers: response.headers, text }
+        return new Response(text, { status: response.status, headers: response.headers })
+      })
+      let stream: AsyncIterable<ResponseStreamEvent>
+      try {
+        stream = await client.responses.create(body, {
+          signal: controller.signal,
+          ...(authHeaders ? { headers: authHeaders } : {}),
+        })
+      } catch (error) {
+        if (signal.aborted) throw aborted(signal)
+        if (failed.raw) {
+          this.log.debug({ ...logFields, status: failed.raw.status }, 'model request failed')
+          return statusFailure(failed.raw)
+        }
+        this.log.debug({ ...logFields, status: 'connection failed' }, 'model request failed')
+        if (error instanceof ModelError) return { kind: 'failed', error }
+        const reason =
+          error instanceof sdk.APIConnectionTimeoutError ? 'request timed out' : describeError(error)
+        const failure = new ModelError(`Connection failed: ${reason}`, {
+          codexErrorInfo: httpErrorInfo('httpConnectionFailed', null),
+          retryable: true,
+          cause: error,
+        })
+        return { kind: 'retry', phase: 'request', error: failure }
+      }
+      this.log.debug({ ...logFields, status: 200 }, 'model stream started')
+
+      // Idle time counts only while waiting on the network, not while the consumer is busy.
+      const idleMs = this.provider.streamIdleTimeoutMs
+      idleTimer = setTimeout(() => {
+        if (!waiting) return
+        idleFired = true
+        controller.abort()
+      }, idleMs)
+      iterator = stream[Symbol.asyncIterator]()
+      let completed: Extract<ModelEvent, { type: 'completed' }> | undefined
+      try {
+        for (;;) {
+          waiting = true
+          idleTimer.refresh()
+          const next = await iterator.next()
+          waiting = false
+          if (next.done) break
+          if (completed) continue // draining the tail so the connection can be reused
+          const event = next.value
+          switch (event.type) {
+            case 'response.created':
+              yield { type: 'created', responseId: event.response.id }
+              break
+            case 'response.output_item.added':
+              yield { type: 'outputItemAdded', outputIndex: event.output_index, item: event.item }
+              break
+            case 'response.output_text.delta':
+              yield {
+                type: 'textDelta',
+                itemId: event.item_id,
+                outputIndex: event.output_index,
+                contentIndex: event.content_index,
+                delta: event.delta,
+              }
+              break
+            case 'response.reasoning_summary_text.delta':
+              yield {
+                type: 'reasoningSummaryDelta',
+                itemId: event.item_id,
+                outputIndex: event.output_index,
+                summaryIndex: event.summary_index,
+                delta: event.delta,
+              }
+              break
+            case 'response.output_item.done':
+              yield { type: 'outputItemDone', outputIndex: event.output_index, item: event.item }
+              break
+            case 'response.completed':
+              completed = {
+                type: 'completed',
+                responseId: event.response.id,
+                usage: toUsage(event.response.usage),
+              }
+              waiting = false
+              drainTimer = setTimeout(() => controller.abort(), Math.min(COMPLETION_DRAIN_MS, idleMs))
+              break
+            case 'response.failed': {
+              const error = responseFailedError(
+                event.response.error?.code,
+                event.response.error?.message,
+                parseTryAgainIn(event.response.error?.message) ?? null,
+              )
+              this.log.debug(
+                { ...logFields, status: 'response.failed', code: event.response.error?.code },
+                'model response failed',
+              )
+              return error.retryable ? { kind: 'retry', phase: 'stream', error } : { kind: 'failed', error }
+            }
+            case 'response.incomplete': {
+              const reason = event.response.incomplete_details?.reason ?? 'unknown'
+              const error = new ModelError(`Incomplete response returned, reason: ${reason}`, {
+                codexErrorInfo: 'other',
+              })
+              return { kind: 'failed', error }
+            }
+            case 'error': {
+              const error = responseFailedError(
+                event.code,
+                event.message,
+                parseTryAgainIn(event.message) ?? null,
+              )
+              this.log.debug(
+                { ...logFields, status: 'error event', code: event.code },
+                'model stream error event',
+              )
+              return error.retryable ? { kind: 'retry', phase: 'stream', error } : { kind: 'failed', error }
+            }
+            default:
+              if (this.log.isLevelEnabled('trace'))
+                this.log.trace({ type: event.type }, 'ignored model event')
+          }
+          if (signal.aborted) throw aborted(signal)
+        }
+      } catch (error) {
+        if (error instanceof ModelAbortedError) throw error
+        waiting = false
+        if (signal.aborted) throw aborted(signal)
+        if (!completed) {
+          // The SDK throws its APIError for an SSE event whose data carries `error` (some proxies).
+          if (error instanceof sdk.APIError && !(error instanceof sdk.APIUserAbortError)) {
+            const failure = responseFailedError(error.code ?? error.type, error.message)
+            return failure.retryable
+              ? { kind: 'retry', phase: 'stream', error: failure }
+              : { kind: 'failed', error: failure }
+          }
+          this.log.debug({ ...logFields, status: 'stream error' }, 'model stream failed')
+          return { kind: 'retry', phase: 'stream', error: streamDisconnected(describeError(error), error) }
+        }
+      }
+      // The SDK ends the iteration quietly when its request is aborted, so the cause is checked here.
+      if (signal.aborted) throw aborted(signal)
+      if (completed) {
+        yield completed
+        return { kind: 'completed' }
+      }
+      const reason = idleFired
+        ? `idle timeout waiting for SSE (no event for ${idleMs} ms)`
+        : 'stream closed before response.completed'
+      this.log.debug(
+        { ...logFields, status: idleFired ? 'idle timeout' : 'closed early' },
+        'model stream failed',
+      )
+      return { kind: 'retry', phase: 'stream', error: streamDisconnected(reason) }
+    } finally {
+      clearTimeout(idleTimer)
+      clearTimeout(drainTimer)
+      signal.removeEventListener('abort', onAbort)
+      // Closes the connection whenever the attempt ends before its body did (failure, abort, or a
+      // consumer that stopped iterating); a no-op once the body is complete.
+      controller.abort()
+      iterator?.return?.().catch(() => undefined)
+    }
+  }
+
+  private client(sdk: typeof OpenAISdk, fetchImpl: typeof fetch): OpenAISdk.OpenAI {
+    const { apiKey, baseUrl, headers, queryParams, streamIdleTimeoutMs } = this.provider
+    const ownAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')
+    return new sdk.OpenAI({
+      apiKey: apiKey ?? NO_KEY,
+      // Explicit nulls: the SDK would otherwise read OPENAI_ORG_ID and friends from the environment.
+      adminAPIKey: null,
+      organization: null,
+      project: null,
+      webhookSecret: null,
+      baseURL: baseUrl,
+      defaultHeaders: { ...(apiKey || ownAuthorization ? {} : { Authorization: null }), ...headers },
+      defaultQuery: queryParams,
+      maxRetries: 0,
+      // Covers the wait for response headers only; the body is guarded by the idle timer.
+      timeout: streamIdleTimeoutMs,
+      logLevel: 'off',
+      fetch: fetchImpl,
+    })
+  }
+}

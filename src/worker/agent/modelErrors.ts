@@ -1,0 +1,183 @@
+/**
+ * The errors the model client raises, already in the shape a turn reports (protocol.md §5: `TurnError`
+ * with codex's camelCase `CodexErrorInfo`). The turn turns a `ModelError` into `error {error, willRetry}`
+ * and `turn/completed {failed}` without re-classifying anything.
+ *
+ * It must never carry a credential: messages are built from status lines and the server's own error
+ * message, never from request headers.
+ */
+
+/** The plain `CodexErrorInfo` values the model backend can produce (codex v0.169 spelling). */
+export type PlainCodexErrorInfo =
+  | 'contextWindowExceeded'
+  | 'usageLimitExceeded'
+  | 'rateLimitExceeded'
+  | 'serverOverloaded'
+  | 'modelNotFound'
+  | 'internalServerError'
+  | 'unauthorized'
+  | 'badRequest'
+  | 'other'
+
+export type HttpCodexErrorKind =
+  | 'httpConnectionFailed'
+  | 'responseStreamConnectionFailed'
+  | 'responseStreamDisconnected'
+  | 'responseTooManyFailedAttempts'
+
+type HttpCodexErrorInfo = {
+  [K in HttpCodexErrorKind]: { [P in K]: { httpStatusCode: number | null } }
+}[HttpCodexErrorKind]
+
+export type CodexErrorInfo = PlainCodexErrorInfo | HttpCodexErrorInfo
+
+/** What `error` and `turn/completed {failed}` carry (protocol.md §5), minus fields the turn owns. */
+export interface ModelTurnError {
+  message: string
+  codexErrorInfo: CodexErrorInfo
+  additionalDetails: string | null
+}
+
+export interface ModelErrorInit {
+  codexErrorInfo: CodexErrorInfo
+  httpStatusCode?: number | null
+  /** The server's own error message, trimmed. */
+  additionalDetails?: string | null
+  retryable?: boolean
+  /** The wait the server asked for (Retry-After or "try again in"), when it said. */
+  retryAfterMs?: number | null
+  cause?: unknown
+}
+
+export class ModelError extends Error {
+  override readonly name = 'ModelError'
+  readonly codexErrorInfo: CodexErrorInfo
+  readonly httpStatusCode: number | null
+  readonly additionalDetails: string | null
+  readonly retryable: boolean
+  readonly retryAfterMs: number | null
+
+  constructor(message: string, init: ModelErrorInit) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause })
+    this.codexErrorInfo = init.codexErrorInfo
+    this.httpStatusCode = init.httpStatusCode ?? null
+    const details = init.additionalDetails?.trim()
+    this.additionalDetails = details ? details : null
+    this.retryable = init.retryable ?? false
+    this.retryAfterMs = init.retryAfterMs ?? null
+  }
+
+  toTurnError(): ModelTurnError {
+    return {
+      message: this.message,
+      codexErrorInfo: this.codexErrorInfo,
+      additionalDetails: this.additionalDetails,
+    }
+  }
+}
+
+/**
+ * Thrown when the caller's signal aborts the stream. A separate class (named like the DOM's
+ * AbortError) so an interrupted turn is never reported as a failed one.
+ */
+export class ModelAbortedError extends Error {
+  override readonly name = 'AbortError'
+  /** The signal's reason, so the turn can tell an interrupt from a shutdown. */
+  readonly reason: unknown
+
+  constructor(reason: unknown) {
+    super('model request aborted')
+    this.reason = reason
+  }
+}
+
+export function isModelAborted(error: unknown): error is ModelAbortedError {
+  return error instanceof ModelAbortedError
+}
+
+export function httpErrorInfo(kind: HttpCodexErrorKind, httpStatusCode: number | null): CodexErrorInfo {
+  return { [kind]: { httpStatusCode } } as HttpCodexErrorInfo
+}
+
+// A small table rather than node:http's STATUS_CODES: this module loads on the cold-start path.
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+}
+
+/** `400 Bad Request`, as reqwest prints a status in codex's messages. */
+export function statusLine(status: number): string {
+  const reason = REASONS[status]
+  return reason ? `${status} ${reason}` : String(status)
+}
+
+export interface CodeClassification {
+  info: PlainCodexErrorInfo
+  retryable: boolean
+}
+
+/**
+ * Maps an error code from the Responses API (`response.failed`, an `error` event, or an HTTP error
+ * body) to codex's classification. Rate limits and overload are transient; the rest are not.
+ */
+export function classifyErrorCode(code: string | null | undefined): CodeClassification {
+  switch (code) {
+    case 'context_length_exceeded':
+      return { info: 'contextWindowExceeded', retryable: false }
+    case 'insufficient_quota':
+    case 'usage_limit_reached':
+    case 'usage_not_included':
+      return { info: 'usageLimitExceeded', retryable: false }
+    case 'rate_limit_exceeded':
+      return { info: 'rateLimitExceeded', retryable: true }
+    case 'server_is_overloaded':
+    case 'slow_down':
+      return { info: 'serverOverloaded', retryable: true }
+    case 'model_not_found':
+      return { info: 'modelNotFound', retryable: false }
+    default:
+      return { info: 'other', retryable: false }
+  }
+}
+
+// codex's wording for the cases a user most often meets, so messages read the same in both apps.
+const FRIENDLY: Partial<Record<PlainCodexErrorInfo, string>> = {
+  contextWindowExceeded:
+    "Codex ran out of room in the model's context window. Start a new conversation or clear earlier history before retrying.",
+  usageLimitExceeded: 'Quota exceeded. Check your plan and billing details.',
+  serverOverloaded: 'Selected model is at capacity. Please try a different model.',
+}
+
+/** codex's message for a classification, when it has its own wording. */
+export function friendlyMessage(info: PlainCodexErrorInfo): string | undefined {
+  return FRIENDLY[info]
+}
+
+/** The error for a failure the server reported in the stream (`response.failed` or an `error` event). */
+export function responseFailedError(
+  code: string | null | undefined,
+  serverMessage: string | null | undefined,
+  retryAfterMs: number | null = null,
+): ModelError {
+  const { info, retryable } = classifyErrorCode(code)
+  const details = serverMessage?.trim() || null
+  const message = FRIENDLY[info] ?? details ?? `response failed${code ? ` (${code})` : ''}`
+  return new ModelError(message, {
+    codexErrorInfo: info,
+    additionalDetails: details,
+    retryable,
+    retryAfterMs,
+  })
+}

@@ -15,6 +15,7 @@ import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
 import type { Figure } from './lib/stats'
 import { idleRss } from './rss'
 import { roundTripPort, roundTripStdio, roundTripWs } from './roundTrip'
+import { benchThreadList } from './threadList'
 
 /** The whole run must stay well under three minutes; past this something hangs, so give up. */
 const WATCHDOG_MS = 170_000
@@ -40,6 +41,17 @@ const STEPS: Step[] = [
   { names: ['roundtrip_port'], run: () => roundTripPort(ROUND_TRIP) },
   { names: ['broadcast_lag_ws'], run: () => broadcastLag(BROADCAST) },
   { names: ['rss_ws_0_connections', `rss_ws_${RSS.connections}_idle`], run: () => idleRss(RSS) },
+  {
+    names: [
+      'thread_list_first_page',
+      'thread_list_first_page_after_write',
+      'thread_list_search',
+      'thread_index_cold_start',
+      'thread_index_rebuild_scan',
+      'thread_replay_2000_items',
+    ],
+    run: () => benchThreadList(),
+  },
 ]
 
 function failed(bench: string, error: unknown): Figure {

@@ -1,0 +1,356 @@
+/**
+ * Figure: thread persistence at 10,000 stored threads. `thread/list` first page (limit 25) from the
+ * in-memory index, steady and right after a write (which drops the sorted cache), the index cold
+ * start from thread_index.jsonl, the rebuild by scanning every rollout, and the replay of one
+ * thread with 2,000 items. In-process: no app-server is spawned, so this needs no build.
+ *
+ * Runs inside `npm run bench` via `benchThreadList()` (returns Figure[]), or alone with
+ * `npx tsx bench/threadList.ts`. Everything lives in a temp home that is removed at the end.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdir, unlink, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { ThreadItem } from '../src/worker/protocol/items'
+import { decodeLines, encodeLine, type SessionMeta } from '../src/worker/threads/rollout'
+import { RolloutStore, rolloutPath } from '../src/worker/threads/rolloutStore'
+import { INDEX_FILE, ThreadIndex, summaryFromLines } from '../src/worker/threads/threadIndex'
+import { makeTempDir } from './lib/processes'
+import { latencyFigure, percentile, round, summarize, type Figure } from './lib/stats'
+
+export interface ThreadListBenchOptions {
+  threads: number
+  listRuns: number
+  warmup: number
+  coldRuns: number
+  rebuildRuns: number
+  replayItems: number
+  replayRuns: number
+}
+
+export const THREAD_LIST_DEFAULTS: ThreadListBenchOptions = {
+  threads: 10_000,
+  listRuns: 200,
+  warmup: 20,
+  coldRuns: 5,
+  rebuildRuns: 3,
+  replayItems: 2_000,
+  replayRuns: 30,
+}
+
+const TARGET_LIST_P50_MS = 20
+const TARGET_REPLAY_P50_MS = 50
+const FILE_CONCURRENCY = 64
+
+const agentMessage = (id: string, text: string): ThreadItem => ({
+  type: 'agentMessage',
+  id,
+  text,
+  phase: null,
+  memoryCitation: null,
+  delivery: null,
+  questions: null,
+  moderation: null,
+})
+
+function meta(id: string, createdAtMs: number, i: number): SessionMeta {
+  return {
+    id,
+    createdAt: Math.floor(createdAtMs / 1000),
+    cwd: `/work/project-${i % 20}`,
+    originator: 'codex-desk-bench',
+    cliVersion: '0.0.0-bench',
+    source: i % 10 === 0 ? 'cli' : 'vscode',
+    modelProvider: i % 7 === 0 ? 'ollama' : 'openai',
+    model: 'gpt-bench',
+    reasoningEffort: 'medium',
+    forkedFromId: null,
+    parentThreadId: null,
+    ephemeral: false,
+    historyMode: 'paginated',
+  }
+}
+
+/** A small but realistic rollout: meta, a name on some, one completed turn. */
+function smallRollout(id: string, createdAtMs: number, i: number): string {
+  let ordinal = 0
+  let at = createdAtMs
+  const line = <T extends Parameters<typeof encodeLine>[1]>(
+    type: T,
+    payload: Parameters<typeof encodeLine<T>>[2],
+  ) => encodeLine(ordinal++, type, payload, (at += 1000))
+  const parts = [encodeLine(ordinal++, 'session_meta', meta(id, createdAtMs, i), createdAtMs)]
+  if (i % 3 === 0) parts.push(line('thread_settings', { name: `Thread number ${i}` }))
+  parts.push(line('turn_started', { turnId: 'turn-1', startedAt: Math.floor(at / 1000) }))
+  parts.push(
+    line('item_completed', {
+      turnId: 'turn-1',
+      item: {
+        type: 'userMessage',
+        id: 'u1',
+        clientId: null,
+        content: [{ type: 'text', text: `Please look at issue ${i} in the parser`, text_elements: [] }],
+      },
+    }),
+  )
+  parts.push(line('item_completed', { turnId: 'turn-1', item: agentMessage('a1', `Done with ${i}.`) }))
+  parts.push(
+    line('turn_completed', {
+      turnId: 'turn-1',
+      status: 'completed',
+      error: null,
+      completedAt: Math.floor(at / 1000),
+      durationMs: 2000,
+    }),
+  )
+  return parts.join('')
+}
+
+/** Writes the rollouts straight to disk and indexes them: the fastest honest way to 10,000 threads. */
+async function populate(home: string, index: ThreadIndex, count: number): Promise<void> {
+  const base = Date.parse('2030-01-01T00:00:00.000Z')
+  // One mkdir per date folder, shared by the writers that need it at the same time.
+  const dirs = new Map<string, Promise<unknown>>()
+  let next = 0
+  let failed = false
+  const upserts: Promise<void>[] = []
+  const worker = async () => {
+    while (next < count && !failed) {
+      const i = next++
+      const id = randomUUID()
+      // A minute apart: 10,000 threads span a week of date folders.
+      const createdAtMs = base + i * 60_000 + (i % 1000)
+      const path = rolloutPath(home, createdAtMs, id)
+      const dir = dirname(path)
+      let made = dirs.get(dir)
+      if (!made) dirs.set(dir, (made = mkdir(dir, { recursive: true })))
+      await made
+      const text = smallRollout(id, createdAtMs, i)
+      await writeFile(path, text)
+      const summary = summaryFromLines(path, decodeLines(text).lines, false)
+      if (summary) upserts.push(index.upsert(summary))
+    }
+  }
+  // Settle everything before reporting a failure, so nothing is still writing when the caller
+  // removes the temp home.
+  const guarded = async () => {
+    try {
+      await worker()
+    } catch (error) {
+      failed = true
+      throw error
+    }
+  }
+  const workers = await Promise.allSettled(Array.from({ length: FILE_CONCURRENCY }, guarded))
+  const failure = [...workers, ...(await Promise.allSettled(upserts))].find((r) => r.status === 'rejected')
+  if (failure) throw (failure as PromiseRejectedResult).reason
+}
+
+/** One thread with `items` items: commands and streamed agent messages, with their model history. */
+async function bigThread(store: RolloutStore, items: number): Promise<string> {
+  const id = randomUUID()
+  const { createdAt: _createdAt, ephemeral: _ephemeral, ...fields } = meta(id, Date.now(), 1)
+  const { writer } = await store.create(fields)
+  await writer.append('turn_started', { turnId: 't', startedAt: Math.floor(Date.now() / 1000) })
+  const appends: Promise<void>[] = []
+  for (let i = 0; i < items; i++) {
+    const itemId = `item-${i}`
+    if (i % 4 === 0) {
+      appends.push(
+        writer.append('item_completed', {
+          turnId: 't',
+          item: {
+            type: 'commandExecution',
+            id: itemId,
+            command: `rg -n pattern src/file${i}.ts`,
+            cwd: '/work/project',
+            processId: null,
+            source: 'agent',
+            status: 'completed',
+            commandActions: [{ type: 'search', command: 'rg' }],
+            aggregatedOutput: `src/file${i}.ts:1: match\n`.repeat(8),
+            exitCode: 0,
+            durationMs: 12,
+          },
+        }),
+      )
+    } else {
+      appends.push(writer.append('item_started', { turnId: 't', item: agentMessage(itemId, '') }))
+      appends.push(
+        writer.append('item_checkpoint', { turnId: 't', itemId, text: 'The quick brown fox '.repeat(10) }),
+      )
+      appends.push(
+        writer.append('item_completed', {
+          turnId: 't',
+          item: agentMessage(itemId, 'The quick brown fox '.repeat(20)),
+        }),
+      )
+    }
+    appends.push(
+      writer.append('response_item', {
+        turnId: 't',
+        item: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `item ${i}` }] },
+      }),
+    )
+  }
+  await Promise.all(appends)
+  await writer.append('turn_completed', {
+    turnId: 't',
+    status: 'completed',
+    error: null,
+    completedAt: Math.floor(Date.now() / 1000),
+    durationMs: 1,
+  })
+  await writer.close()
+  return id
+}
+
+function valueFigure(bench: string, samples: number[], extra: Record<string, unknown> = {}): Figure {
+  const s = summarize(samples)
+  return {
+    bench,
+    unit: 'ms',
+    value: round(s.p50),
+    min: round(s.min),
+    max: round(s.max),
+    n: s.n,
+    target: null,
+    targetStat: null,
+    codex: null,
+    pass: null,
+    ...extra,
+  }
+}
+
+const p95 = (samples: number[]) => round(percentile(Float64Array.from(samples).sort(), 95))
+
+export async function benchThreadList(
+  options: ThreadListBenchOptions = THREAD_LIST_DEFAULTS,
+): Promise<Figure[]> {
+  const home = makeTempDir('codex-desk-bench-threads-')
+  const opened: ThreadIndex[] = []
+  const load = async () => {
+    const index = await ThreadIndex.load({ home: home.path })
+    opened.push(index)
+    return index
+  }
+  try {
+    const figures: Figure[] = []
+    let index = await load()
+    const t0 = performance.now()
+    await populate(home.path, index, options.threads)
+    const populateMs = performance.now() - t0
+
+    const listOnce = (params = {}) => {
+      const start = performance.now()
+      const page = index.list({ limit: 25, ...params })
+      const ms = performance.now() - start
+      if (page.data.length !== 25)
+        throw new Error(`thread/list returned ${page.data.length} threads, expected 25`)
+      return ms
+    }
+    for (let i = 0; i < options.warmup; i++) listOnce()
+    const steady = Array.from({ length: options.listRuns }, () => listOnce())
+    figures.push(
+      latencyFigure('thread_list_first_page', steady, TARGET_LIST_P50_MS, 'p50', null, {
+        p95: p95(steady),
+        threads: index.size,
+        populateMs: round(populateMs),
+      }),
+    )
+
+    // A write drops the sorted cache: the next list sorts all threads again.
+    const summaries = [...index.all()]
+    const afterWrite: number[] = []
+    for (let i = 0; i < options.listRuns; i++) {
+      const s = summaries[i % summaries.length] as (typeof summaries)[number]
+      void index.upsert({ ...s, updatedAtMs: s.updatedAtMs + 1 })
+      afterWrite.push(listOnce({ sortKey: 'updated_at' }))
+    }
+    await index.flush()
+    figures.push(
+      latencyFigure('thread_list_first_page_after_write', afterWrite, TARGET_LIST_P50_MS, 'p50', null, {
+        p95: p95(afterWrite),
+      }),
+    )
+
+    // A search that matches one thread in ten scans most of the index.
+    const search = Array.from({ length: options.listRuns }, () =>
+      listOnce({ searchTerm: 'issue 1', cwd: ['/work/project-1', '/work/project-11'] }),
+    )
+    figures.push(
+      latencyFigure('thread_list_search', search, TARGET_LIST_P50_MS, 'p50', null, { p95: p95(search) }),
+    )
+
+    await index.close()
+    const cold: number[] = []
+    for (let i = 0; i < options.coldRuns; i++) {
+      const start = performance.now()
+      index = await load()
+      cold.push(performance.now() - start)
+      if (index.loadedFrom !== 'log' || index.size !== options.threads)
+        throw new Error('cold start did not use the log')
+      await index.close()
+    }
+    figures.push(valueFigure('thread_index_cold_start', cold, { threads: options.threads }))
+
+    const rebuild: number[] = []
+    for (let i = 0; i < options.rebuildRuns; i++) {
+      await unlink(`${home.path}/${INDEX_FILE}`)
+      const start = performance.now()
+      index = await load()
+      rebuild.push(performance.now() - start)
+      if (index.loadedFrom !== 'rebuild' || index.size !== options.threads) {
+        throw new Error(`rebuild found ${index.size} threads, expected ${options.threads}`)
+      }
+      if (i < options.rebuildRuns - 1) await index.close()
+    }
+    figures.push(valueFigure('thread_index_rebuild_scan', rebuild, { threads: options.threads }))
+
+    const store = new RolloutStore({ home: home.path, index })
+    const id = await bigThread(store, options.replayItems)
+    const replayMs: number[] = []
+    for (let i = 0; i < options.replayRuns; i++) {
+      const start = performance.now()
+      const replayed = await store.read(id)
+      replayMs.push(performance.now() - start)
+      const count = replayed.turns[0]?.items.length
+      if (count !== options.replayItems)
+        throw new Error(`replay found ${count} items, expected ${options.replayItems}`)
+    }
+    figures.push(
+      latencyFigure('thread_replay_2000_items', replayMs, TARGET_REPLAY_P50_MS, 'p50', null, {
+        p95: p95(replayMs),
+        items: options.replayItems,
+        measured: 'read file + decode + replay',
+      }),
+    )
+    await store.close()
+    return figures
+  } finally {
+    for (const index of opened) await index.close().catch(() => undefined)
+    await home.remove()
+  }
+}
+
+// `npx tsx bench/threadList.ts`: the figures on their own, one JSON line each.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchThreadList().then(
+    (figures) => {
+      for (const f of figures) {
+        const stat =
+          f.value !== undefined ? `value ${f.value}` : `p50 ${f.p50} p95 ${String(f.p95)} p99 ${f.p99}`
+        const verdict = f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS'
+        console.log(
+          `${f.bench.padEnd(36)} ${stat} ms${f.target === null ? '' : ` (target ${f.targetStat} <= ${f.target})`} ${verdict}`,
+        )
+      }
+      console.log()
+      for (const f of figures) console.log(JSON.stringify(f))
+    },
+    (error: unknown) => {
+      console.error(error)
+      process.exitCode = 1
+    },
+  )
+}

@@ -1,0 +1,410 @@
+/**
+ * Wire shapes of threads, turns and items (protocol.md §4 and §5): `UserInput`, `ThreadItem`,
+ * `Turn`, `ThreadStatus`, `SessionSource`, token usage, `Thread`, and the `thread/list` params and
+ * result. The rollout store persists these shapes as they are and the thread index rebuilds
+ * `Thread` from them, so a field added here is a field that reaches disk.
+ *
+ * Runtime-free: zod/mini only, never `node:` or electron imports (main and renderer import this).
+ */
+import * as z from 'zod/mini'
+
+const nullableString = z.nullable(z.string())
+const nullableNumber = z.nullable(z.number())
+/** Every item variant may carry when it started and completed, in epoch milliseconds. */
+const itemTimes = { startedAtMs: z.optional(z.number()), completedAtMs: z.optional(z.number()) }
+
+// ---------------------------------------------------------------------------------------------
+// User input
+
+export const TextElement = z.object({
+  byteRange: z.object({ start: z.int(), end: z.int() }),
+  placeholder: z.nullish(z.string()),
+})
+
+export const UserInput = z.discriminatedUnion('type', [
+  z.looseObject({
+    type: z.literal('text'),
+    text: z.string(),
+    // snake_case on the wire, as codex spells it; clients may omit it.
+    text_elements: z._default(z.array(TextElement), () => []),
+  }),
+  z.looseObject({
+    type: z.literal('image'),
+    url: z.optional(z.string()),
+    fileId: z.optional(z.string()),
+    detail: z.nullish(z.string()),
+  }),
+  z.looseObject({ type: z.literal('localImage'), path: z.string(), detail: z.nullish(z.string()) }),
+  z.looseObject({ type: z.literal('skill'), name: z.string(), path: z.string() }),
+  z.looseObject({ type: z.literal('mention'), name: z.string(), path: z.string() }),
+  // Accepted and stored, not interpreted yet: they pass through loosely.
+  z.looseObject({ type: z.literal('audio'), url: z.optional(z.string()), fileId: z.optional(z.string()) }),
+  z.looseObject({ type: z.literal('localAudio'), path: z.string() }),
+])
+export type UserInput = z.infer<typeof UserInput>
+
+// ---------------------------------------------------------------------------------------------
+// Items
+
+export const ToolStatus = z.enum(['inProgress', 'completed', 'failed', 'declined'])
+export const CallStatus = z.enum(['inProgress', 'completed', 'failed'])
+
+export const UserMessageItem = z.object({
+  type: z.literal('userMessage'),
+  id: z.string(),
+  clientId: nullableString,
+  content: z.array(UserInput),
+  ...itemTimes,
+})
+
+export const AgentMessageItem = z.object({
+  type: z.literal('agentMessage'),
+  id: z.string(),
+  text: z.string(),
+  phase: nullableString,
+  // codex emits these keys (null unless a feature fills them); kept so a round trip is lossless.
+  memoryCitation: z.nullable(z.unknown()),
+  delivery: z.nullable(z.unknown()),
+  questions: z.nullable(z.unknown()),
+  moderation: z.nullable(z.unknown()),
+  ...itemTimes,
+})
+
+export const ReasoningItem = z.object({
+  type: z.literal('reasoning'),
+  id: z.string(),
+  summary: z.array(z.string()),
+  content: z.array(z.string()),
+  ...itemTimes,
+})
+
+export const CommandAction = z.looseObject({
+  type: z.enum(['read', 'listFiles', 'search', 'unknown']),
+  command: z.string(),
+})
+
+export const CommandExecutionItem = z.object({
+  type: z.literal('commandExecution'),
+  id: z.string(),
+  command: z.string(),
+  cwd: z.string(),
+  processId: nullableString,
+  source: z.enum(['agent', 'userShell', 'unifiedExecStartup', 'unifiedExecInteraction']),
+  status: ToolStatus,
+  commandActions: z.array(CommandAction),
+  aggregatedOutput: nullableString,
+  exitCode: z.nullable(z.int()),
+  durationMs: nullableNumber,
+  ...itemTimes,
+})
+
+export const FileChangeKind = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('add') }),
+  z.object({ type: z.literal('delete') }),
+  z.object({ type: z.literal('update'), move_path: z.nullish(z.string()) }),
+])
+
+export const FileChangeItem = z.object({
+  type: z.literal('fileChange'),
+  id: z.string(),
+  changes: z.array(z.object({ path: z.string(), kind: FileChangeKind, diff: z.string() })),
+  status: ToolStatus,
+  ...itemTimes,
+})
+
+export const McpToolCallItem = z.object({
+  type: z.literal('mcpToolCall'),
+  id: z.string(),
+  server: z.string(),
+  tool: z.string(),
+  status: CallStatus,
+  arguments: z.unknown(),
+  result: z.nullable(
+    z.looseObject({ content: z.array(z.unknown()), structuredContent: z.unknown(), _meta: z.unknown() }),
+  ),
+  error: z.nullable(z.looseObject({ message: z.string() })),
+  durationMs: nullableNumber,
+  ...itemTimes,
+})
+
+export const DynamicToolCallItem = z.object({
+  type: z.literal('dynamicToolCall'),
+  id: z.string(),
+  namespace: nullableString,
+  tool: z.string(),
+  arguments: z.unknown(),
+  status: CallStatus,
+  contentItems: z.nullable(z.array(z.unknown())),
+  success: z.nullable(z.boolean()),
+  durationMs: nullableNumber,
+  ...itemTimes,
+})
+
+/** Item types codex has that codex-desk stores and forwards without a detailed schema yet. */
+export const OTHER_ITEM_TYPES = [
+  'collabAgentToolCall',
+  'plan',
+  'subAgentActivity',
+  'hookPrompt',
+  'functionCallOutput',
+  'webSearch',
+  'imageView',
+  'sleep',
+  'imageGeneration',
+  'enteredReviewMode',
+  'exitedReviewMode',
+  'contextCompaction',
+] as const
+
+/**
+ * The loose fallback. Its `type` is a closed list rather than any string so that TypeScript can
+ * still narrow `ThreadItem` on `type`; a new codex item type is added to OTHER_ITEM_TYPES.
+ */
+export const OtherThreadItem = z.looseObject({
+  type: z.enum(OTHER_ITEM_TYPES),
+  id: z.string(),
+  ...itemTimes,
+})
+
+export const ThreadItem = z.discriminatedUnion('type', [
+  UserMessageItem,
+  AgentMessageItem,
+  ReasoningItem,
+  CommandExecutionItem,
+  FileChangeItem,
+  McpToolCallItem,
+  DynamicToolCallItem,
+  OtherThreadItem,
+])
+export type ThreadItem = z.infer<typeof ThreadItem>
+export type UserMessageItem = z.infer<typeof UserMessageItem>
+export type AgentMessageItem = z.infer<typeof AgentMessageItem>
+export type ReasoningItem = z.infer<typeof ReasoningItem>
+export type CommandExecutionItem = z.infer<typeof CommandExecutionItem>
+export type FileChangeItem = z.infer<typeof FileChangeItem>
+export type McpToolCallItem = z.infer<typeof McpToolCallItem>
+export type DynamicToolCallItem = z.infer<typeof DynamicToolCallItem>
+export type OtherThreadItem = z.infer<typeof OtherThreadItem>
+
+// ---------------------------------------------------------------------------------------------
+// Turns
+
+export const TurnStatus = z.enum(['inProgress', 'completed', 'interrupted', 'failed'])
+export type TurnStatus = z.infer<typeof TurnStatus>
+
+const httpStatus = z.object({ httpStatusCode: z.nullable(z.int()) })
+
+export const CodexErrorInfo = z.union([
+  z.enum([
+    'contextWindowExceeded',
+    'usageLimitExceeded',
+    'rateLimitExceeded',
+    'serverOverloaded',
+    'modelNotFound',
+    'internalServerError',
+    'unauthorized',
+    'badRequest',
+    'sandboxError',
+    'other',
+  ]),
+  z.object({ httpConnectionFailed: httpStatus }),
+  z.object({ responseStreamConnectionFailed: httpStatus }),
+  z.object({ responseStreamDisconnected: httpStatus }),
+  z.object({ responseTooManyFailedAttempts: httpStatus }),
+  z.object({ activeTurnNotSteerable: z.object({ turnKind: z.string() }) }),
+])
+export type CodexErrorInfo = z.infer<typeof CodexErrorInfo>
+
+export const TurnError = z.object({
+  message: z.string(),
+  codexErrorInfo: z.nullable(CodexErrorInfo),
+  additionalDetails: nullableString,
+  misalignment: z.nullable(z.unknown()),
+})
+export type TurnError = z.infer<typeof TurnError>
+
+export const ItemsView = z.enum(['notLoaded', 'summary', 'full'])
+export type ItemsView = z.infer<typeof ItemsView>
+
+export const Turn = z.object({
+  id: z.string(),
+  rootTurnId: nullableString,
+  items: z.array(ThreadItem),
+  itemsView: ItemsView,
+  status: TurnStatus,
+  error: z.nullable(TurnError),
+  /** Seconds since the epoch. */
+  startedAt: nullableNumber,
+  completedAt: nullableNumber,
+  durationMs: nullableNumber,
+})
+export type Turn = z.infer<typeof Turn>
+
+// ---------------------------------------------------------------------------------------------
+// Threads
+
+export const ActiveFlag = z.enum(['waitingOnApproval', 'waitingOnUserInput'])
+
+export const ThreadStatus = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('notLoaded') }),
+  z.object({ type: z.literal('idle') }),
+  z.object({ type: z.literal('systemError') }),
+  z.object({ type: z.literal('active'), activeFlags: z.array(ActiveFlag) }),
+])
+export type ThreadStatus = z.infer<typeof ThreadStatus>
+
+export const SubAgentSource = z.union([
+  z.enum(['review', 'compact', 'memory_consolidation']),
+  z.object({ other: z.string() }),
+  z.object({
+    thread_spawn: z.object({
+      parent_thread_id: z.string(),
+      depth: z.int(),
+      agent_path: z.nullish(z.string()),
+      agent_nickname: z.nullish(z.string()),
+      agent_role: z.nullish(z.string()),
+    }),
+  }),
+])
+
+export const SessionSource = z.union([
+  z.enum(['cli', 'vscode', 'exec', 'appServer', 'unknown']),
+  z.object({ custom: z.string() }),
+  z.object({ subAgent: SubAgentSource }),
+])
+export type SessionSource = z.infer<typeof SessionSource>
+
+/** The `thread/list` `sourceKinds` values. */
+export const SourceKind = z.enum([
+  'cli',
+  'vscode',
+  'exec',
+  'appServer',
+  'subAgent',
+  'subAgentReview',
+  'subAgentCompact',
+  'subAgentThreadSpawn',
+  'subAgentOther',
+  'unknown',
+])
+export type SourceKind = z.infer<typeof SourceKind>
+
+/** What an omitted or empty `sourceKinds` means: the kinds a person starts threads from. */
+export const INTERACTIVE_SOURCE_KINDS: readonly SourceKind[] = [
+  'cli',
+  'vscode',
+  'exec',
+  'appServer',
+  'unknown',
+]
+
+/**
+ * The `sourceKinds` bucket of a source. Every sub-agent source also matches plain `subAgent`
+ * (see `sourceMatchesKinds`). A `{custom}` source has no kind of its own in codex; it lists as
+ * `unknown`.
+ */
+export function sourceKindOf(source: SessionSource): SourceKind {
+  if (typeof source === 'string') return source
+  if ('custom' in source) return 'unknown'
+  const sub = source.subAgent
+  if (sub === 'review') return 'subAgentReview'
+  if (sub === 'compact') return 'subAgentCompact'
+  if (typeof sub === 'object' && 'thread_spawn' in sub) return 'subAgentThreadSpawn'
+  return 'subAgentOther'
+}
+
+/** Whether a source passes a `sourceKinds` filter (empty or omitted: the interactive kinds). */
+export function sourceMatchesKinds(source: SessionSource, kinds: readonly SourceKind[] | null | undefined) {
+  const wanted = kinds && kinds.length > 0 ? kinds : INTERACTIVE_SOURCE_KINDS
+  const kind = sourceKindOf(source)
+  return wanted.includes(kind) || (kind.startsWith('subAgent') && wanted.includes('subAgent'))
+}
+
+export const TokenUsageBreakdown = z.object({
+  totalTokens: z.number(),
+  inputTokens: z.number(),
+  cachedInputTokens: z.number(),
+  cacheWriteInputTokens: z.number(),
+  outputTokens: z.number(),
+  reasoningOutputTokens: z.number(),
+})
+export type TokenUsageBreakdown = z.infer<typeof TokenUsageBreakdown>
+
+export const ThreadTokenUsage = z.object({
+  total: TokenUsageBreakdown,
+  last: TokenUsageBreakdown,
+  modelContextWindow: nullableNumber,
+})
+export type ThreadTokenUsage = z.infer<typeof ThreadTokenUsage>
+
+export const GitInfo = z.object({ sha: nullableString, branch: nullableString, originUrl: nullableString })
+export type GitInfo = z.infer<typeof GitInfo>
+
+export const HistoryMode = z.enum(['legacy', 'paginated'])
+export type HistoryMode = z.infer<typeof HistoryMode>
+
+export const Thread = z.object({
+  /** A UUIDv7. */
+  id: z.string(),
+  sessionId: z.string(),
+  forkedFromId: nullableString,
+  parentThreadId: nullableString,
+  preview: z.string(),
+  ephemeral: z.boolean(),
+  modelProvider: z.string(),
+  model: nullableString,
+  reasoningEffort: nullableString,
+  /** Seconds since the epoch, like every Thread timestamp. */
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  recencyAt: nullableNumber,
+  status: ThreadStatus,
+  path: nullableString,
+  cwd: z.string(),
+  cliVersion: z.string(),
+  originator: nullableString,
+  source: SessionSource,
+  threadSource: nullableString,
+  agentNickname: nullableString,
+  agentRole: nullableString,
+  gitInfo: z.nullable(GitInfo),
+  name: nullableString,
+  historyMode: HistoryMode,
+  // v0.169 extras; codex-desk has no sections or projects yet, so these are null.
+  section: nullableString,
+  sectionEnteredAt: nullableNumber,
+  projectId: nullableString,
+  /** Filled only by resume, fork and read with includeTurns; `[]` elsewhere. */
+  turns: z.array(Turn),
+})
+export type Thread = z.infer<typeof Thread>
+
+// ---------------------------------------------------------------------------------------------
+// thread/list (declared here; the registry entry is added by whoever wires the handler)
+
+export const ThreadSortKey = z.enum(['created_at', 'updated_at', 'recency_at'])
+export type ThreadSortKey = z.infer<typeof ThreadSortKey>
+
+export const ThreadListParams = z.object({
+  /** Opaque; from a previous page's `nextCursor`. */
+  cursor: z.nullish(z.string()),
+  /** Default 25, at most 100. */
+  limit: z.nullish(z.int().check(z.nonnegative())),
+  sortKey: z.nullish(ThreadSortKey),
+  sortDirection: z.nullish(z.enum(['asc', 'desc'])),
+  modelProviders: z.nullish(z.array(z.string())),
+  sourceKinds: z.nullish(z.array(SourceKind)),
+  archived: z.nullish(z.boolean()),
+  /** Exact match against the thread's cwd; an array matches any of them. */
+  cwd: z.nullish(z.union([z.string(), z.array(z.string())])),
+  /** Case-insensitive substring of the name or the preview. */
+  searchTerm: z.nullish(z.string()),
+})
+export type ThreadListParams = z.infer<typeof ThreadListParams>
+
+export const ThreadListResponse = z.object({
+  data: z.array(Thread),
+  nextCursor: nullableString,
+  backwardsCursor: nullableString,
+})
+export type ThreadListResponse = z.infer<typeof ThreadListResponse>

@@ -1,0 +1,511 @@
+import { fork, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join, relative } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AgentMessageItem } from '../../src/worker/protocol/items'
+import { decodeLines, type RolloutLine } from '../../src/worker/threads/rollout'
+import {
+  EphemeralSink,
+  LOCKS_DIR,
+  RolloutStore,
+  RolloutWriteError,
+  type NewSessionMeta,
+  type RolloutFile,
+  type RolloutStoreOptions,
+} from '../../src/worker/threads/rolloutStore'
+import { ThreadIndex } from '../../src/worker/threads/threadIndex'
+import { REPO_ROOT } from '../support/appServerProcess'
+import type { ChildReport } from '../support/fixtures/rolloutWriterChild'
+import { withTimeout } from '../support/testClient'
+
+const cleanups: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn()
+})
+
+async function tempHome(): Promise<string> {
+  const home = await mkdtemp(join(tmpdir(), 'codex-desk-rollouts-'))
+  cleanups.push(() => rm(home, { recursive: true, force: true }))
+  return home
+}
+
+async function openStore(home: string, options: Partial<RolloutStoreOptions> = {}) {
+  const index = await ThreadIndex.load({ home })
+  const store = new RolloutStore({ home, index, ...options })
+  cleanups.push(() => store.close().then(() => index.close()))
+  return { store, index }
+}
+
+const meta = (id = randomUUID(), overrides: Partial<NewSessionMeta> = {}): NewSessionMeta => ({
+  id,
+  cwd: '/work/project',
+  originator: 'codex-desk-test',
+  cliVersion: '0.0.0-test',
+  source: 'vscode',
+  modelProvider: 'openai',
+  model: 'gpt-test',
+  reasoningEffort: null,
+  forkedFromId: null,
+  parentThreadId: null,
+  historyMode: 'paginated',
+  ...overrides,
+})
+
+const agentMessage = (id: string, text: string): AgentMessageItem => ({
+  type: 'agentMessage',
+  id,
+  text,
+  phase: null,
+  memoryCitation: null,
+  delivery: null,
+  questions: null,
+  moderation: null,
+})
+
+const linesOf = async (path: string) => decodeLines(await readFile(path, 'utf8'))
+const checkpointLines = (lines: RolloutLine[], itemId: string) =>
+  lines.flatMap((l) => (l.type === 'item_checkpoint' && l.payload.itemId === itemId ? [l] : []))
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------------------------
+// Child processes (test/support/fixtures/rolloutWriterChild.ts)
+
+interface Child {
+  process: ChildProcess
+  reports: ChildReport[]
+  waitFor(predicate: (reports: ChildReport[]) => boolean, what: string, timeoutMs?: number): Promise<void>
+}
+
+function startChild(mode: 'stream' | 'hold', home: string, threadId: string): Child {
+  const child = fork(join(REPO_ROOT, 'test/support/fixtures/rolloutWriterChild.ts'), [mode, home, threadId], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  cleanups.push(() => killChild(child))
+  const reports: ChildReport[] = []
+  const listeners = new Set<() => void>()
+  child.on('message', (report: ChildReport) => {
+    reports.push(report)
+    for (const listener of listeners) listener()
+  })
+  return {
+    process: child,
+    reports,
+    waitFor(predicate, what, timeoutMs = 15_000) {
+      let listener = () => {}
+      const done = new Promise<void>((resolve, reject) => {
+        listener = () => {
+          if (predicate(reports)) resolve()
+          else if (reports.some((r) => r.type === 'error'))
+            reject(new Error(`child failed: ${JSON.stringify(reports.at(-1))}`))
+        }
+        listeners.add(listener)
+        child.once('exit', (code, signal) =>
+          reject(new Error(`child exited (${code ?? signal}) before ${what}`)),
+        )
+        listener()
+      })
+      return withTimeout(done, timeoutMs, what).finally(() => listeners.delete(listener))
+    },
+  }
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGKILL')
+  await withTimeout(exited, 5_000, 'the child to exit')
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('RolloutStore.create', () => {
+  it('writes the rollout at sessions/YYYY/MM/DD/rollout-<UTC time>-<id>.jsonl before it resolves', async () => {
+    const home = await tempHome()
+    const { store, index } = await openStore(home)
+    const id = randomUUID()
+    const before = Date.now()
+    const { path, writer } = await store.create(meta(id))
+    const created = new Date(Date.parse(JSON.parse(readFileSync(path, 'utf8')).timestamp))
+    expect(created.getTime()).toBeGreaterThanOrEqual(before)
+    const iso = created.toISOString()
+    expect(relative(home, path)).toBe(
+      join(
+        'sessions',
+        iso.slice(0, 4),
+        iso.slice(5, 7),
+        iso.slice(8, 10),
+        `rollout-${iso.slice(0, 10)}T${iso.slice(11, 19).replaceAll(':', '-')}-${id}.jsonl`,
+      ),
+    )
+    const { lines, problems } = await linesOf(path)
+    expect(problems).toEqual([])
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatchObject({ ordinal: 0, type: 'session_meta', payload: { id, ephemeral: false } })
+    expect(readFileSync(join(home, LOCKS_DIR, `${id}.lock`), 'utf8').trim()).toBe(String(process.pid))
+    expect(index.get(id)).toMatchObject({ path, archived: false, cwd: '/work/project' })
+
+    // A thread that never ran a turn reads (and so resumes) fine.
+    const replayed = await store.read(id)
+    expect(replayed.thread).toMatchObject({ id, path, turns: [], preview: '' })
+
+    await writer.close()
+    expect(existsSync(join(home, LOCKS_DIR, `${id}.lock`))).toBe(false)
+  })
+
+  it('refuses ephemeral threads, whose sink writes nothing', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    await expect(store.create({ ...meta(), ephemeral: true } as unknown as NewSessionMeta)).rejects.toThrow(
+      /ephemeral/,
+    )
+    const sink = new EphemeralSink('t')
+    await sink.append('turn_started', { turnId: 't1', startedAt: 1 })
+    expect(sink.path).toBeNull()
+    expect(existsSync(join(home, 'sessions'))).toBe(false)
+  })
+})
+
+describe('RolloutWriter', () => {
+  it('resolves an append only once its line is in the file', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const { path, writer } = await store.create(meta())
+    const seen: boolean[] = []
+    await Promise.all(
+      ['a', 'b', 'c'].map((id) =>
+        writer
+          .append('item_completed', { turnId: 't', item: agentMessage(id, id) })
+          .then(() => seen.push(readFileSync(path, 'utf8').includes(`"id":"${id}"`))),
+      ),
+    )
+    expect(seen).toEqual([true, true, true])
+  })
+
+  it('keeps 1,000 concurrent appends in call order with increasing ordinals, in a handful of writes', async () => {
+    const home = await tempHome()
+    let writes = 0
+    const { store } = await openStore(home, {
+      wrapFile: (file) => ({
+        ...file,
+        write: (buffer, position) => {
+          writes++
+          return file.write(buffer, position)
+        },
+      }),
+    })
+    const { path, writer } = await store.create(meta())
+    writes = 0
+    await writer.append('turn_started', { turnId: 't', startedAt: 1 })
+    const appends = Array.from({ length: 1000 }, (_, i) =>
+      writer.append('item_completed', { turnId: 't', item: agentMessage(`item-${i}`, `text ${i}`) }),
+    )
+    await Promise.all(appends)
+    const { lines, problems } = await linesOf(path)
+    expect(problems).toEqual([])
+    expect(lines.map((l) => l.ordinal)).toEqual(Array.from({ length: 1002 }, (_, i) => i))
+    expect(lines.slice(2).map((l) => (l.payload as { item: { id: string } }).item.id)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => `item-${i}`),
+    )
+    // One write for turn_started, then the burst coalesced.
+    expect(writes).toBeLessThanOrEqual(3)
+  })
+
+  it('writes at most one checkpoint line per item per 250 ms and never lets the file fall further behind', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const { path, writer } = await store.create(meta())
+    const calls: { at: number; n: number }[] = []
+    const start = Date.now()
+    for (let n = 0; Date.now() - start < 1_200; n++) {
+      calls.push({ at: Date.now(), n })
+      writer.checkpoint('t', 'a1', `text ${n}`)
+      await sleep(10)
+    }
+    // No flush: the trailing timer alone must write the latest text.
+    await sleep(400)
+    const lines = checkpointLines((await linesOf(path)).lines, 'a1')
+    const written = lines.map((l) => ({
+      at: Date.parse(l.timestamp),
+      n: Number(l.payload.text.split(' ')[1]),
+    }))
+    expect(written.length).toBeGreaterThanOrEqual(4)
+    expect(written.length).toBeLessThanOrEqual(Math.ceil(1_200 / 250) + 2)
+    for (let i = 1; i < written.length; i++) {
+      expect((written[i]?.at as number) - (written[i - 1]?.at as number)).toBeGreaterThanOrEqual(245)
+    }
+    expect(written.at(-1)?.n).toBe(calls.at(-1)?.n)
+    // Every text reached the file within 250 ms (plus scheduling slack), in this or a newer version.
+    for (const call of calls) {
+      expect(written.some((w) => w.n >= call.n && w.at <= call.at + 250 + 150)).toBe(true)
+    }
+  })
+
+  it('writes the latest held checkpoint text at once on flush', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const { path, writer } = await store.create(meta())
+    writer.checkpoint('t', 'a1', 'He')
+    writer.checkpoint('t', 'a1', 'Hello')
+    writer.checkpoint('t', 'a1', 'Hello there')
+    const t0 = Date.now()
+    await writer.flush()
+    expect(Date.now() - t0).toBeLessThan(200)
+    expect(checkpointLines((await linesOf(path)).lines, 'a1').map((l) => l.payload.text)).toEqual([
+      'He',
+      'Hello there',
+    ])
+  })
+
+  it('drops a held checkpoint once its item completes, and writes held text before the turn completes', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const { path, writer } = await store.create(meta())
+    writer.checkpoint('t', 'done', 'a')
+    writer.checkpoint('t', 'done', 'ab')
+    await writer.append('item_completed', { turnId: 't', item: agentMessage('done', 'abc') })
+    writer.checkpoint('t', 'open', 'x')
+    writer.checkpoint('t', 'open', 'xyz')
+    await writer.append('turn_completed', {
+      turnId: 't',
+      status: 'interrupted',
+      error: null,
+      completedAt: 1,
+      durationMs: 1,
+    })
+    await sleep(350)
+    const { lines } = await linesOf(path)
+    expect(
+      lines.slice(1).map((l) => (l.type === 'item_checkpoint' ? `cp:${l.payload.text}` : l.type)),
+    ).toEqual(['cp:a', 'item_completed', 'cp:x', 'cp:xyz', 'turn_completed'])
+  })
+
+  it('rejects the appends of a failed write with the errno, leaves no partial line, and accepts a retry', async () => {
+    const home = await tempHome()
+    let fail: 'enospc' | 'partial' | null = null
+    const enospc = () => Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' })
+    const { store } = await openStore(home, {
+      wrapFile: (file): RolloutFile => ({
+        ...file,
+        write: async (buffer, position) => {
+          const mode = fail
+          fail = null
+          if (mode === 'enospc') throw enospc()
+          if (mode === 'partial') {
+            await file.write(buffer.subarray(0, Math.floor(buffer.length / 2)), position)
+            throw enospc()
+          }
+          return file.write(buffer, position)
+        },
+      }),
+    })
+    const id = randomUUID()
+    const { path, writer } = await store.create(meta(id))
+    await writer.append('item_completed', { turnId: 't', item: agentMessage('a', 'a') })
+    fail = 'partial'
+    const results = await Promise.allSettled([
+      writer.append('item_completed', { turnId: 't', item: agentMessage('b', 'b') }),
+      writer.append('item_completed', { turnId: 't', item: agentMessage('c', 'c') }),
+    ])
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      const error = (result as PromiseRejectedResult).reason as RolloutWriteError
+      expect(error).toBeInstanceOf(RolloutWriteError)
+      expect(error.code).toBe('ENOSPC')
+      expect(error.message).toContain(`could not write the rollout of thread ${id}`)
+      expect(error.message).toContain('ENOSPC')
+    }
+    fail = 'enospc'
+    await expect(
+      writer.append('item_completed', { turnId: 't', item: agentMessage('b', 'b') }),
+    ).rejects.toThrow(/ENOSPC/)
+    await writer.append('item_completed', { turnId: 't', item: agentMessage('b', 'b') })
+    const { lines, problems } = await linesOf(path)
+    expect(problems).toEqual([])
+    expect(lines.slice(1).map((l) => (l.payload as { item: { id: string } }).item.id)).toEqual(['a', 'b'])
+    const ordinals = lines.map((l) => l.ordinal)
+    expect([...ordinals].sort((x, y) => x - y)).toEqual(ordinals)
+  })
+
+  it('continues an existing rollout after its torn last line, with the next ordinal', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const id = randomUUID()
+    const { path, writer } = await store.create(meta(id))
+    await writer.append('turn_started', { turnId: 't', startedAt: 1 })
+    await writer.close()
+    await appendFile(path, '{"timestamp":"2030-01-01T00:00:00.000Z","ordinal":2,"type":"item_com')
+    const reopened = await store.open(id)
+    await reopened.append('item_completed', { turnId: 't', item: agentMessage('a', 'a') })
+    await reopened.close()
+    const { lines, problems } = await linesOf(path)
+    expect(problems).toEqual([])
+    expect(lines.map((l) => [l.ordinal, l.type])).toEqual([
+      [0, 'session_meta'],
+      [1, 'turn_started'],
+      [2, 'item_completed'],
+    ])
+  })
+
+  it('refuses a second writer for the same thread in one process', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const id = randomUUID()
+    await store.create(meta(id))
+    await expect(store.open(id)).rejects.toThrow(`thread ${id} already has an active writer`)
+  })
+})
+
+describe('crash safety', () => {
+  it('replays every item whose append resolved before a SIGKILL, with the turn interrupted', async () => {
+    const home = await tempHome()
+    const id = randomUUID()
+    const child = startChild('stream', home, id)
+    await child.waitFor((r) => r.some((x) => x.type === 'checkpointed'), 'the streaming checkpoint')
+    const appendedAtCheckpoint = child.reports.filter((r) => r.type === 'appended').length
+    await child.waitFor(
+      (r) => r.filter((x) => x.type === 'appended').length >= appendedAtCheckpoint + 100,
+      'more appends after the checkpoint',
+    )
+    await killChild(child.process)
+    const appended = child.reports.flatMap((r) => (r.type === 'appended' ? [r.itemId] : []))
+    const checkpointed = child.reports.find((r) => r.type === 'checkpointed') as { text: string }
+
+    const { store } = await openStore(home)
+    const replayed = await store.read(id)
+    expect(replayed.turns).toHaveLength(1)
+    const [turn] = replayed.turns
+    expect(turn?.status).toBe('interrupted')
+    const ids = new Set(turn?.items.map((i) => i.id))
+    expect(appended.filter((itemId) => !ids.has(itemId))).toEqual([])
+    const streaming = turn?.items.find((i) => i.id === 'streaming')
+    expect(streaming).toMatchObject({ type: 'agentMessage', text: checkpointed.text })
+    expect(streaming?.completedAtMs).toEqual(expect.any(Number))
+    expect(replayed.openItems).toContainEqual({ turnId: 'turn-1', itemId: 'streaming' })
+    expect(replayed.problems.filter((p) => !p.includes('torn'))).toEqual([])
+
+    // The dead child's lock is stale: this process takes the thread over and appends cleanly.
+    const writer = await store.open(id)
+    await writer.append('turn_started', { turnId: 'turn-2', startedAt: 2 })
+    await writer.close()
+    const { problems } = await linesOf(replayed.thread.path as string)
+    expect(problems).toEqual([])
+    expect((await store.read(id)).turns.map((t) => t.status)).toEqual(['interrupted', 'interrupted'])
+  })
+})
+
+describe('the writer lock', () => {
+  it('refuses a writer held by another live process and takes over once that process is dead', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const id = randomUUID()
+    await (await store.create(meta(id))).writer.close()
+
+    const holder = startChild('hold', home, id)
+    await holder.waitFor((r) => r.some((x) => x.type === 'locked'), 'the child to lock')
+    await expect(store.open(id)).rejects.toThrow(`thread ${id} already has an active writer`)
+    expect((await store.read(id)).thread.id).toBe(id)
+
+    await killChild(holder.process)
+    const writer = await store.open(id)
+    expect(readFileSync(join(home, LOCKS_DIR, `${id}.lock`), 'utf8').trim()).toBe(String(process.pid))
+
+    // And the other way round: the child cannot open what this process holds.
+    const second = startChild('hold', home, id)
+    await second.waitFor((r) => r.some((x) => x.type === 'error'), 'the child to fail')
+    expect(second.reports.find((r) => r.type === 'error')).toEqual({
+      type: 'error',
+      message: `thread ${id} already has an active writer`,
+    })
+    await writer.close()
+  })
+
+  it('takes over a lock left by a dead pid or by an earlier process that had our pid', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const id = randomUUID()
+    await (await store.create(meta(id))).writer.close()
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    })
+    const lockPath = join(home, LOCKS_DIR, `${id}.lock`)
+    await mkdir(join(home, LOCKS_DIR), { recursive: true })
+    await writeFile(lockPath, `${dead.stdout}\n`)
+    await (await store.open(id)).close()
+
+    await writeFile(lockPath, `${process.pid}\n`)
+    await (await store.open(id)).close()
+    expect(existsSync(lockPath)).toBe(false)
+  })
+})
+
+describe('archive and unarchive', () => {
+  it('move the rollout between sessions/ and archived_sessions/ and update the index', async () => {
+    const home = await tempHome()
+    const { store, index } = await openStore(home)
+    const kept = randomUUID()
+    const id = randomUUID()
+    await store.create(meta(kept))
+    const { path, writer } = await store.create(meta(id))
+    await writer.append('turn_started', { turnId: 't', startedAt: 1 })
+
+    const archivedPath = await store.archive(id)
+    expect(archivedPath).toBe(join(home, 'archived_sessions', basename(path)))
+    expect(existsSync(path)).toBe(false)
+    expect(existsSync(archivedPath)).toBe(true)
+    expect(writer.isClosed).toBe(true)
+    expect(existsSync(join(home, LOCKS_DIR, `${id}.lock`))).toBe(false)
+    expect(index.get(id)).toMatchObject({ archived: true, path: archivedPath })
+    expect(index.list().data.map((t) => t.id)).toEqual([kept])
+    expect(index.list({ archived: true }).data.map((t) => [t.id, t.path])).toEqual([[id, archivedPath]])
+    expect((await store.read(id)).turns).toHaveLength(1)
+    await expect(store.open(id)).rejects.toThrow(/archived/)
+
+    expect(await store.unarchive(id)).toBe(path)
+    expect(existsSync(path)).toBe(true)
+    expect(index.get(id)).toMatchObject({ archived: false, path })
+    expect(
+      index
+        .list()
+        .data.map((t) => t.id)
+        .sort(),
+    ).toEqual([kept, id].sort())
+
+    // Survives a restart: the log has the moves.
+    await index.flush()
+    const reloaded = await ThreadIndex.load({ home })
+    expect(reloaded.loadedFrom).toBe('log')
+    expect(reloaded.get(id)).toMatchObject({ archived: false, path })
+    await reloaded.close()
+  })
+
+  it('answer an unknown thread id with codex’s message', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const id = randomUUID()
+    const attempts = [
+      () => store.archive(id),
+      () => store.unarchive(id),
+      () => store.read(id),
+      () => store.open(id),
+    ]
+    for (const attempt of attempts) {
+      await expect(attempt()).rejects.toThrow(`no rollout found for thread id ${id}`)
+    }
+    await expect(store.archive('../x')).rejects.toThrow('invalid thread id: ../x')
+  })
+
+  it('find a rollout the index does not know by scanning, and index it', async () => {
+    const home = await tempHome()
+    const { store, index } = await openStore(home)
+    const id = randomUUID()
+    const { path } = await store.create(meta(id))
+    await index.delete(id)
+    expect(index.get(id)).toBeUndefined()
+    expect(await store.findPath(id)).toBe(path)
+    expect(index.get(id)).toMatchObject({ id, path })
+  })
+})

@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigService } from '../../src/worker/config/service'
-import { writeFileAtomic } from '../../src/worker/config/write'
+import { writeConfigFile } from '../../src/worker/config/write'
 import { silentLogs } from '../../src/worker/util/log'
 import { makeTempDir } from '../support/appServerProcess'
 import { inProcessServer, memoryClient } from '../support/inProcess'
@@ -26,7 +26,7 @@ describe('atomic config writes', () => {
     // A directory where the file should go makes the rename fail after the temp file was written.
     const target = join(home, 'config.toml')
     await mkdir(target)
-    await expect(writeFileAtomic(target, 'model = "x"\n')).rejects.toThrow(/Could not write .*config\.toml/)
+    await expect(writeConfigFile(target, 'model = "x"\n')).rejects.toThrow(/Could not write .*config\.toml/)
     expect(await readdir(home)).toEqual(['config.toml', 'etc'])
     expect(await readdir(target)).toEqual([])
   })
@@ -35,7 +35,7 @@ describe('atomic config writes', () => {
     const home = await tempHome()
     const target = join(home, 'config.toml')
     await writeFile(target, 'model = "a"\n', { mode: 0o640 })
-    await writeFileAtomic(target, 'model = "b"\n')
+    await writeConfigFile(target, 'model = "b"\n')
     const { stat } = await import('node:fs/promises')
     expect((await stat(target)).mode & 0o777).toBe(0o640)
     expect(await readFile(target, 'utf8')).toBe('model = "b"\n')

@@ -18,6 +18,11 @@ import type {
 } from 'openai/resources/responses/responses'
 import type { Logger } from '../util/log'
 import {
+  backoffDelayMs as backoffWithJitter,
+  parseRetryAfter as parseRetryAfterHeaders,
+  type HeaderSource,
+} from '../util/retry'
+import {
   ModelAbortedError,
   ModelError,
   classifyErrorCode,
@@ -99,7 +104,6 @@ export interface ModelClientOptions {
 }
 
 const BACKOFF_BASE_MS = 200
-const BACKOFF_FACTOR = 2
 const BACKOFF_CAP_MS = 20_000
 const RETRY_AFTER_CAP_MS = 60_000
 // After response.completed the body normally ends at once; waiting briefly for that lets the
@@ -112,34 +116,17 @@ const NO_KEY = 'codex-desk-no-api-key'
 let sdkModule: Promise<typeof OpenAISdk> | undefined
 const loadSdk = () => (sdkModule ??= import('openai'))
 
-/** Exponential backoff for retry `retry` (1-based): 200 ms x 2^(n-1), ±10% jitter, at most 20 s. */
+/** Backoff before model request retry `retry` (1-based): 200 ms x 2^(n-1), ±10% jitter, at most 20 s. */
 export function backoffDelayMs(retry: number, random: () => number = Math.random): number {
-  const base = Math.min(BACKOFF_BASE_MS * BACKOFF_FACTOR ** Math.max(0, retry - 1), BACKOFF_CAP_MS)
-  return Math.round(Math.min(base * (0.9 + 0.2 * random()), BACKOFF_CAP_MS))
+  return backoffWithJitter(retry, { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS }, random)
 }
 
-interface HeaderSource {
-  get(name: string): string | null
-}
-
-/**
- * The wait a server asked for: `retry-after-ms` (OpenAI's), else `Retry-After` as seconds or an
- * HTTP date. Capped at 60 s so a confused proxy cannot park a turn for an hour.
- */
+/** What the model server asked us to wait, capped at 60 s so a confused proxy cannot park a turn for an hour. */
 export function parseRetryAfter(
   headers: HeaderSource | undefined,
   now: number = Date.now(),
 ): number | undefined {
-  if (!headers) return undefined
-  const ms = headers.get('retry-after-ms')?.trim()
-  if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.min(Math.round(Number(ms)), RETRY_AFTER_CAP_MS)
-  const value = headers.get('retry-after')?.trim()
-  if (!value) return undefined
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.min(Math.round(Number(value) * 1000), RETRY_AFTER_CAP_MS)
-  // An HTTP date always has a weekday or month name; this keeps `-1` from parsing as a year.
-  const date = /[a-z]/i.test(value) ? Date.parse(value) : NaN
-  if (Number.isNaN(date)) return undefined
-  return Math.min(Math.max(0, date - now), RETRY_AFTER_CAP_MS)
+  return parseRetryAfterHeaders(headers, RETRY_AFTER_CAP_MS, now)
 }
 
 /** OpenAI's rate-limit messages say "Please try again in 1.5s" (or "in 250ms"). */

@@ -23,9 +23,11 @@
  *   cache is only used when the network fails, and then says so ('stale-cache').
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../util/atomicWrite'
 import type { Logger } from '../util/log'
+import { backoffDelayMs, parseRetryAfter } from '../util/retry'
 import { loadRequirementsParser, parseRequirements } from './requirements'
 
 export const REQUIREMENTS_CACHE_FILE = 'requirements-cache.json'
@@ -104,14 +106,6 @@ function verify(key: Buffer, payload: unknown, signature: unknown): boolean {
   const expected = sign(key, payload)
   const given = Buffer.from(signature, 'base64')
   return given.length === expected.length && timingSafeEqual(given, expected)
-}
-
-/** Seconds or an HTTP date; undefined when absent or unreadable. */
-function parseRetryAfter(header: string | null, now: number): number | undefined {
-  if (!header) return undefined
-  const trimmed = header.trim()
-  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - now
-  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : undefined
 }
 
 function isLoopback(hostname: string): boolean {
@@ -252,7 +246,7 @@ export class RemoteRequirements {
     // Truncated or replaced by something else: any cache signed with it is unverifiable anyway.
     this.log.warn({ path: this.keyPath }, 'requirements cache key is malformed; replacing it')
     const fresh = randomBytes(KEY_BYTES)
-    await this.writeAtomically(this.keyPath, fresh)
+    await writeFileAtomic(this.keyPath, fresh, { mode: 0o600 })
     return fresh
   }
 
@@ -343,7 +337,7 @@ export class RemoteRequirements {
     }
     const file: CacheFile = { payload, signature: sign(key, payload).toString('base64') }
     try {
-      await this.writeAtomically(this.cachePath, JSON.stringify(file) + '\n')
+      await writeFileAtomic(this.cachePath, JSON.stringify(file) + '\n', { mode: 0o600 })
       this.log.debug(
         { path: this.cachePath, expiresAt: iso(payload.expiresAt) },
         'wrote the requirements cache',
@@ -353,18 +347,6 @@ export class RemoteRequirements {
       const message = `could not write the requirements cache ${this.cachePath}: ${describeError(error)}`
       this.log.warn(message)
       problems.push(message)
-    }
-  }
-
-  /** Temp file + rename, so a reader never sees half a file; 0600 like the key. */
-  private async writeAtomically(path: string, data: string | Buffer): Promise<void> {
-    const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-    try {
-      await writeFile(temp, data, { mode: 0o600, flag: 'wx' })
-      await rename(temp, path)
-    } catch (error) {
-      await unlink(temp).catch(() => undefined)
-      throw error
     }
   }
 
@@ -391,10 +373,9 @@ export class RemoteRequirements {
         return outcome
       }
       if (!outcome.retry || attempt === this.maxAttempts) break
-      // Exponential backoff with "equal jitter": half fixed, half random, so clients restarted
-      // together do not retry in lockstep. A server's Retry-After takes precedence.
-      const exponential = this.backoffMs * 2 ** (attempt - 1)
-      const delayMs = outcome.retryAfterMs ?? Math.round(exponential / 2 + (Math.random() * exponential) / 2)
+      // A server's Retry-After takes precedence over our own backoff.
+      const delayMs =
+        outcome.retryAfterMs ?? backoffDelayMs(attempt, { baseMs: this.backoffMs, capMs: MAX_RETRY_AFTER_MS })
       this.log.info(
         { url: this.url, attempt, maxAttempts: this.maxAttempts, delayMs, reason: outcome.reason },
         'requirements fetch failed; retrying',
@@ -425,7 +406,7 @@ export class RemoteRequirements {
 
     const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`
     if (response.status === 429 || response.status >= 500) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.now())
+      const retryAfterMs = parseRetryAfter(response.headers, MAX_RETRY_AFTER_MS, this.now())
       return {
         ok: false,
         reason: status,

@@ -4,14 +4,15 @@
  * atomically. Loaded on the first write only: the editor and its parser are not needed to serve.
  * It never writes any file but the user config, and never leaves a half-written one behind.
  */
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { ErrorCode, RpcError } from '../protocol/errors'
 import type { ConfigWriteErrorCode } from '../protocol/config'
+import { writeFileAtomic } from '../util/atomicWrite'
 import type { Logger } from '../util/log'
 import { dotted, issueMessage, type SchemaIssue } from './diagnostics'
 import { checkWriteAgainst } from './enforce'
-import { CONFIG_FILE, sha256, type LoadedConfig } from './loader'
+import { sha256, type LoadedConfig } from './loader'
 import { getAt, plain } from './merge'
 import { loadTomlParser } from './overrides'
 import type { ConfigRequirements } from './requirements'
@@ -85,7 +86,7 @@ export async function writeConfig(
     }
     throw error
   }
-  await writeFileAtomic(file, newText)
+  await writeConfigFile(file, newText)
   ctx.log.info({ file, keys: request.edits.map((e) => e.keyPath) }, 'config written')
   await ctx.reload('write')
   return {
@@ -155,27 +156,11 @@ function overridden(ctx: WriteContext, edits: TomlEdit[]): Partial<ConfigWriteRe
   return {}
 }
 
-/** Temp file in the same folder, fsync, rename over the target; the old file survives any failure. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true })
-  const mode = await stat(file).then(
-    (s) => s.mode & 0o777,
-    () => 0o600,
-  )
-  const { randomBytes } = process.getBuiltinModule('node:crypto')
-  const temp = join(dirname(file), `.${CONFIG_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+/** The user config replaced atomically; a failure (a full disk) is an error the client can show. */
+export async function writeConfigFile(file: string, text: string): Promise<void> {
   try {
-    const handle = await open(temp, 'wx', mode)
-    try {
-      await handle.writeFile(text, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await chmod(temp, mode)
-    await rename(temp, file)
+    await writeFileAtomic(file, text)
   } catch (error) {
-    await unlink(temp).catch(() => undefined)
     const e = error as NodeJS.ErrnoException
     throw new RpcError(
       ErrorCode.Internal,

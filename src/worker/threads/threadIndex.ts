@@ -8,7 +8,7 @@
  * It must never be the only copy of anything: every field is derived from the rollouts, so losing
  * the file costs a rescan, never data. Reads never touch the disk.
  */
-import { open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { open, readFile, readdir, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { invalidRequest } from '../protocol/errors'
 import type {
@@ -23,6 +23,7 @@ import type {
 } from '../protocol/items'
 import { sourceMatchesKinds } from '../protocol/items'
 import { silentLogs, type Logger } from '../util/log'
+import { writeFileAtomic } from '../util/atomicWrite'
 import { decodeLines, previewOf, type RolloutLine, type SessionMeta } from './rollout'
 
 export const INDEX_FILE = 'thread_index.jsonl'
@@ -630,22 +631,10 @@ export class ThreadIndex {
     if (!this.needsCompaction) return
     const lines: string[] = [JSON.stringify({ op: 'header', version: INDEX_VERSION })]
     for (const summary of this.live.values()) lines.push(JSON.stringify({ op: 'upsert', thread: summary }))
-    const tmp = `${this.path}.tmp-${process.pid}`
-    const handle = await open(tmp, 'w')
-    try {
-      await handle.write(lines.join('\n') + '\n')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    await writeFileAtomic(this.path, lines.join('\n') + '\n')
+    // The append handle still points at the old file; the next append reopens the new one.
     await this.file?.close()
     this.file = null
-    try {
-      await rename(tmp, this.path)
-    } catch (error) {
-      await rm(tmp, { force: true })
-      throw error
-    }
     this.logLines = lines.length
     this.needsCompaction = false
   }

@@ -57,7 +57,6 @@ export function rangeOf(text: string, span: Span): TextRange {
   // End inclusive: the position of the last character, not the one after it.
   const lastChar = Math.max(span.start, span.end - 1)
   const end = span.end > span.start ? positionAt(text, lastChar) : start
-  // A surrogate pair's low half is not a character of its own.
   return { start, end }
 }
 

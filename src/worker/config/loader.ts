@@ -100,14 +100,24 @@ export function sha256(text: string): string {
 /** What loading finds in a home with no config files: the (empty) user layer and the defaults. */
 export function emptyConfig(home: string): LoadedConfig {
   const file = join(home, CONFIG_FILE)
-  const user: ConfigLayer = {
-    name: { type: 'user', file },
-    label: 'user config',
+  const user = missingFileLayer({ type: 'user', file }, 'user config')
+  return { layers: [user], merged: {}, effective: resolveConfig({}), origins: {}, problems: [] }
+}
+
+/** A file layer whose file does not exist (or cannot be read: then `disabledReason` says why). */
+function missingFileLayer(
+  name: LayerSource & { file: string },
+  label: string,
+  disabledReason?: string,
+): ConfigLayer {
+  return {
+    name,
+    label,
     version: sha256(''),
     config: {},
-    file,
+    file: name.file,
+    ...(disabledReason ? { disabledReason } : {}),
   }
-  return { layers: [user], merged: {}, effective: resolveConfig({}), origins: {}, problems: [] }
 }
 
 export async function loadConfig(options: LoaderOptions): Promise<LoadedConfig> {
@@ -174,18 +184,10 @@ async function fileLayer(name: LayerSource & { file: string }, label: string, pr
         path: name.file,
         range: null,
       })
-      return {
-        name,
-        label,
-        version: sha256(''),
-        config: {},
-        disabledReason: (error as Error).message,
-        file: name.file,
-      }
+      return missingFileLayer(name, label, (error as Error).message)
     }
   }
-  if (text === undefined)
-    return { name, label, version: sha256(''), config: {}, file: name.file } as ConfigLayer
+  if (text === undefined) return missingFileLayer(name, label)
   return textLayer(name, label, { path: name.file, text }, name.file, problems)
 }
 

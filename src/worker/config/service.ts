@@ -62,6 +62,7 @@ const warningKey = (w: ConfigWarning) => `${w.summary}\n${w.details ?? ''}`
 export class ConfigService {
   private loaded!: LoadedConfig
   private reqs: LoadedRequirements | undefined
+  private flagOrigin: LayerMetadata | undefined
   private readonly requirementsLoader: RequirementsLoader
   private watcher: FSWatcher | undefined
   private reloadTimer: NodeJS.Timeout | undefined
@@ -130,10 +131,9 @@ export class ConfigService {
     const fromLayer = this.loaded.merged.analytics?.enabled
     if (fromLayer !== undefined) return { enabled: fromLayer, origin }
     if (this.options.analyticsDefaultEnabled) {
-      return {
-        enabled: true,
-        origin: { name: { type: 'sessionFlags' }, version: sha256('--analytics-default-enabled') },
-      }
+      // Read on every analytics event: fingerprint the flag once, not per call.
+      this.flagOrigin ??= { name: { type: 'sessionFlags' }, version: sha256('--analytics-default-enabled') }
+      return { enabled: true, origin: this.flagOrigin }
     }
     return { enabled: false, origin: undefined }
   }

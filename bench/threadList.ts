@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, unlink, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { ThreadItem } from '../src/worker/protocol/items'
 import { decodeLines, encodeLine, type SessionMeta } from '../src/worker/threads/rollout'
 import { RolloutStore, rolloutPath } from '../src/worker/threads/rolloutStore'
 import { INDEX_FILE, ThreadIndex, summaryFromLines } from '../src/worker/threads/threadIndex'
+import { agentMessage } from '../test/support/threadFixtures'
 import { makeTempDir } from './lib/processes'
 import { latencyFigure, percentile, round, summarize, type Figure } from './lib/stats'
 
@@ -41,17 +41,6 @@ export const THREAD_LIST_DEFAULTS: ThreadListBenchOptions = {
 const TARGET_LIST_P50_MS = 20
 const TARGET_REPLAY_P50_MS = 50
 const FILE_CONCURRENCY = 64
-
-const agentMessage = (id: string, text: string): ThreadItem => ({
-  type: 'agentMessage',
-  id,
-  text,
-  phase: null,
-  memoryCitation: null,
-  delivery: null,
-  questions: null,
-  moderation: null,
-})
 
 function meta(id: string, createdAtMs: number, i: number): SessionMeta {
   return {

@@ -5,7 +5,6 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os'
 import { basename, join, relative } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { AgentMessageItem } from '../../src/worker/protocol/items'
 import { decodeLines, type RolloutLine } from '../../src/worker/threads/rollout'
 import {
   EphemeralSink,
@@ -20,6 +19,7 @@ import { ThreadIndex } from '../../src/worker/threads/threadIndex'
 import { REPO_ROOT } from '../support/appServerProcess'
 import type { ChildReport } from '../support/fixtures/rolloutWriterChild'
 import { withTimeout } from '../support/testClient'
+import { agentMessage, newSessionMeta } from '../support/threadFixtures'
 
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
@@ -39,31 +39,7 @@ async function openStore(home: string, options: Partial<RolloutStoreOptions> = {
   return { store, index }
 }
 
-const meta = (id = randomUUID(), overrides: Partial<NewSessionMeta> = {}): NewSessionMeta => ({
-  id,
-  cwd: '/work/project',
-  originator: 'codex-desk-test',
-  cliVersion: '0.0.0-test',
-  source: 'vscode',
-  modelProvider: 'openai',
-  model: 'gpt-test',
-  reasoningEffort: null,
-  forkedFromId: null,
-  parentThreadId: null,
-  historyMode: 'paginated',
-  ...overrides,
-})
-
-const agentMessage = (id: string, text: string): AgentMessageItem => ({
-  type: 'agentMessage',
-  id,
-  text,
-  phase: null,
-  memoryCitation: null,
-  delivery: null,
-  questions: null,
-  moderation: null,
-})
+const meta = (id = randomUUID(), overrides: Partial<NewSessionMeta> = {}) => newSessionMeta(id, overrides)
 
 const linesOf = async (path: string) => decodeLines(await readFile(path, 'utf8'))
 const checkpointLines = (lines: RolloutLine[], itemId: string) =>

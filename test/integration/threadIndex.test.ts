@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { SessionSource, ThreadListParams, ThreadSortKey } from '../../src/worker/protocol/items'
-import { RolloutStore, type NewSessionMeta } from '../../src/worker/threads/rolloutStore'
+import { RolloutStore } from '../../src/worker/threads/rolloutStore'
 import { INDEX_FILE, ThreadIndex, type ThreadSummary } from '../../src/worker/threads/threadIndex'
 import { createLoggerFactory } from '../../src/worker/util/log'
+import { newSessionMeta } from '../support/threadFixtures'
 
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
@@ -235,20 +236,7 @@ describe('thread/list from the index', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const meta = (id: string, overrides: Partial<NewSessionMeta> = {}): NewSessionMeta => ({
-  id,
-  cwd: '/work/project',
-  originator: 'codex-desk-test',
-  cliVersion: '0.0.0-test',
-  source: 'vscode',
-  modelProvider: 'openai',
-  model: 'gpt-test',
-  reasoningEffort: null,
-  forkedFromId: null,
-  parentThreadId: null,
-  historyMode: 'paginated',
-  ...overrides,
-})
+const meta = newSessionMeta
 
 /** Three real threads: one with a turn, a name and a preview; one renamed twice; one archived. */
 async function populate(home: string, index: ThreadIndex) {

@@ -3,7 +3,6 @@ import {
   Thread,
   ThreadItem,
   UserInput,
-  type AgentMessageItem,
   type CommandExecutionItem,
   type ThreadTokenUsage,
   type UserMessageItem,
@@ -18,6 +17,7 @@ import {
   type RolloutType,
   type SessionMeta,
 } from '../../src/worker/threads/rollout'
+import { agentMessage } from '../support/threadFixtures'
 
 const T0 = Date.parse('2030-03-04T05:06:07.000Z')
 const THREAD = '0198a000-0000-7000-8000-000000000001'
@@ -44,17 +44,6 @@ const userMessage = (id: string, text: string): UserMessageItem => ({
   id,
   clientId: null,
   content: [{ type: 'text', text, text_elements: [] }],
-})
-
-const agentMessage = (id: string, text: string): AgentMessageItem => ({
-  type: 'agentMessage',
-  id,
-  text,
-  phase: null,
-  memoryCitation: null,
-  delivery: null,
-  questions: null,
-  moderation: null,
 })
 
 const command = (id: string, status: CommandExecutionItem['status']): CommandExecutionItem => ({

@@ -7,15 +7,13 @@ import { basename, join, relative } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeLines, type RolloutLine } from '../../src/worker/threads/rollout'
 import {
-  EphemeralSink,
-  LOCKS_DIR,
   RolloutStore,
-  RolloutWriteError,
   type NewSessionMeta,
-  type RolloutFile,
   type RolloutStoreOptions,
 } from '../../src/worker/threads/rolloutStore'
+import { EphemeralSink, RolloutWriteError, type RolloutFile } from '../../src/worker/threads/rolloutWriter'
 import { ThreadIndex } from '../../src/worker/threads/threadIndex'
+import { LOCKS_DIR } from '../../src/worker/threads/writerLock'
 import { REPO_ROOT } from '../support/appServerProcess'
 import type { ChildReport } from '../support/fixtures/rolloutWriterChild'
 import { withTimeout } from '../support/testClient'

@@ -41,9 +41,11 @@ export async function spawnAppServer(
     waitForUrl?: boolean
     /** Files to create in the temp home before the server starts (relative path -> contents). */
     files?: Record<string, string>
+    /** Run in this home (a restart) instead of a new temp one; the caller removes it. */
+    home?: string
   } = {},
 ): Promise<AppServerProcess> {
-  const home = await makeTempDir()
+  const home = options.home ? { path: options.home, remove: async () => undefined } : await makeTempDir()
   for (const [name, contents] of Object.entries(options.files ?? {})) {
     await mkdir(dirname(join(home.path, name)), { recursive: true })
     await writeFile(join(home.path, name), contents)

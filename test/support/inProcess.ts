@@ -12,7 +12,6 @@ import type { RequestContext } from '../../src/worker/server/context'
 import { MessageProcessor } from '../../src/worker/server/messageProcessor'
 import { ServerRequestBroker } from '../../src/worker/server/serverRequests'
 import { AppServer } from '../../src/worker/server/appServer'
-import { threadHandlers } from '../../src/worker/server/thread'
 import { LoadedThreads } from '../../src/worker/threads/loadedThreads'
 import { createMemoryPair } from '../../src/worker/transport/memory'
 import { OutboundRouter } from '../../src/worker/transport/outboundRouter'
@@ -59,7 +58,10 @@ export function testProcessor(
         (_params as { capabilities?: { experimentalApi?: boolean } }).capabilities?.experimentalApi === true
       return { userAgent: 'test', codexHome: '/', platformFamily: 'unix', platformOs: 'linux' }
     },
-    ...(threadHandlers(new LoadedThreads()) as unknown as Record<string, TestHandler>),
+    'thread/loaded/list': (params) => {
+      const { cursor, limit } = params as { cursor?: string | null; limit?: number | null }
+      return new LoadedThreads().page(cursor, limit)
+    },
   }
   for (const [method, { handler, spec }] of Object.entries(extraMethods)) {
     registry[method] = { params: z.object({}), result: z.unknown(), ...spec }

@@ -17,8 +17,56 @@ import {
   ConfigValueWriteParams,
   ConfigWriteResponse,
 } from './config'
+import { ThreadListParams, ThreadListResponse } from './items'
 import { ConfigWarningNotification } from './notifications'
-import { ThreadLoadedListParams, ThreadLoadedListResponse } from './thread'
+import {
+  DeprecationNoticeNotification,
+  EmptyResponse,
+  THREAD_FORK_EXPERIMENTAL_FIELDS,
+  THREAD_RESUME_EXPERIMENTAL_FIELDS,
+  THREAD_START_EXPERIMENTAL_FIELDS,
+  ThreadArchivedNotification,
+  ThreadClosedNotification,
+  ThreadForkParams,
+  ThreadForkResponse,
+  ThreadIdParams,
+  ThreadLoadedListParams,
+  ThreadLoadedListResponse,
+  ThreadNameSetParams,
+  ThreadNameUpdatedNotification,
+  ThreadReadParams,
+  ThreadReadResponse,
+  ThreadResumeParams,
+  ThreadResumeResponse,
+  ThreadStartedNotification,
+  ThreadStartParams,
+  ThreadStartResponse,
+  ThreadStatusChangedNotification,
+  ThreadTokenUsageUpdatedNotification,
+  ThreadUnarchivedNotification,
+  ThreadUnarchiveResponse,
+  ThreadUnsubscribeParams,
+  ThreadUnsubscribeResponse,
+} from './thread'
+import {
+  AgentMessageDeltaNotification,
+  ErrorNotification,
+  ItemCompletedNotification,
+  ItemStartedNotification,
+  ReasoningSummaryPartAddedNotification,
+  ReasoningSummaryTextDeltaNotification,
+  ReasoningTextDeltaNotification,
+  ServerRequestResolvedNotification,
+  TURN_START_EXPERIMENTAL_FIELDS,
+  TurnCompletedNotification,
+  TurnInterruptParams,
+  TurnStartedNotification,
+  TurnStartParams,
+  TurnStartResponse,
+  TurnSteerParams,
+  TurnSteerResponse,
+  WarningNotification,
+} from './turn'
 
 export interface ClientRequestSpec {
   /** `null` for methods whose params type is null in codex: `params` may then be omitted. */
@@ -39,7 +87,35 @@ export interface ServerRequestSpec {
 
 export const clientRequests = {
   initialize: { params: InitializeParams, result: InitializeResponse },
+  'thread/start': {
+    params: ThreadStartParams,
+    result: ThreadStartResponse,
+    experimentalFields: THREAD_START_EXPERIMENTAL_FIELDS,
+  },
+  'thread/resume': {
+    params: ThreadResumeParams,
+    result: ThreadResumeResponse,
+    experimentalFields: THREAD_RESUME_EXPERIMENTAL_FIELDS,
+  },
+  'thread/fork': {
+    params: ThreadForkParams,
+    result: ThreadForkResponse,
+    experimentalFields: THREAD_FORK_EXPERIMENTAL_FIELDS,
+  },
+  'thread/read': { params: ThreadReadParams, result: ThreadReadResponse },
+  'thread/list': { params: ThreadListParams, result: ThreadListResponse },
   'thread/loaded/list': { params: ThreadLoadedListParams, result: ThreadLoadedListResponse },
+  'thread/unsubscribe': { params: ThreadUnsubscribeParams, result: ThreadUnsubscribeResponse },
+  'thread/archive': { params: ThreadIdParams, result: EmptyResponse },
+  'thread/unarchive': { params: ThreadIdParams, result: ThreadUnarchiveResponse },
+  'thread/name/set': { params: ThreadNameSetParams, result: EmptyResponse },
+  'turn/start': {
+    params: TurnStartParams,
+    result: TurnStartResponse,
+    experimentalFields: TURN_START_EXPERIMENTAL_FIELDS,
+  },
+  'turn/steer': { params: TurnSteerParams, result: TurnSteerResponse },
+  'turn/interrupt': { params: TurnInterruptParams, result: EmptyResponse },
   'config/read': { params: ConfigReadParams, result: ConfigReadResponse },
   'config/value/write': { params: ConfigValueWriteParams, result: ConfigWriteResponse },
   'config/batchWrite': { params: ConfigBatchWriteParams, result: ConfigWriteResponse },
@@ -52,6 +128,25 @@ export const clientNotifications = {
 
 export const serverNotifications = {
   configWarning: ConfigWarningNotification,
+  deprecationNotice: DeprecationNoticeNotification,
+  'thread/started': ThreadStartedNotification,
+  'thread/status/changed': ThreadStatusChangedNotification,
+  'thread/closed': ThreadClosedNotification,
+  'thread/archived': ThreadArchivedNotification,
+  'thread/unarchived': ThreadUnarchivedNotification,
+  'thread/name/updated': ThreadNameUpdatedNotification,
+  'thread/tokenUsage/updated': ThreadTokenUsageUpdatedNotification,
+  'turn/started': TurnStartedNotification,
+  'turn/completed': TurnCompletedNotification,
+  'item/started': ItemStartedNotification,
+  'item/completed': ItemCompletedNotification,
+  'item/agentMessage/delta': AgentMessageDeltaNotification,
+  'item/reasoning/summaryTextDelta': ReasoningSummaryTextDeltaNotification,
+  'item/reasoning/summaryPartAdded': ReasoningSummaryPartAddedNotification,
+  'item/reasoning/textDelta': ReasoningTextDeltaNotification,
+  error: ErrorNotification,
+  warning: WarningNotification,
+  'serverRequest/resolved': ServerRequestResolvedNotification,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {

@@ -21,6 +21,11 @@ import { type AnyHandler, MessageProcessor } from './messageProcessor'
 import { Originator } from './originator'
 import { ServerRequestBroker } from './serverRequests'
 import { threadHandlers } from './thread'
+import { turnHandlers } from './turn'
+import { TurnController } from '../agent/turns'
+import { NO_TOOLS, type ToolHost } from '../agent/tools'
+import type { ModelClientOptions } from '../agent/modelClient'
+import { ThreadManager, type ThreadManagerOptions } from '../threads/threadManager'
 
 export interface AppServerOptions {
   codexHome: string
@@ -33,6 +38,11 @@ export interface AppServerOptions {
   maxMessageBytes?: number
   /** The loaded config; its problems reach every connection after initialize, and again on reload. */
   config: ConfigService
+  /** The tools the agent may call (the default answers every call as unsupported). */
+  tools?: ToolHost
+  /** Test hooks: rollout fault injection, model retry clock. */
+  storeOptions?: ThreadManagerOptions['storeOptions']
+  modelClientOptions?: Pick<ModelClientOptions, 'sleep' | 'random'>
 }
 
 export class AppServer {
@@ -43,6 +53,8 @@ export class AppServer {
   readonly originator: Originator
   readonly config: ConfigService
   readonly analytics: Analytics
+  readonly threadManager: ThreadManager
+  readonly turns: TurnController
   private readonly disposables = new DisposableStore()
   private readonly maxMessageBytes: number
   private closed = false
@@ -66,6 +78,26 @@ export class AppServer {
       appVersion: options.version,
       log: logs.get('analytics'),
     })
+    this.threadManager = new ThreadManager({
+      home: options.codexHome,
+      router: this.router,
+      broker: this.broker,
+      config,
+      analytics: this.analytics,
+      loaded: this.threads,
+      version: options.version,
+      originator: () => this.originator.value ?? null,
+      log: logs.get('threads'),
+      ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
+    })
+    this.turns = new TurnController({
+      threads: this.threadManager,
+      analytics: this.analytics,
+      tools: options.tools ?? NO_TOOLS,
+      env,
+      log: logs.get('turns'),
+      ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),
+    })
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
@@ -74,7 +106,8 @@ export class AppServer {
         router: this.router,
         startupWarnings: () => config.warnings,
       }),
-      ...threadHandlers(this.threads),
+      ...threadHandlers(this.threadManager, this.threads),
+      ...turnHandlers(this.turns),
       ...configHandlers({ config }),
     }
     this.processor = new MessageProcessor({
@@ -100,7 +133,10 @@ export class AppServer {
       }),
     )
     this.disposables.add(
-      this.router.onConnectionClosed(({ connection }) => this.broker.connectionClosed(connection.id)),
+      this.router.onConnectionClosed(({ connection }) => {
+        this.broker.connectionClosed(connection.id)
+        this.threadManager.connectionClosed(connection.id)
+      }),
     )
   }
 
@@ -125,13 +161,14 @@ export class AppServer {
    * Closes every connection (1001 by default) and releases what the core holds. The promise settles
    * when queued analytics have been sent (bounded by their request timeout).
    */
-  close(info: CloseInfo = CLOSE_GOING_AWAY): Promise<void> {
-    if (this.closed) return Promise.resolve()
+  async close(info: CloseInfo = CLOSE_GOING_AWAY): Promise<void> {
+    if (this.closed) return
     this.closed = true
     this.broker.cancelAll()
     this.router.closeAll(info)
     this.disposables.dispose()
     this.config.dispose()
-    return this.analytics.dispose()
+    await this.threadManager.close()
+    await this.analytics.dispose()
   }
 }

@@ -237,6 +237,8 @@ export interface ReplayedThread {
   settings: ThreadSettings
   /** Items that were started but never completed (before replay closed them), in order. */
   openItems: { turnId: string; itemId: string }[]
+  /** Turns with no `turn_completed` line that replay closed as interrupted (a crashed process). */
+  interruptedOnReplay: string[]
   /** The highest ordinal seen, -1 for none. */
   lastOrdinal: number
   /** Lines that referred to something replay could not place (e.g. an item for an unknown turn). */
@@ -258,7 +260,7 @@ export interface ReplayOptions {
 const CLOSED_TOOL_STATUS = 'failed'
 
 /** Marks an item that will never complete as closed: no spinner forever on the client. */
-function closeItem(item: ThreadItem, atMs: number | undefined): ThreadItem {
+export function closeItem(item: ThreadItem, atMs: number | undefined): ThreadItem {
   const closed = { ...item } as ThreadItem & { status?: unknown }
   if (closed.status === 'inProgress') {
     closed.status = closed.type === 'collabAgentToolCall' ? 'interrupted' : CLOSED_TOOL_STATUS
@@ -316,9 +318,11 @@ export function replay(lines: readonly RolloutLine[], options: ReplayOptions = {
   const turns: TurnState[] = []
   const byId = new Map<string, TurnState>()
 
+  const interruptedOnReplay: string[] = []
   const closeTurn = (state: TurnState) => {
     const { turn } = state
     if (turn.status !== 'inProgress') return
+    interruptedOnReplay.push(turn.id)
     turn.status = 'interrupted'
     turn.completedAt = seconds(state.lastLineMs)
     turn.durationMs = state.lastLineMs - state.startedLineMs
@@ -509,6 +513,7 @@ export function replay(lines: readonly RolloutLine[], options: ReplayOptions = {
     tokenUsage,
     settings,
     openItems,
+    interruptedOnReplay,
     lastOrdinal,
     problems,
   }

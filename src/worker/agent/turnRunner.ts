@@ -1,0 +1,508 @@
+/**
+ * Runs one turn of a thread: records the user's input, samples the model until it stops asking
+ * for tools and no steered input is waiting, and streams every item to the thread's subscribers.
+ *
+ * Three rules carry it:
+ * - Persist before publish: an item's `item_completed` line is written before any client hears
+ *   `item/completed`; streaming text is checkpointed (at most every 250 ms) as it arrives.
+ * - What a snapshot shows is exactly what was published: an item joins `turn.items`, and streaming
+ *   text grows, in the same synchronous step as its notification, so a rejoin neither misses nor
+ *   repeats anything.
+ * - Every turn ends: completed, interrupted (every open item gets its `item/completed`) or failed
+ *   (the error goes to clients and into the rollout). Nothing a turn does can leave it hanging.
+ */
+import type { ThreadItem, Turn, TurnError, UserInput } from '../protocol/items'
+import type { NotificationParams, ServerNotificationMethod } from '../protocol/registry'
+import type { LiveThread, RunningTurn } from '../threads/liveThread'
+import { closeItem, previewOf, type RolloutPayloads, type RolloutType } from '../threads/rollout'
+import type { ResolvedThreadSettings } from '../threads/threadSettings'
+import type { Delivery } from '../transport/outboundRouter'
+import type { Logger } from '../util/log'
+import { uuidv7 } from '../util/uuid'
+import { buildInput, DEFAULT_BASE_INSTRUCTIONS, outputText, userMessageItem } from './history'
+import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
+import { isModelAborted, ModelError } from './modelErrors'
+import type { ToolHost } from './tools'
+
+export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
+
+/** What a turn needs from the thread manager. */
+export interface TurnHost {
+  readonly thread: LiveThread
+  readonly log: Logger
+  readonly tools: ToolHost
+  /** A turn or item event for the thread's subscribers. */
+  publish<M extends ServerNotificationMethod>(method: M, params: NotificationParams<M>): Delivery
+  /** Sets the live status, announcing a change. */
+  setActive(): void
+  settings(): ResolvedThreadSettings
+  modelClient(settings: ResolvedThreadSettings): ModelClient
+  /** The turn has ended and is persisted; the host publishes the status and `turn/completed`. */
+  finished(runner: TurnRunner, outcome: TurnOutcome): void
+}
+
+/** An item being streamed, by the model's output index. */
+interface Streaming {
+  item: ThreadItem
+  /** Reasoning summary parts as they stream. */
+  summary?: string[]
+}
+
+const emptyBreakdown = () => ({
+  totalTokens: 0,
+  inputTokens: 0,
+  cachedInputTokens: 0,
+  cacheWriteInputTokens: 0,
+  outputTokens: 0,
+  reasoningOutputTokens: 0,
+})
+
+export class TurnRunner implements RunningTurn {
+  readonly turn: Turn
+  readonly openItemIds = new Set<string>()
+  closing = false
+  readonly done: Promise<void>
+  private resolveDone!: () => void
+  private readonly abort = new AbortController()
+  private readonly pending: { input: UserInput[]; clientId: string | null }[] = []
+  private readonly startedMs = Date.now()
+  private readonly threadId: string
+
+  constructor(
+    private readonly host: TurnHost,
+    private readonly input: UserInput[],
+    private readonly clientId: string | null,
+  ) {
+    this.threadId = host.thread.id
+    this.turn = {
+      id: uuidv7(this.startedMs),
+      rootTurnId: null,
+      items: [],
+      itemsView: 'full',
+      status: 'inProgress',
+      error: null,
+      startedAt: Math.floor(this.startedMs / 1000),
+      completedAt: null,
+      durationMs: null,
+    }
+    this.done = new Promise((resolve) => (this.resolveDone = resolve))
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal
+  }
+
+  /** Runs the turn to its end; never rejects. */
+  start(): void {
+    void this.run()
+  }
+
+  steer(input: UserInput[], clientId: string | null): boolean {
+    if (this.closing) return false
+    this.pending.push({ input, clientId })
+    return true
+  }
+
+  interrupt(): void {
+    if (!this.abort.signal.aborted) this.abort.abort(new Error('turn interrupted'))
+  }
+
+  private async run(): Promise<void> {
+    const { host } = this
+    let outcome: TurnOutcome
+    try {
+      await this.persist('turn_started', { turnId: this.turn.id, startedAt: this.turn.startedAt as number })
+      host.setActive()
+      await this.publish('turn/started', {
+        threadId: this.threadId,
+        turn: { ...this.turn, itemsView: 'notLoaded' },
+      })
+      await this.recordUserMessage(this.input, this.clientId)
+      for (;;) {
+        await this.drainSteered()
+        this.throwIfAborted()
+        const followUp = await this.sample()
+        if (this.pending.length > 0) continue
+        if (!followUp) break
+      }
+      this.closing = true
+      outcome = { status: 'completed' }
+    } catch (error) {
+      this.closing = true
+      outcome = this.abort.signal.aborted
+        ? { status: 'interrupted' }
+        : { status: 'failed', error: turnErrorOf(error) }
+      if (outcome.status === 'failed') host.log.warn({ threadId: this.threadId, error }, 'turn failed')
+    }
+    await this.finish(outcome)
+    host.finished(this, outcome)
+    this.resolveDone()
+  }
+
+  private throwIfAborted(): void {
+    if (this.abort.signal.aborted) throw this.abort.signal.reason
+  }
+
+  private async drainSteered(): Promise<void> {
+    while (this.pending.length > 0) {
+      const next = this.pending.shift() as { input: UserInput[]; clientId: string | null }
+      await this.recordUserMessage(next.input, next.clientId)
+    }
+  }
+
+  private persist<T extends RolloutType>(type: T, payload: RolloutPayloads[T]): Promise<void> {
+    return this.host.thread.sink.append(type, payload)
+  }
+
+  private publish<M extends ServerNotificationMethod>(method: M, params: NotificationParams<M>): Delivery {
+    return this.host.publish(method, params)
+  }
+
+  private async recordUserMessage(input: UserInput[], clientId: string | null): Promise<void> {
+    const now = Date.now()
+    const item: ThreadItem = {
+      type: 'userMessage',
+      id: uuidv7(now),
+      clientId,
+      content: input,
+      startedAtMs: now,
+      completedAtMs: now,
+    }
+    const modelItem = userMessageItem(input)
+    await Promise.all([
+      this.persist('response_item', { turnId: this.turn.id, item: modelItem }),
+      this.persist('item_completed', { turnId: this.turn.id, item }),
+    ])
+    const thread = this.host.thread
+    thread.history.push({ turnId: this.turn.id, item: modelItem })
+    if (thread.base.preview === '') thread.base.preview = previewOf(input)
+    this.turn.items.push(item)
+    const base = { threadId: this.threadId, turnId: this.turn.id }
+    void this.publish('item/started', { ...base, item, startedAtMs: now })
+    await this.publish('item/completed', { ...base, item, completedAtMs: now })
+  }
+
+  /** One model response. Returns true when the model called tools (so it must be sampled again). */
+  private async sample(): Promise<boolean> {
+    const { host } = this
+    const settings = host.settings()
+    const client = host.modelClient(settings)
+    const request: ModelRequest = {
+      model: settings.model,
+      instructions: settings.baseInstructions ?? DEFAULT_BASE_INSTRUCTIONS,
+      input: buildInput(host.thread.history, settings.developerInstructions),
+      tools: host.tools.specs(),
+      parallelToolCalls: false,
+      store: false,
+      ...(settings.effort && settings.effort !== 'none'
+        ? {
+            reasoning: { effort: settings.effort, summary: settings.summary ?? 'auto' },
+            extraBody: { include: ['reasoning.encrypted_content'] },
+          }
+        : {}),
+    }
+    const streaming = new Map<number, Streaming>()
+    const calls: { name: string; callId: string; arguments: string }[] = []
+    for await (const event of client.stream(request, this.abort.signal)) {
+      await this.onModelEvent(event, streaming, calls, settings)
+    }
+    for (const call of calls) {
+      this.throwIfAborted()
+      const output = await host.tools.call(call, {
+        threadId: this.threadId,
+        turnId: this.turn.id,
+        signal: this.abort.signal,
+        log: host.log,
+      })
+      const item = { type: 'function_call_output', call_id: call.callId, output }
+      await this.persist('response_item', { turnId: this.turn.id, item })
+      host.thread.history.push({ turnId: this.turn.id, item })
+    }
+    return calls.length > 0
+  }
+
+  private async onModelEvent(
+    event: ModelEvent,
+    streaming: Map<number, Streaming>,
+    calls: { name: string; callId: string; arguments: string }[],
+    settings: ResolvedThreadSettings,
+  ): Promise<void> {
+    const base = { threadId: this.threadId, turnId: this.turn.id }
+    switch (event.type) {
+      case 'outputItemAdded': {
+        const item = startedItem(event.item)
+        if (!item) return
+        await this.startItem(item)
+        streaming.set(event.outputIndex, item.type === 'reasoning' ? { item, summary: [] } : { item })
+        return
+      }
+      case 'textDelta': {
+        const state = streaming.get(event.outputIndex)
+        if (!state || state.item.type !== 'agentMessage') return
+        state.item.text += event.delta
+        this.host.thread.sink.checkpoint(this.turn.id, state.item.id, state.item.text)
+        const wait = this.publish('item/agentMessage/delta', {
+          ...base,
+          itemId: state.item.id,
+          delta: event.delta,
+        })
+        if (wait) await wait
+        return
+      }
+      case 'reasoningSummaryDelta': {
+        const state = streaming.get(event.outputIndex)
+        if (!state || state.item.type !== 'reasoning' || !state.summary) return
+        const parts = state.summary
+        while (parts.length <= event.summaryIndex) {
+          parts.push('')
+          state.item.summary = parts.slice()
+          void this.publish('item/reasoning/summaryPartAdded', {
+            ...base,
+            itemId: state.item.id,
+            summaryIndex: parts.length - 1,
+          })
+        }
+        parts[event.summaryIndex] += event.delta
+        state.item.summary = parts.slice()
+        this.host.thread.sink.checkpoint(this.turn.id, state.item.id, parts.join('\n\n'))
+        const wait = this.publish('item/reasoning/summaryTextDelta', {
+          ...base,
+          itemId: state.item.id,
+          delta: event.delta,
+          summaryIndex: event.summaryIndex,
+        })
+        if (wait) await wait
+        return
+      }
+      case 'outputItemDone': {
+        const state = streaming.get(event.outputIndex)
+        streaming.delete(event.outputIndex)
+        await this.completeOutput(event.item, state, calls)
+        return
+      }
+      case 'completed':
+        if (event.usage) await this.recordUsage(event.usage, settings)
+        return
+      case 'retrying': {
+        // A broken stream starts over: what the failed attempt streamed stays as it was, closed.
+        if (event.phase === 'stream') {
+          for (const state of streaming.values()) await this.completeItem(closeItem(state.item, Date.now()))
+          streaming.clear()
+        }
+        const error = event.error.toTurnError()
+        void this.publish('error', {
+          ...base,
+          error: {
+            ...error,
+            message: `Reconnecting... ${event.attempt}/${event.maxAttempts}`,
+            additionalDetails: error.additionalDetails ?? error.message,
+            misalignment: null,
+          },
+          willRetry: true,
+        })
+        return
+      }
+      case 'created':
+        return
+    }
+  }
+
+  private async startItem(item: ThreadItem): Promise<void> {
+    const now = Date.now()
+    item.startedAtMs = now
+    await this.persist('item_started', { turnId: this.turn.id, item })
+    this.turn.items.push(item)
+    this.openItemIds.add(item.id)
+    await this.publish('item/started', {
+      threadId: this.threadId,
+      turnId: this.turn.id,
+      item: structuredClone(item),
+      startedAtMs: now,
+    })
+  }
+
+  /** Persists the item's final state, then (same step) swaps it in and publishes `item/completed`. */
+  private async completeItem(item: ThreadItem): Promise<void> {
+    const now = Date.now()
+    item.completedAtMs ??= now
+    await this.persist('item_completed', { turnId: this.turn.id, item })
+    const at = this.turn.items.findIndex((existing) => existing.id === item.id)
+    if (at >= 0) this.turn.items[at] = item
+    else this.turn.items.push(item)
+    this.openItemIds.delete(item.id)
+    this.host.thread.touch(now)
+    await this.publish('item/completed', {
+      threadId: this.threadId,
+      turnId: this.turn.id,
+      item,
+      completedAtMs: item.completedAtMs,
+    })
+  }
+
+  private async completeOutput(
+    output: ResponseOutputItem,
+    state: Streaming | undefined,
+    calls: { name: string; callId: string; arguments: string }[],
+  ): Promise<void> {
+    const thread = this.host.thread
+    const remember = async () => {
+      await this.persist('response_item', { turnId: this.turn.id, item: output })
+      thread.history.push({ turnId: this.turn.id, item: output })
+    }
+    switch (output.type) {
+      case 'message': {
+        if (!state) {
+          const item = startedItem(output) as ThreadItem
+          await this.startItem(item)
+          state = { item }
+        }
+        const streamed = state.item.type === 'agentMessage' ? state.item.text : ''
+        const text = outputText(output) || streamed
+        await remember()
+        await this.completeItem({ ...(state.item as Extract<ThreadItem, { type: 'agentMessage' }>), text })
+        return
+      }
+      case 'reasoning': {
+        const summary = (output.summary ?? []).map((part) => part.text)
+        const content = (output.content ?? []).map((part) => part.text)
+        await remember()
+        if (!state) {
+          const item = startedItem(output) as ThreadItem
+          await this.startItem(item)
+          state = { item }
+        }
+        await this.completeItem({
+          ...(state.item as Extract<ThreadItem, { type: 'reasoning' }>),
+          summary: summary.length > 0 ? summary : (state.summary ?? []),
+          content,
+        })
+        return
+      }
+      case 'function_call':
+        await remember()
+        calls.push({ name: output.name, callId: output.call_id, arguments: output.arguments })
+        return
+      default:
+        await remember()
+        return
+    }
+  }
+
+  private async recordUsage(usage: TokenUsage, settings: ResolvedThreadSettings): Promise<void> {
+    const thread = this.host.thread
+    const total = thread.tokenUsage?.total ?? emptyBreakdown()
+    const last = { ...usage }
+    const tokenUsage = {
+      total: {
+        totalTokens: total.totalTokens + usage.totalTokens,
+        inputTokens: total.inputTokens + usage.inputTokens,
+        cachedInputTokens: total.cachedInputTokens + usage.cachedInputTokens,
+        cacheWriteInputTokens: total.cacheWriteInputTokens + usage.cacheWriteInputTokens,
+        outputTokens: total.outputTokens + usage.outputTokens,
+        reasoningOutputTokens: total.reasoningOutputTokens + usage.reasoningOutputTokens,
+      },
+      last,
+      modelContextWindow: settings.modelContextWindow,
+    }
+    await this.persist('token_usage', { turnId: this.turn.id, usage: tokenUsage })
+    thread.tokenUsage = tokenUsage
+    await this.publish('thread/tokenUsage/updated', {
+      threadId: this.threadId,
+      turnId: this.turn.id,
+      tokenUsage,
+    })
+  }
+
+  /** Closes open items and writes `turn_completed`. Failures to write are logged, never thrown. */
+  private async finish(outcome: TurnOutcome): Promise<void> {
+    const { host } = this
+    const thread = host.thread
+    const now = Date.now()
+    for (const itemId of [...this.openItemIds]) {
+      const open = this.turn.items.find((item) => item.id === itemId)
+      if (!open) continue
+      const closed = closeItem(structuredClone(open), now)
+      if (closed.type === 'agentMessage' && closed.text !== '') {
+        // The model should know what it had said when the turn was cut.
+        const item = {
+          type: 'message',
+          role: 'assistant',
+          content: [{ type: 'output_text', text: closed.text }],
+        }
+        thread.history.push({ turnId: this.turn.id, item })
+        await this.persist('response_item', { turnId: this.turn.id, item }).catch(() => undefined)
+      }
+      try {
+        await this.completeItem(closed)
+      } catch (error) {
+        host.log.warn({ threadId: this.threadId, itemId, error }, 'could not persist a closed item')
+        this.openItemIds.delete(itemId)
+        const at = this.turn.items.indexOf(open)
+        if (at >= 0) this.turn.items[at] = closed
+        void this.publish('item/completed', {
+          threadId: this.threadId,
+          turnId: this.turn.id,
+          item: closed,
+          completedAtMs: now,
+        })
+      }
+    }
+    this.turn.status = outcome.status
+    this.turn.error = outcome.status === 'failed' ? outcome.error : null
+    this.turn.completedAt = Math.floor(now / 1000)
+    this.turn.durationMs = now - this.startedMs
+    try {
+      await this.persist('turn_completed', {
+        turnId: this.turn.id,
+        status: outcome.status,
+        error: this.turn.error,
+        completedAt: this.turn.completedAt,
+        durationMs: this.turn.durationMs,
+      })
+      await thread.sink.sync()
+    } catch (error) {
+      host.log.warn({ threadId: this.threadId, error }, 'could not persist the end of a turn')
+    }
+    thread.touch(now)
+  }
+}
+
+/** The ThreadItem a model output item starts, or null for items clients do not see. */
+function startedItem(output: ResponseOutputItem): ThreadItem | null {
+  const id = (output as { id?: string }).id || uuidv7()
+  switch (output.type) {
+    case 'message':
+      return {
+        type: 'agentMessage',
+        id,
+        text: '',
+        phase: null,
+        memoryCitation: null,
+        delivery: null,
+        questions: null,
+        moderation: null,
+      }
+    case 'reasoning':
+      return { type: 'reasoning', id, summary: [], content: [] }
+    default:
+      return null
+  }
+}
+
+/** Any failure as the TurnError clients see. */
+export function turnErrorOf(error: unknown): TurnError {
+  if (error instanceof ModelError) return { ...error.toTurnError(), misalignment: null }
+  if (isModelAborted(error))
+    return { message: 'turn interrupted', codexErrorInfo: null, additionalDetails: null, misalignment: null }
+  const message = error instanceof Error ? error.message : String(error)
+  const code = (error as { code?: unknown })?.code
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return {
+      message: `could not save the thread: ${message}`,
+      codexErrorInfo: 'other',
+      additionalDetails: null,
+      misalignment: null,
+    }
+  }
+  return { message, codexErrorInfo: 'other', additionalDetails: null, misalignment: null }
+}

@@ -1,0 +1,163 @@
+/**
+ * `turn/start`, `turn/steer` and `turn/interrupt` over the loaded threads: starts a TurnRunner
+ * (or steers input into the running one, as codex does), and when a turn ends publishes the
+ * status and `turn/completed` in codex's order: `idle` then `turn/completed`; on failure
+ * `systemError`, then `error`, then `turn/completed`.
+ *
+ * It must never let a turn that has ended clear the state of a newer one: only the runner that is
+ * the thread's current turn may reset it.
+ */
+import type { Analytics } from '../analytics/analytics'
+import { invalidRequest } from '../protocol/errors'
+import type { ParamsOf, ResultOf } from '../protocol/registry'
+import type { RequestContext } from '../server/context'
+import { turnHeader, turnSummary, type LiveThread } from '../threads/liveThread'
+import type { ThreadSettings } from '../threads/rollout'
+import type { ThreadManager } from '../threads/threadManager'
+import type { Logger } from '../util/log'
+import { ModelClient, type ModelClientOptions } from './modelClient'
+import { resolveProvider } from './providers'
+import type { ToolHost } from './tools'
+import { TurnRunner, type TurnHost, type TurnOutcome } from './turnRunner'
+
+export interface TurnControllerOptions {
+  threads: ThreadManager
+  analytics: Analytics
+  tools: ToolHost
+  env: NodeJS.ProcessEnv
+  log: Logger
+  /** Test hooks (a fake clock for retries). */
+  modelClientOptions?: Pick<ModelClientOptions, 'sleep' | 'random'>
+}
+
+export class TurnController {
+  constructor(private readonly options: TurnControllerOptions) {}
+
+  async start(params: ParamsOf<'turn/start'>, ctx: RequestContext): Promise<ResultOf<'turn/start'>> {
+    const { threads } = this.options
+    const live = threads.require(params.threadId)
+    if (params.input.length === 0) throw invalidRequest('input must not be empty')
+    await threads.applyOverrides(live, turnOverrides(params))
+    const clientId = params.clientUserMessageId ?? null
+    let running = live.running
+    if (running && !running.closing) {
+      running.steer(params.input, clientId)
+      return { turn: turnHeader(running.turn) }
+    }
+    // A turn that is wrapping up finishes first, so its turn/completed precedes the next turn/started.
+    while (running) {
+      await running.done
+      running = live.running
+      if (running && !running.closing) {
+        running.steer(params.input, clientId)
+        return { turn: turnHeader(running.turn) }
+      }
+    }
+    const runner = new TurnRunner(this.host(live), params.input, clientId)
+    live.running = runner
+    ctx.afterResponse(() => {
+      this.options.analytics.track({ name: 'turn_started' })
+      runner.start()
+    })
+    return { turn: turnHeader(runner.turn) }
+  }
+
+  steer(params: ParamsOf<'turn/steer'>): ResultOf<'turn/steer'> {
+    const live = this.options.threads.require(params.threadId)
+    const running = live.running
+    if (!running || running.closing) throw invalidRequest('no active turn to steer')
+    if (running.turn.id !== params.expectedTurnId) {
+      throw invalidRequest(
+        `expected active turn id \`${params.expectedTurnId}\` but found \`${running.turn.id}\``,
+      )
+    }
+    if (params.input.length === 0) throw invalidRequest('input must not be empty')
+    running.steer(params.input, params.clientUserMessageId ?? null)
+    return { turnId: running.turn.id }
+  }
+
+  interrupt(params: ParamsOf<'turn/interrupt'>): ResultOf<'turn/interrupt'> {
+    const live = this.options.threads.require(params.threadId)
+    const running = live.running
+    if (!running) throw invalidRequest('no active turn to interrupt')
+    if (running.turn.id !== params.turnId) {
+      throw invalidRequest(`expected active turn id ${params.turnId} but found ${running.turn.id}`)
+    }
+    running.interrupt()
+    return {}
+  }
+
+  private host(live: LiveThread): TurnHost {
+    const { threads, env, tools } = this.options
+    const log = this.options.log
+    return {
+      thread: live,
+      log,
+      tools,
+      publish: (method, params) => threads.events.toSubscribers(live.id, method, params),
+      setActive: () => threads.setStatus(live, { type: 'active', activeFlags: [] }),
+      settings: () => threads.settingsOf(live),
+      modelClient: (settings) =>
+        new ModelClient(
+          resolveProvider({ ...settings.config, model_provider: settings.modelProvider }, env),
+          {
+            log,
+            ...this.options.modelClientOptions,
+          },
+        ),
+      finished: (runner, outcome) => this.finished(live, runner, outcome),
+    }
+  }
+
+  private finished(live: LiveThread, runner: TurnRunner, outcome: TurnOutcome): void {
+    const { threads, analytics } = this.options
+    // A stale runner (one that is no longer the thread's turn) publishes nothing about the thread.
+    if (live.running !== runner) return
+    live.running = null
+    const threadId = live.id
+    const turn = runner.turn
+    if (outcome.status === 'failed') {
+      threads.setStatus(live, { type: 'systemError' })
+      threads.events.toSubscribers(threadId, 'error', {
+        threadId,
+        turnId: turn.id,
+        error: outcome.error,
+        willRetry: false,
+      })
+    } else {
+      threads.setStatus(live, { type: 'idle' })
+    }
+    threads.events.toSubscribers(threadId, 'turn/completed', { threadId, turn: turnSummary(turn) })
+    threads.subscriptions.activity(threadId)
+    analytics.track({
+      name: 'turn_completed',
+      status: outcome.status,
+      durationMs: turn.durationMs ?? 0,
+      ...(live.tokenUsage
+        ? { inputTokens: live.tokenUsage.last.inputTokens, outputTokens: live.tokenUsage.last.outputTokens }
+        : {}),
+    })
+  }
+}
+
+/** turn/start's sticky overrides, in thread_settings form. */
+function turnOverrides(params: ParamsOf<'turn/start'>): ThreadSettings {
+  const out: ThreadSettings = {}
+  const keys = [
+    'cwd',
+    'approvalPolicy',
+    'approvalsReviewer',
+    'sandboxPolicy',
+    'model',
+    'serviceTier',
+    'effort',
+    'summary',
+    'personality',
+    'collaborationMode',
+  ] as const
+  for (const key of keys) {
+    const value = params[key]
+    if (value !== undefined && value !== null) out[key] = value
+  }
+  return out
+}

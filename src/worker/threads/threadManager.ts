@@ -1,0 +1,523 @@
+/**
+ * The loaded threads of this process and everything about their lifecycle: start, resume (load
+ * from the rollout, or rejoin a live thread), fork, read, list, unsubscribe, archive, unarchive,
+ * rename, unload; live statuses (each change announced exactly once, to every connection); and the
+ * rollout store and index, opened on first use so a core that never touches a thread pays nothing.
+ *
+ * It must never leave a thread half-registered: a thread is in the live map, the loaded list and
+ * the subscriptions together or in none of them. Turns are run by TurnController (agent/turns.ts).
+ */
+import type { Analytics } from '../analytics/analytics'
+import type { ConfigService } from '../config/service'
+import { invalidRequest } from '../protocol/errors'
+import type { ThreadListParams, ThreadListResponse, ThreadStatus } from '../protocol/items'
+import type { ParamsOf, ResultOf } from '../protocol/registry'
+import type { RequestContext } from '../server/context'
+import type { ServerRequestBroker } from '../server/serverRequests'
+import type { ConnectionId } from '../transport/connection'
+import type { OutboundRouter } from '../transport/outboundRouter'
+import type { Logger } from '../util/log'
+import { uuidv7 } from '../util/uuid'
+import { forkLines, type PendingLine } from './forkLines'
+import { LiveThread } from './liveThread'
+import type { LoadedThreads } from './loadedThreads'
+import { replay, type RolloutLine, type SessionMeta, type ThreadSettings } from './rollout'
+import { noRolloutFound, RolloutStore, type RolloutStoreOptions } from './rolloutStore'
+import { EphemeralSink, type RolloutSink } from './rolloutWriter'
+import { ThreadEvents } from './threadEvents'
+import { ThreadIndex, threadFromSummary } from './threadIndex'
+import {
+  changesSettings,
+  configWithOverrides,
+  overridesFromParams,
+  resolveSettings,
+  type OverrideParams,
+  type ResolvedThreadSettings,
+} from './threadSettings'
+import { ThreadSubscriptions } from './subscriptions'
+import { assertThreadId } from './writerLock'
+
+export interface ThreadManagerOptions {
+  home: string
+  router: OutboundRouter
+  broker: ServerRequestBroker
+  config: ConfigService
+  analytics: Analytics
+  loaded: LoadedThreads
+  version: string
+  /** The process originator (fixed by the first initialize). */
+  originator: () => string | null
+  log: Logger
+  /** Test hooks for the store (fault injection, checkpoint interval). */
+  storeOptions?: Pick<RolloutStoreOptions, 'wrapFile' | 'checkpointIntervalMs'>
+}
+
+type StartResponse = ResultOf<'thread/start'>
+
+const NOT_LOADED: ThreadStatus = { type: 'notLoaded' }
+const IDLE: ThreadStatus = { type: 'idle' }
+
+export const threadNotLoaded = (threadId: string) => invalidRequest(`thread not loaded: ${threadId}`)
+
+export class ThreadManager {
+  readonly subscriptions: ThreadSubscriptions
+  readonly events: ThreadEvents
+  private readonly live = new Map<string, LiveThread>()
+  private readonly loading = new Map<string, Promise<LiveThread>>()
+  private readonly unloading = new Map<string, Promise<void>>()
+  private storage: Promise<{ store: RolloutStore; index: ThreadIndex }> | null = null
+  private closed = false
+
+  constructor(private readonly options: ThreadManagerOptions) {
+    this.subscriptions = new ThreadSubscriptions({
+      delaySecs: () => options.config.current.effective.thread_unload_delay_secs,
+      isBusy: (threadId) => this.isBusy(threadId),
+      unload: (threadId) => this.unload(threadId),
+    })
+    this.events = new ThreadEvents(options.router, this.subscriptions)
+  }
+
+  get log(): Logger {
+    return this.options.log
+  }
+
+  get(threadId: string): LiveThread | undefined {
+    return this.live.get(threadId)
+  }
+
+  /** A loaded thread, or `thread not loaded: <id>`. */
+  require(threadId: string): LiveThread {
+    const live = this.live.get(threadId)
+    if (!live) {
+      assertThreadId(threadId)
+      throw threadNotLoaded(threadId)
+    }
+    return live
+  }
+
+  /** The thread's settings now (config changes apply to values the thread did not override). */
+  settingsOf(live: LiveThread): ResolvedThreadSettings {
+    const { merged, effective } = this.options.config.current
+    return resolveSettings(merged, effective, live.sticky, {
+      model: live.base.model,
+      modelProvider: live.base.modelProvider,
+      reasoningEffort: live.base.reasoningEffort,
+      cwd: live.base.cwd,
+    })
+  }
+
+  /** Sets the live status; a change is announced once, to every initialized connection. */
+  setStatus(live: LiveThread, status: ThreadStatus): void {
+    if (sameStatus(live.status, status)) return
+    live.status = status
+    this.events.toAll(live.id, 'thread/status/changed', { threadId: live.id, status })
+  }
+
+  /** Persists new sticky overrides (a `thread_settings` line) and applies them. */
+  async applyOverrides(live: LiveThread, overrides: ThreadSettings): Promise<void> {
+    if (!changesSettings(live.sticky, overrides)) return
+    const { merged, effective } = this.options.config.current
+    configWithOverrides(merged, effective, (overrides.config ?? live.sticky.config) as never)
+    await live.sink.append('thread_settings', { overrides })
+    live.sticky = { ...live.sticky, ...overrides }
+    if (typeof overrides.model === 'string') live.base.model = overrides.model
+    if (typeof overrides.modelProvider === 'string') live.base.modelProvider = overrides.modelProvider
+    if (typeof overrides.cwd === 'string') live.base.cwd = overrides.cwd
+    if ('effort' in overrides) live.base.reasoningEffort = (overrides.effort as string | null) ?? null
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // thread/start, thread/resume, thread/fork
+
+  async start(params: ParamsOf<'thread/start'>, ctx: RequestContext): Promise<StartResponse> {
+    const cfg = this.options.config.current
+    const overrides = overridesFromParams(params)
+    const effective = configWithOverrides(cfg.merged, cfg.effective, overrides.config as never)
+    await this.checkRequirements(params)
+    const meta: SessionMeta = {
+      id: uuidv7(),
+      createdAt: Math.floor(Date.now() / 1000),
+      cwd: (overrides.cwd as string | undefined) ?? process.cwd(),
+      originator: this.options.originator(),
+      cliVersion: this.options.version,
+      // codex reports app-server threads as `vscode` (protocol.md §4); clients filter on it.
+      source: 'vscode',
+      threadSource: params.threadSource ?? null,
+      modelProvider: (overrides.modelProvider as string | undefined) ?? effective.model_provider,
+      model: (overrides.model as string | undefined) ?? effective.model,
+      reasoningEffort: effective.model_reasoning_effort ?? null,
+      forkedFromId: null,
+      parentThreadId: null,
+      ephemeral: false,
+      historyMode: params.historyMode ?? 'paginated',
+      projectId: params.projectId ?? null,
+    }
+    const sticky = overrides
+    const lines: PendingLine[] = Object.keys(sticky).length
+      ? [{ type: 'thread_settings', payload: { overrides: sticky } }]
+      : []
+    const live = await this.create(meta, lines, params.ephemeral ?? false)
+    return this.register(live, ctx, false)
+  }
+
+  async resume(params: ParamsOf<'thread/resume'>, ctx: RequestContext): Promise<ResultOf<'thread/resume'>> {
+    assertThreadId(params.threadId)
+    await this.checkRequirements(params)
+    const live = this.live.get(params.threadId) ?? (await this.load(params.threadId))
+    await this.applyOverrides(live, overridesFromParams(params))
+    // From here to the return, nothing awaits: the snapshot, the subscription and the join window
+    // are taken at one instant (threadEvents.ts).
+    const connection = ctx.connection.id
+    this.subscriptions.subscribe(live.id, connection)
+    const response = this.response(live, !params.excludeTurns)
+    this.events.beginJoin(live.id, connection)
+    ctx.afterResponse(() =>
+      this.events.completeJoin(live.id, connection, () => {
+        for (const id of live.pendingRequests) this.options.broker.replay(id, connection)
+      }),
+    )
+    return { ...response, collaborationMode: null, turnsBackwardsCursor: null, itemsBackwardsCursor: null }
+  }
+
+  async fork(params: ParamsOf<'thread/fork'>, ctx: RequestContext): Promise<ResultOf<'thread/fork'>> {
+    assertThreadId(params.threadId)
+    await this.checkRequirements(params)
+    const source = this.live.get(params.threadId)
+    let base: SessionMeta
+    let lines: PendingLine[]
+    let sticky: ThreadSettings
+    if (source) {
+      lines = forkLines({ turns: source.turnsSnapshot(), history: source.history }, params.lastTurnId)
+      base = metaOfThread(source.base)
+      sticky = source.sticky
+    } else {
+      const replayed = await this.read(params.threadId, true)
+      lines = forkLines({ turns: replayed.turns, history: replayed.history }, params.lastTurnId)
+      base = metaOfThread(replayed.thread)
+      sticky = replayed.settings
+    }
+    const overrides = { ...sticky, ...overridesFromParams(params) }
+    const meta: SessionMeta = {
+      ...base,
+      id: uuidv7(),
+      createdAt: Math.floor(Date.now() / 1000),
+      forkedFromId: params.threadId,
+      originator: this.options.originator() ?? base.originator,
+      cliVersion: this.options.version,
+      ...(typeof overrides.model === 'string' ? { model: overrides.model } : {}),
+      ...(typeof overrides.modelProvider === 'string' ? { modelProvider: overrides.modelProvider } : {}),
+      ...(typeof overrides.cwd === 'string' ? { cwd: overrides.cwd } : {}),
+    }
+    if (Object.keys(overrides).length) lines.unshift({ type: 'thread_settings', payload: { overrides } })
+    const live = await this.create(meta, lines, params.ephemeral ?? false)
+    return this.register(live, ctx, !params.excludeTurns)
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // thread/read, thread/list, thread/unsubscribe
+
+  async readThread(params: ParamsOf<'thread/read'>): Promise<ResultOf<'thread/read'>> {
+    const live = this.live.get(params.threadId)
+    if (live) return { thread: live.snapshot(params.includeTurns ?? false) }
+    assertThreadId(params.threadId)
+    if (!params.includeTurns) {
+      const { index, store } = await this.open()
+      const summary = index.get(params.threadId)
+      if (summary && (await store.locate(params.threadId)))
+        return { thread: threadFromSummary(summary, NOT_LOADED) }
+    }
+    const replayed = await this.read(params.threadId, params.includeTurns ?? false)
+    return { thread: replayed.thread }
+  }
+
+  async list(params: ThreadListParams): Promise<ThreadListResponse> {
+    const { index } = await this.open()
+    return index.list(params, (id) => this.live.get(id)?.status ?? NOT_LOADED)
+  }
+
+  unsubscribe(threadId: string, connection: ConnectionId): ResultOf<'thread/unsubscribe'> {
+    if (!this.live.has(threadId)) return { status: 'notLoaded' }
+    this.events.abortJoin(threadId, connection)
+    return { status: this.subscriptions.unsubscribe(threadId, connection) }
+  }
+
+  connectionClosed(connection: ConnectionId): void {
+    this.events.connectionClosed(connection)
+    this.subscriptions.connectionClosed(connection)
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // thread/archive, thread/unarchive, thread/name/set
+
+  async archive(threadId: string): Promise<void> {
+    assertThreadId(threadId)
+    const { store } = await this.open()
+    const live = this.live.get(threadId)
+    if (live?.ephemeral) throw noRolloutFound(threadId)
+    if (!live && !(await store.locate(threadId))) throw noRolloutFound(threadId)
+    if (live) {
+      live.running?.interrupt()
+      await live.running?.done
+      this.unload(threadId, { force: true, announceClosed: false })
+      await this.unloading.get(threadId)
+    }
+    await store.archive(threadId)
+    this.options.router.notify('all', 'thread/archived', { threadId })
+  }
+
+  async unarchive(threadId: string): Promise<ResultOf<'thread/unarchive'>> {
+    assertThreadId(threadId)
+    const { store, index } = await this.open()
+    await store.unarchive(threadId)
+    const summary = index.get(threadId)
+    const thread = summary
+      ? threadFromSummary(summary, NOT_LOADED)
+      : (await this.read(threadId, false)).thread
+    this.options.router.notify('all', 'thread/unarchived', { threadId })
+    return { thread }
+  }
+
+  async setName(threadId: string, name: string): Promise<void> {
+    assertThreadId(threadId)
+    const threadName = name.trim() === '' ? null : name
+    const live = this.live.get(threadId)
+    if (live) {
+      await live.sink.append('thread_settings', { name: threadName })
+      live.base.name = threadName
+    } else {
+      const { store } = await this.open()
+      const writer = await store.open(threadId)
+      try {
+        await writer.append('thread_settings', { name: threadName })
+      } finally {
+        await writer.close()
+      }
+    }
+    this.events.toAll(threadId, 'thread/name/updated', { threadId, threadName })
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Loading and unloading
+
+  /** Unloads a thread with no subscriber and no activity (or, with `force`, any idle thread). */
+  unload(threadId: string, options: { force?: boolean; announceClosed?: boolean } = {}): void {
+    const live = this.live.get(threadId)
+    if (!live) return
+    if (!options.force && (this.isBusy(threadId) || this.subscriptions.subscribers(threadId).size > 0)) return
+    this.live.delete(threadId)
+    this.options.loaded.delete(threadId)
+    this.subscriptions.detachListener(threadId, live.generation)
+    this.setStatus(live, NOT_LOADED)
+    if (options.announceClosed !== false) this.events.toAll(threadId, 'thread/closed', { threadId })
+    this.subscriptions.removeThread(threadId)
+    const closing = live.sink.close().catch((error: unknown) => {
+      this.log.warn({ threadId, error }, 'closing the rollout of an unloaded thread failed')
+    })
+    this.unloading.set(threadId, closing)
+    void closing.finally(() => {
+      if (this.unloading.get(threadId) === closing) this.unloading.delete(threadId)
+    })
+  }
+
+  /** Interrupts running turns, closes every rollout and the index. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.subscriptions.dispose()
+    const running = [...this.live.values()].flatMap((live) => (live.running ? [live.running] : []))
+    for (const turn of running) turn.interrupt()
+    await Promise.race([
+      Promise.allSettled(running.map((turn) => turn.done)),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ])
+    await Promise.allSettled([...this.live.values()].map((live) => live.sink.close()))
+    await Promise.allSettled(this.unloading.values())
+    if (this.storage) {
+      const { store, index } = await this.storage
+      await store.close()
+      await index.close()
+    }
+  }
+
+  isBusy(threadId: string): boolean {
+    const live = this.live.get(threadId)
+    return !!live && (live.running !== null || live.pendingRequests.size > 0)
+  }
+
+  private open(): Promise<{ store: RolloutStore; index: ThreadIndex }> {
+    this.storage ??= (async () => {
+      const index = await ThreadIndex.load({ home: this.options.home, logger: this.log })
+      const store = new RolloutStore({
+        home: this.options.home,
+        index,
+        logger: this.log,
+        ...this.options.storeOptions,
+      })
+      return { store, index }
+    })()
+    return this.storage
+  }
+
+  /** Reads a stored thread that is not loaded here; an unknown id reads as `thread not loaded`. */
+  private async read(threadId: string, withTurns: boolean) {
+    const { store } = await this.open()
+    let replayed
+    try {
+      replayed = await store.read(threadId)
+    } catch (error) {
+      if ((error as Error).message === noRolloutFound(threadId).message) throw threadNotLoaded(threadId)
+      throw error
+    }
+    const thread = { ...replayed.thread, status: NOT_LOADED, turns: withTurns ? replayed.turns : [] }
+    return { thread, turns: replayed.turns, history: replayed.modelHistory, settings: replayed.settings }
+  }
+
+  private load(threadId: string): Promise<LiveThread> {
+    let loading = this.loading.get(threadId)
+    if (!loading) {
+      loading = this.loadNow(threadId).finally(() => this.loading.delete(threadId))
+      this.loading.set(threadId, loading)
+    }
+    return loading
+  }
+
+  private async loadNow(threadId: string): Promise<LiveThread> {
+    await this.unloading.get(threadId)
+    const existing = this.live.get(threadId)
+    if (existing) return existing
+    const { store } = await this.open()
+    const writer = await store.open(threadId)
+    let live: LiveThread
+    try {
+      const replayed = await store.read(writer.path, { openTurn: 'interrupted' })
+      // A turn the last process left running is over: say so on disk, so every later read agrees.
+      for (const turnId of replayed.interruptedOnReplay) {
+        const turn = replayed.turns.find((t) => t.id === turnId)
+        if (!turn) continue
+        const open = new Set(replayed.openItems.filter((o) => o.turnId === turnId).map((o) => o.itemId))
+        for (const item of turn.items)
+          if (open.has(item.id)) void writer.append('item_completed', { turnId, item }).catch(() => undefined)
+        await writer.append('turn_completed', {
+          turnId,
+          status: 'interrupted',
+          error: null,
+          completedAt: turn.completedAt,
+          durationMs: turn.durationMs,
+        })
+      }
+      live = new LiveThread(replayed, writer)
+    } catch (error) {
+      await writer.close().catch(() => undefined)
+      throw error
+    }
+    this.add(live)
+    // notLoaded -> idle: announced like every other change.
+    this.events.toAll(threadId, 'thread/status/changed', { threadId, status: IDLE })
+    return live
+  }
+
+  /** Creates a thread's rollout (or, ephemeral, just its memory) from a meta and its first lines. */
+  private async create(meta: SessionMeta, lines: PendingLine[], ephemeral: boolean): Promise<LiveThread> {
+    let sink: RolloutSink
+    let path: string | null = null
+    if (ephemeral) {
+      sink = new EphemeralSink(meta.id)
+    } else {
+      const { store } = await this.open()
+      const created = await store.create(meta)
+      sink = created.writer
+      path = created.path
+      try {
+        await Promise.all(lines.map((line) => created.writer.append(line.type, line.payload as never)))
+      } catch (error) {
+        await created.writer.close().catch(() => undefined)
+        throw error
+      }
+    }
+    const at = new Date(meta.createdAt * 1000).toISOString()
+    const all = [{ type: 'session_meta', payload: meta } as PendingLine, ...lines].map(
+      (line, ordinal) => ({ ...line, timestamp: at, ordinal }) as RolloutLine,
+    )
+    const replayed = replay(all, { path, openTurn: 'interrupted' })
+    replayed.thread.ephemeral = ephemeral
+    replayed.thread.updatedAt = replayed.thread.createdAt
+    return new LiveThread(replayed, sink)
+  }
+
+  private add(live: LiveThread): void {
+    live.generation = this.subscriptions.attachListener(live.id)
+    this.live.set(live.id, live)
+    this.options.loaded.add(live.id)
+  }
+
+  /** Registers a new thread, subscribes the caller, and announces `thread/started` after the response. */
+  private register(live: LiveThread, ctx: RequestContext, withTurns: boolean): StartResponse {
+    this.add(live)
+    this.subscriptions.subscribe(live.id, ctx.connection.id)
+    const response = this.response(live, withTurns)
+    const started = live.snapshot(false)
+    ctx.afterResponse(() => this.events.toAll(live.id, 'thread/started', { thread: started }))
+    return response
+  }
+
+  private response(live: LiveThread, withTurns: boolean): StartResponse {
+    const s = this.settingsOf(live)
+    return {
+      thread: live.snapshot(withTurns),
+      model: s.model,
+      modelProvider: s.modelProvider,
+      serviceTier: s.serviceTier,
+      cwd: s.cwd,
+      approvalPolicy: s.approvalPolicy,
+      approvalsReviewer: s.approvalsReviewer,
+      sandbox: s.sandboxPolicy,
+      reasoningEffort: s.effort,
+      instructionSources: [],
+      disabledPluginIds: [],
+    }
+  }
+
+  /** Requirements (requirements.toml, remote) bound the approval policy and sandbox a client asks for. */
+  private async checkRequirements(params: OverrideParams): Promise<void> {
+    const requirements = this.options.config.requirements()
+    if (!requirements || (!params.approvalPolicy && !params.sandbox)) return
+    const { checkApprovalPolicy, checkSandboxMode } = await import('../config/requirements')
+    const policy = params.approvalPolicy
+    const problem =
+      (typeof policy === 'string' ? checkApprovalPolicy(requirements, policy) : undefined) ??
+      (params.sandbox ? checkSandboxMode(requirements, params.sandbox) : undefined)
+    if (problem) throw invalidRequest(problem)
+  }
+}
+
+function sameStatus(a: ThreadStatus, b: ThreadStatus): boolean {
+  if (a.type !== b.type) return false
+  if (a.type !== 'active' || b.type !== 'active') return true
+  return (
+    a.activeFlags.length === b.activeFlags.length && a.activeFlags.every((f, i) => b.activeFlags[i] === f)
+  )
+}
+
+function metaOfThread(thread: LiveThread['base']): SessionMeta {
+  return {
+    id: thread.id,
+    createdAt: thread.createdAt,
+    cwd: thread.cwd,
+    originator: thread.originator,
+    cliVersion: thread.cliVersion,
+    source: thread.source,
+    threadSource: thread.threadSource,
+    modelProvider: thread.modelProvider,
+    model: thread.model,
+    reasoningEffort: thread.reasoningEffort,
+    forkedFromId: thread.forkedFromId,
+    parentThreadId: thread.parentThreadId,
+    ephemeral: false,
+    historyMode: thread.historyMode,
+    agentNickname: thread.agentNickname,
+    agentRole: thread.agentRole,
+    gitInfo: thread.gitInfo,
+    projectId: thread.projectId,
+    name: thread.name,
+  }
+}

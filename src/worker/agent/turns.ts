@@ -55,6 +55,7 @@ export class TurnController {
     }
     const runner = new TurnRunner(this.host(live), params.input, clientId)
     live.running = runner
+    live.turns.push(runner.turn)
     ctx.afterResponse(() => {
       this.options.analytics.track({ name: 'turn_started' })
       runner.start()

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: measures the built app-server against the issue's targets and codex-cli 0.169.0's
- * numbers: cold start, request round trip, broadcast lag with a stalled client, and idle RSS. Prints
+ * numbers: cold start, request round trip, broadcast lag with a stalled client, idle RSS, thread
+ * persistence, streaming throughput to one client, and `thread/resume` of a large thread. Prints
  * a table, then one JSON line per figure, and writes everything to bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
  * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
@@ -15,7 +16,9 @@ import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
 import type { Figure } from './lib/stats'
 import { idleRss } from './rss'
 import { roundTripPort, roundTripStdio, roundTripWs } from './roundTrip'
+import { STREAMING_DEFAULTS, streamingDeltas } from './streaming'
 import { benchThreadList } from './threadList'
+import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
 
 /** The whole run must stay well under three minutes; past this something hangs, so give up. */
 const WATCHDOG_MS = 170_000
@@ -24,6 +27,8 @@ const COLD = { warmup: 2, runs: 20 }
 const ROUND_TRIP = { warmup: 200, count: 2_000, rounds: 4 }
 const BROADCAST = { fastClients: 8, count: 5_000, bytes: 200, batch: 50 }
 const RSS = { connections: 50, settleMs: 1_000 }
+const STREAMING = STREAMING_DEFAULTS
+const RESUME = THREAD_RESUME_DEFAULTS
 
 interface Step {
   /** Names of the figures the step produces, for the error rows if it fails. */
@@ -52,6 +57,18 @@ const STEPS: Step[] = [
     ],
     run: () => benchThreadList(),
   },
+  {
+    names: ['stream_model_server_ceiling', 'stream_deltas_stdio', 'stream_deltas_ws'],
+    run: () => streamingDeltas(STREAMING),
+  },
+  {
+    names: [
+      'thread_resume_2000_items_fresh_process',
+      'thread_resume_2000_items',
+      'thread_resume_2000_items_rejoin',
+    ],
+    run: () => threadResume(RESUME),
+  },
 ]
 
 function failed(bench: string, error: unknown): Figure {
@@ -73,7 +90,9 @@ function table(figures: Figure[]): string {
     fmt(f.min),
     fmt(f.value),
     String(f.n),
-    f.target === null ? '-' : `${f.targetStat === 'value' ? '' : f.targetStat + ' '}<= ${f.target}`,
+    f.target === null
+      ? '-'
+      : `${f.targetStat === 'value' ? '' : f.targetStat + ' '}${f.atLeast ? '>=' : '<='} ${f.target}`,
     f.codex
       ? Object.entries(f.codex)
           .map(([k, v]) => (k === 'value' ? String(v) : `${k} ${v}`))
@@ -86,7 +105,19 @@ function table(figures: Figure[]): string {
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)]
   // Everything that is not a column (sub-timings, the paused client's fate, errors) goes below.
-  const columns = new Set(['bench', 'unit', 'p50', 'p99', 'min', 'max', 'value', 'n', 'target', 'targetStat'])
+  const columns = new Set([
+    'bench',
+    'unit',
+    'p50',
+    'p99',
+    'min',
+    'max',
+    'value',
+    'n',
+    'target',
+    'targetStat',
+    'atLeast',
+  ])
   for (const f of figures) {
     const details = Object.entries(f).filter(([k]) => !columns.has(k) && k !== 'codex' && k !== 'pass')
     if (details.length === 0) continue
@@ -142,7 +173,7 @@ async function main(): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
-    settings: { COLD, ROUND_TRIP, BROADCAST, RSS },
+    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME },
     figures,
   }
   await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')

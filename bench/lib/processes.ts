@@ -103,21 +103,32 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** Calls `onLine` for each complete line of a child's stdout; returns a function that detaches it. */
+/**
+ * Calls `onLine` for each complete line of a child's stdout; returns a function that detaches it.
+ * Only the new chunk is searched for a newline, and a long line's pieces are joined once, so a
+ * megabyte response (a resumed thread) costs the client one pass, not one per 64 KiB chunk.
+ */
 export function onStdoutLines(
   child: ChildProcessWithoutNullStreams,
   onLine: (line: string) => void,
 ): () => void {
-  let partial = ''
+  let parts: string[] = []
   const onData = (chunk: string) => {
-    let text = partial + chunk
-    let nl = text.indexOf('\n')
+    let start = 0
+    let nl = chunk.indexOf('\n')
     while (nl !== -1) {
-      onLine(text.slice(0, nl))
-      text = text.slice(nl + 1)
-      nl = text.indexOf('\n')
+      const piece = chunk.slice(start, nl)
+      if (parts.length === 0) onLine(piece)
+      else {
+        parts.push(piece)
+        const line = parts.join('')
+        parts = []
+        onLine(line)
+      }
+      start = nl + 1
+      nl = chunk.indexOf('\n', start)
     }
-    partial = text
+    if (start < chunk.length) parts.push(start === 0 ? chunk : chunk.slice(start))
   }
   child.stdout.setEncoding('utf8').on('data', onData)
   return () => child.stdout.off('data', onData)

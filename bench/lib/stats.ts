@@ -38,7 +38,7 @@ export type TargetStat = 'p50' | 'p99' | 'value'
 /** One benchmark figure: a JSON line in the output and an entry of results/latest.json. */
 export interface Figure {
   bench: string
-  unit: 'ms' | 'MiB'
+  unit: 'ms' | 'MiB' | 'deltas/s'
   p50?: number
   p99?: number
   min?: number
@@ -48,6 +48,8 @@ export interface Figure {
   /** null when there is no target (context figures). */
   target: number | null
   targetStat: TargetStat | null
+  /** Throughput figures: the target is a floor (the statistic must be at least the target). */
+  atLeast?: boolean
   /** codex-cli 0.169.0 reference numbers, where the issue gives them. */
   codex: Partial<Record<'p50' | 'p99' | 'value', number>> | null
   /** Whether the target statistic is within the target; null without a target. */

@@ -35,7 +35,6 @@ import {
   type ResolvedThreadSettings,
 } from './threadSettings'
 import { ThreadSubscriptions } from './subscriptions'
-import { assertThreadId } from './writerLock'
 
 export interface ThreadManagerOptions {
   home: string
@@ -58,6 +57,13 @@ const NOT_LOADED: ThreadStatus = { type: 'notLoaded' }
 const IDLE: ThreadStatus = { type: 'idle' }
 
 export const threadNotLoaded = (threadId: string) => invalidRequest(`thread not loaded: ${threadId}`)
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** A client's thread id: codex parses it as a UUID, so anything else is `invalid thread id: <id>`. */
+function assertThreadId(threadId: string): void {
+  if (!UUID.test(threadId)) throw invalidRequest(`invalid thread id: ${threadId}`)
+}
 
 export class ThreadManager {
   readonly subscriptions: ThreadSubscriptions

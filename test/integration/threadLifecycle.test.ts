@@ -1,0 +1,118 @@
+/**
+ * In-process lifecycle cases that need fault injection or a forced interleaving: a full disk in the
+ * middle of a turn, and a stale unload finishing after the thread was loaded again.
+ */
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigService } from '../../src/worker/config/service'
+import type { AppServer } from '../../src/worker/server/appServer'
+import type { RolloutFile } from '../../src/worker/threads/rolloutWriter'
+import { silentLogs } from '../../src/worker/util/log'
+import { makeTempDir } from '../support/appServerProcess'
+import { inProcessServer, memoryClient } from '../support/inProcess'
+import { startModelServer, text, type ModelServer } from '../support/modelServer'
+import type { TestClient } from '../support/testClient'
+import { modelConfig, runTurn } from '../support/threadHarness'
+
+const cleanups: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn()
+})
+
+interface Faults {
+  /** Fail the next write whose text contains this. */
+  failWriteContaining: string | null
+  /** Hold every file close until released. */
+  holdClose: Promise<void> | null
+}
+
+async function core(faults: Faults): Promise<{ server: AppServer; client: TestClient; model: ModelServer }> {
+  const model = await startModelServer()
+  cleanups.push(() => model.close())
+  const home = await makeTempDir()
+  cleanups.push(() => home.remove())
+  await writeFile(join(home.path, 'config.toml'), modelConfig(model.url))
+  const config = await ConfigService.create({ home: home.path, log: silentLogs.get('config'), watch: false })
+  const server = inProcessServer({
+    codexHome: home.path,
+    config,
+    storeOptions: {
+      wrapFile: (file): RolloutFile => ({
+        ...file,
+        write: async (buffer, position) => {
+          const needle = faults.failWriteContaining
+          if (needle && Buffer.from(buffer).toString('utf8').includes(needle)) {
+            faults.failWriteContaining = null
+            throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' })
+          }
+          return file.write(buffer, position)
+        },
+        close: async () => {
+          await faults.holdClose
+          return file.close()
+        },
+      }),
+    },
+  })
+  cleanups.push(() => server.close())
+  const { client } = memoryClient(server)
+  await client.initialize()
+  return { server, client, model }
+}
+
+describe('thread lifecycle under faults', () => {
+  it('a full disk fails the turn with a clear error; the open item closes with the text clients saw, and the thread keeps working', async () => {
+    const faults: Faults = { failWriteContaining: null, holdClose: null }
+    const { client, model } = await core(faults)
+    const { thread } = await client.request('thread/start', {})
+    model.enqueue(text('this answer cannot be saved'))
+    faults.failWriteContaining = '"this answer cannot be saved"'
+    const { completed } = await runTurn(client, thread.id, 'hi')
+    const turn = (completed.params as { turn: { status: string; error: { message: string } } }).turn
+    expect(turn.status).toBe('failed')
+    expect(turn.error.message).toMatch(/^could not save the thread: .*no space left on device/)
+    // The failed write was the model's output item; the open message still closed (and saved)
+    // with the text clients had seen, so nothing a client saw is missing from the rollout.
+    const read = await client.request('thread/read', { threadId: thread.id, includeTurns: true })
+    expect(read.thread.turns[0]?.items.map((i) => [i.type, (i as { text?: string }).text])).toEqual([
+      ['userMessage', undefined],
+      ['agentMessage', 'this answer cannot be saved'],
+    ])
+    model.enqueue(text('saved fine'))
+    const next = await runTurn(client, thread.id, 'again')
+    expect((next.completed.params as { turn: { status: string } }).turn.status).toBe('completed')
+  })
+
+  it('a stale unload that finishes after the thread was loaded again does not clear the new load', async () => {
+    let release!: () => void
+    const faults: Faults = { failWriteContaining: null, holdClose: null }
+    const { server, client, model } = await core(faults)
+    const { thread } = await client.request('thread/start', {})
+    await client.request('thread/unsubscribe', { threadId: thread.id })
+    faults.holdClose = new Promise<void>((resolve) => (release = resolve))
+    server.threadManager.unload(thread.id)
+    expect(server.threads.has(thread.id)).toBe(false)
+    // Resume while the old rollout writer is still closing: the load waits for it, then wins.
+    const resumed = client.request('thread/resume', { threadId: thread.id })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    faults.holdClose = null
+    release()
+    const { thread: again } = await resumed
+    expect(again.status).toEqual({ type: 'idle' })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(server.threads.has(thread.id)).toBe(true)
+    const live = server.threadManager.get(thread.id)
+    expect(live && server.threadManager.subscriptions.isCurrentListener(thread.id, live.generation)).toBe(
+      true,
+    )
+    model.enqueue(text('still writable'))
+    const { completed } = await runTurn(client, thread.id, 'hi')
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('completed')
+    const statuses = client.received
+      .filter((m) => m.method === 'thread/status/changed')
+      .map((m) => (m.params as { status: { type: string } }).status.type)
+    expect(statuses).toEqual(['notLoaded', 'idle', 'active', 'idle'])
+    expect(client.received.filter((m) => m.method === 'thread/closed')).toHaveLength(1)
+  })
+})

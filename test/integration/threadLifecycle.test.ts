@@ -116,3 +116,36 @@ describe('thread lifecycle under faults', () => {
     expect(client.received.filter((m) => m.method === 'thread/closed')).toHaveLength(1)
   })
 })
+
+describe('pending server requests across a reconnect', () => {
+  it('a request survives its only subscriber leaving, and reaches the resuming client right after its response', async () => {
+    const faults: Faults = { failWriteContaining: null, holdClose: null }
+    const { server, client } = await core(faults)
+    const { thread } = await client.request('thread/start', {})
+    const live = server.threadManager.get(thread.id)
+    if (!live) throw new Error('not loaded')
+    // The tools work sends approvals this way; any registered server request takes the same path.
+    const answered = server.threadManager.request(live, 'account/chatgptAuthTokens/refresh', {
+      reason: 'unauthorized',
+      previousAccountId: null,
+    })
+    const first = await client.waitForServerRequest('account/chatgptAuthTokens/refresh')
+    client.close()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(server.threadManager.isBusy(thread.id)).toBe(true)
+
+    const { client: other } = memoryClient(server)
+    await other.initialize('other')
+    const resumed = await other.call('thread/resume', { threadId: thread.id }, 'resume')
+    expect(resumed.error).toBeUndefined()
+    const replayed = await other.waitForServerRequest('account/chatgptAuthTokens/refresh')
+    expect(replayed.id).toBe(first.id)
+    const order = other.received.map((m) => (m.id === 'resume' ? 'response' : m.method))
+    expect(order.indexOf('response')).toBeLessThan(order.indexOf('account/chatgptAuthTokens/refresh'))
+    other.send({ id: replayed.id, result: { accessToken: 'a.b.c', chatgptAccountId: 'acct' } })
+    await expect(answered).resolves.toMatchObject({ chatgptAccountId: 'acct' })
+    const resolved = await other.waitForNotification('serverRequest/resolved')
+    expect(resolved.params).toEqual({ threadId: thread.id, requestId: first.id })
+    expect(server.threadManager.isBusy(thread.id)).toBe(false)
+  })
+})

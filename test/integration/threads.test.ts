@@ -53,6 +53,9 @@ async function twoClients(options: HarnessOptions = {}) {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const quiet = (ms = 200) => new Promise((resolve) => setTimeout(resolve, ms))
 const forThread = (threadId: string) => (p: unknown) => (p as { threadId?: string }).threadId === threadId
+const forTurn = (turnId: string) => (p: unknown) => (p as { turn: { id: string } }).turn.id === turnId
+const startedIs = (threadId: string) => (p: unknown) =>
+  (p as { thread: { id: string } }).thread.id === threadId
 const isStatus = (threadId: string, type: string) => (p: unknown) =>
   forThread(threadId)(p) && (p as { status: { type: string } }).status.type === type
 
@@ -195,10 +198,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('threads over %s', (transport) => 
     expect(running.thread.status).toEqual({ type: 'active', activeFlags: [] })
     expect(running.thread.turns[1]).toMatchObject({ id: turn.id, status: 'inProgress' })
     h.model.release()
-    await client.waitForNotification(
-      'turn/completed',
-      (p) => (p as { turn: { id: string } }).turn.id === turn.id,
-    )
+    await client.waitForNotification('turn/completed', forTurn(turn.id))
     const unknown = uuidv7()
     expect(await errorOf(client, 'thread/read', { threadId: unknown })).toBe(`thread not loaded: ${unknown}`)
     expect(await errorOf(client, 'thread/read', { threadId: 'not-a-uuid' })).toMatch(/^invalid thread id/)
@@ -247,14 +247,11 @@ describe('threads and several connections (ws)', () => {
     const { h, a, b } = await twoClients()
     const raw = (await connectWebSocket(h.proc.url as string)).client
     const { thread } = await startThread(a)
-    await b.waitForNotification(
-      'thread/started',
-      (p) => (p as { thread: { id: string } }).thread.id === thread.id,
-    )
+    await b.waitForNotification('thread/started', startedIs(thread.id))
     const resumed = await b.request('thread/resume', { threadId: thread.id })
     expect(resumed.thread).toMatchObject({ id: thread.id, turns: [], status: { type: 'idle' } })
     const { turnId } = await runTurn(a, thread.id, 'hi')
-    await b.waitForNotification('turn/completed', (p) => (p as { turn: { id: string } }).turn.id === turnId)
+    await b.waitForNotification('turn/completed', forTurn(turnId))
     expect(raw.received).toEqual([])
     raw.close()
   })
@@ -272,7 +269,7 @@ describe('threads and several connections (ws)', () => {
     ])
     await b.request('thread/resume', { threadId: thread.id })
     const { turnId } = await runTurn(a, thread.id, 'two')
-    await b.waitForNotification('turn/completed', (p) => (p as { turn: { id: string } }).turn.id === turnId)
+    await b.waitForNotification('turn/completed', forTurn(turnId))
     const seenByB = methodsFor(b, thread.id).slice(3)
     expect(seenByB).toEqual(
       expect.arrayContaining(['turn/started', 'item/completed', 'item/agentMessage/delta']),
@@ -440,10 +437,7 @@ describe('threads and several connections (ws)', () => {
       ['userMessage', 'agentMessage'],
       ['userMessage', 'agentMessage'],
     ])
-    await a.waitForNotification(
-      'thread/started',
-      (p) => (p as { thread: { id: string } }).thread.id === fork.thread.id,
-    )
+    await a.waitForNotification('thread/started', startedIs(fork.thread.id))
     h.model.enqueue(text('three'))
     await runTurn(b, fork.thread.id, 'third')
     expect(inputTexts(h, 2)).toEqual(['first', 'one', 'second', 'two', 'third'])

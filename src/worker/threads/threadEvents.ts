@@ -58,6 +58,11 @@ export class ThreadEvents {
     return this.router.notify(others, method, params)
   }
 
+  /** True while `connection` waits for its resume response (requests reach it by replay instead). */
+  isJoining(threadId: ThreadId, connection: ConnectionId): boolean {
+    return this.joins.get(threadId)?.has(connection) ?? false
+  }
+
   /** Starts holding the thread's events for `connection` (call when its snapshot is taken). */
   beginJoin(threadId: ThreadId, connection: ConnectionId): void {
     let joining = this.joins.get(threadId)

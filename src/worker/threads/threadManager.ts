@@ -11,9 +11,15 @@ import type { Analytics } from '../analytics/analytics'
 import type { ConfigService } from '../config/service'
 import { invalidRequest } from '../protocol/errors'
 import type { ThreadListParams, ThreadListResponse, ThreadStatus } from '../protocol/items'
-import type { ParamsOf, ResultOf } from '../protocol/registry'
+import type {
+  ParamsOf,
+  ResultOf,
+  ServerRequestMethod,
+  ServerRequestParams,
+  ServerRequestResponse,
+} from '../protocol/registry'
 import type { RequestContext } from '../server/context'
-import type { ServerRequestBroker } from '../server/serverRequests'
+import type { SendOptions, ServerRequestBroker } from '../server/serverRequests'
 import type { ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
@@ -130,6 +136,32 @@ export class ThreadManager {
     if (typeof overrides.modelProvider === 'string') live.base.modelProvider = overrides.modelProvider
     if (typeof overrides.cwd === 'string') live.base.cwd = overrides.cwd
     if ('effort' in overrides) live.base.reasoningEffort = (overrides.effort as string | null) ?? null
+  }
+
+  /**
+   * Sends a server request for the thread to its subscribers (one id for all; the first answer
+   * wins) and waits for it. While it waits the thread is busy (it never unloads), and a connection
+   * that resumes the thread receives it again with the same id, right after its resume response.
+   * Every subscriber hears `serverRequest/resolved` when it ends, however it ends.
+   */
+  async request<M extends ServerRequestMethod>(
+    live: LiveThread,
+    method: M,
+    params: ServerRequestParams<M>,
+    options: SendOptions = {},
+  ): Promise<ServerRequestResponse<M>> {
+    const targets = [...this.subscriptions.subscribers(live.id)].filter(
+      (connection) => !this.events.isJoining(live.id, connection),
+    )
+    const { id, response } = this.options.broker.send(targets, method, params, options)
+    live.pendingRequests.add(id)
+    try {
+      return await response
+    } finally {
+      live.pendingRequests.delete(id)
+      this.events.toSubscribers(live.id, 'serverRequest/resolved', { threadId: live.id, requestId: id })
+      this.subscriptions.activity(live.id)
+    }
   }
 
   // ------------------------------------------------------------------------------------------

@@ -302,10 +302,8 @@ describe('threads and several connections (ws)', () => {
   it('thread/list: pagination, sorting and every filter, live status across a restart', async () => {
     const { first, restart } = await restartable('ws')
     const a = await first.connect()
-    const dir = (name: string) => {
-      mkdirSync(join(first.proc.home, 'cwd', name), { recursive: true })
-      return join(first.proc.home, 'cwd', name)
-    }
+    const dir = (name: string) => join(first.proc.home, 'cwd', name)
+    for (const name of 'abcd') mkdirSync(dir(name), { recursive: true })
     const specs = [
       { cwd: dir('a') },
       { cwd: dir('b'), name: 'Parser cleanup' },
@@ -374,10 +372,8 @@ describe('threads and several connections (ws)', () => {
 
     const c = await (await restart()).connect()
     await c.request('thread/name/set', { threadId, name: 'Renamed' })
-    await c.waitForNotification(
-      'thread/name/updated',
-      (p) => (p as { threadName: string }).threadName === 'Renamed',
-    )
+    const renamed = await c.waitForNotification('thread/name/updated', forThread(threadId))
+    expect(renamed.params).toEqual({ threadId, threadName: 'Renamed' })
     const read = await c.request('thread/read', { threadId })
     expect(read.thread).toMatchObject({ name: 'Renamed', status: { type: 'notLoaded' } })
     expect((await c.request('thread/list', {})).data[0]?.name).toBe('Renamed')

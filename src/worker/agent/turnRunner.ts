@@ -316,7 +316,7 @@ export class TurnRunner implements RunningTurn {
     await this.publish('item/started', {
       threadId: this.threadId,
       turnId: this.turn.id,
-      item: structuredClone(item),
+      item,
       startedAtMs: now,
     })
   }

@@ -36,7 +36,9 @@ export class ThreadEvents {
     if (subscribers.size === 0) return undefined
     const joining = this.joins.get(threadId)
     if (!joining) return this.router.notify(subscribers, method, params)
-    for (const held of joining.values()) held.push({ method, params, broadcast: false })
+    // Held params are copied: the runner mutates a streaming item after publishing it.
+    const copy = structuredClone(params)
+    for (const held of joining.values()) held.push({ method, params: copy, broadcast: false })
     return this.router.notify(
       [...subscribers].filter((id) => !joining.has(id)),
       method,
@@ -52,7 +54,8 @@ export class ThreadEvents {
   ): Delivery {
     const joining = this.joins.get(threadId)
     if (!joining) return this.router.notify('all', method, params)
-    for (const held of joining.values()) held.push({ method, params, broadcast: true })
+    const copy = structuredClone(params)
+    for (const held of joining.values()) held.push({ method, params: copy, broadcast: true })
     const others: ConnectionId[] = []
     for (const connection of this.router.all()) if (!joining.has(connection.id)) others.push(connection.id)
     return this.router.notify(others, method, params)

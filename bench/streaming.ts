@@ -27,11 +27,9 @@ import {
   type FrameChannel,
 } from './lib/clients'
 import {
-  BIN,
-  REPO_ROOT,
   listeningUrl,
   makeTempDir,
-  serverEnv,
+  spawnServer,
   stderrOf,
   stopChild,
   track,
@@ -164,27 +162,6 @@ async function streamTurn(
   return { deltas: received.length, ms, turnMs: end - sent, perSecond, coreCpuMs, benchCpuMs }
 }
 
-function spawnCore(
-  args: string[],
-  home: string,
-  cpuProfDir: string | undefined,
-): ChildProcessWithoutNullStreams {
-  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'app-server', ...args], {
-    cwd: REPO_ROOT,
-    env: serverEnv(home),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  track(child)
-  child.stdin.on('error', () => {})
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    if (stderr.length < 16_384) stderr += chunk
-  })
-  ;(child as unknown as { stderrText: () => string }).stderrText = () => stderr
-  return child
-}
-
 /** One transport: a core, one client, one thread, a warm-up turn and `runs` measured turns. */
 async function transportRuns(
   transport: 'stdio' | 'ws',
@@ -200,7 +177,7 @@ async function transportRuns(
   try {
     await writeFile(join(home.path, 'config.toml'), modelConfig(model.url))
     const args = transport === 'ws' ? ['--listen', 'ws://127.0.0.1:0'] : []
-    child = spawnCore(args, home.path, cpuProfDir)
+    child = spawnServer(args, home.path, cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])
     channel =
       transport === 'ws'
         ? webSocketFrames(await openWebSocket(await listeningUrl(child)))
@@ -220,7 +197,7 @@ async function transportRuns(
     throw error
   } finally {
     channel?.close()
-    // A SIGTERM'd node does not write its --cpu-prof; ending stdin (stdio) lets it exit on its own.
+    // The core exits through process.exit on SIGTERM, which writes the --cpu-prof; give it time.
     if (child) await stopChild(child, cpuProfDir ? 10_000 : 2_000)
     await home.remove()
   }

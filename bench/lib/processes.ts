@@ -52,9 +52,13 @@ export function serverEnv(home: string): NodeJS.ProcessEnv {
   return { ...process.env, CODEX_DESK_HOME: home, CODEX_DESK_LOG: 'warn' }
 }
 
-/** Spawns the built bin. Callers must `stopChild` it in a `finally`. */
-export function spawnServer(args: string[], home: string): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [BIN, 'app-server', ...args], {
+/** Spawns the built bin (`nodeArgs` go to node, e.g. `--cpu-prof`). Callers must `stopChild` it in a `finally`. */
+export function spawnServer(
+  args: string[],
+  home: string,
+  nodeArgs: string[] = [],
+): ChildProcessWithoutNullStreams {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'app-server', ...args], {
     cwd: REPO_ROOT,
     env: serverEnv(home),
     stdio: ['pipe', 'pipe', 'pipe'],

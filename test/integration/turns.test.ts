@@ -85,9 +85,9 @@ const turnOf = (m: { params?: unknown }) => (m.params as TurnParams).turn
 const itemOf = (m: { params?: unknown }) =>
   (m.params as { item: { id: string; type: string; text?: string } }).item
 
-describe('turn control over ws', () => {
+describe.each<TransportKind>(['stdio', 'ws'])('turn control over %s', (transport) => {
   it('interrupts a streaming turn: {} first, the open item completes, then idle and turn/completed interrupted', async () => {
-    const h = await harness('ws')
+    const h = await harness(transport)
     const client = await h.connect()
     const { thread } = await startThread(client)
     h.model.enqueue([
@@ -140,7 +140,7 @@ describe('turn control over ws', () => {
   })
 
   it('fails a turn with systemError, error, turn/completed failed; the next turn runs normally', async () => {
-    const h = await harness('ws')
+    const h = await harness(transport)
     const client = await h.connect()
     const { thread } = await startThread(client)
     h.model.enqueue(
@@ -178,7 +178,7 @@ describe('turn control over ws', () => {
   })
 
   it('retries a 429 after its Retry-After, telling clients it will retry', async () => {
-    const h = await harness('ws')
+    const h = await harness(transport)
     const client = await h.connect()
     const { thread } = await startThread(client)
     h.model.enqueue(
@@ -201,7 +201,7 @@ describe('turn control over ws', () => {
   })
 
   it('steers input into the running turn: same turn id, one turn/started, the model sees it next', async () => {
-    const h = await harness('ws')
+    const h = await harness(transport)
     const client = await h.connect()
     const { thread } = await startThread(client)
     h.model.enqueue([text('first answer'), stall()], text('steered answer'))

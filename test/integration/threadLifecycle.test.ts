@@ -91,7 +91,8 @@ describe('thread lifecycle under faults', () => {
     const { thread } = await client.request('thread/start', {})
     await client.request('thread/unsubscribe', { threadId: thread.id })
     faults.holdClose = new Promise<void>((resolve) => (release = resolve))
-    server.threadManager.unload(thread.id)
+    const { manager } = await server.threadSystem()
+    manager.unload(thread.id)
     expect(server.threads.has(thread.id)).toBe(false)
     // Resume while the old rollout writer is still closing: the load waits for it, then wins.
     const resumed = client.request('thread/resume', { threadId: thread.id })
@@ -102,10 +103,8 @@ describe('thread lifecycle under faults', () => {
     expect(again.status).toEqual({ type: 'idle' })
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(server.threads.has(thread.id)).toBe(true)
-    const live = server.threadManager.get(thread.id)
-    expect(live && server.threadManager.subscriptions.isCurrentListener(thread.id, live.generation)).toBe(
-      true,
-    )
+    const live = manager.get(thread.id)
+    expect(live && manager.subscriptions.isCurrentListener(thread.id, live.generation)).toBe(true)
     model.enqueue(text('still writable'))
     const { completed } = await runTurn(client, thread.id, 'hi')
     expect((completed.params as { turn: { status: string } }).turn.status).toBe('completed')
@@ -122,17 +121,18 @@ describe('pending server requests across a reconnect', () => {
     const faults: Faults = { failWriteContaining: null, holdClose: null }
     const { server, client } = await core(faults)
     const { thread } = await client.request('thread/start', {})
-    const live = server.threadManager.get(thread.id)
+    const { manager } = await server.threadSystem()
+    const live = manager.get(thread.id)
     if (!live) throw new Error('not loaded')
     // The tools work sends approvals this way; any registered server request takes the same path.
-    const answered = server.threadManager.request(live, 'account/chatgptAuthTokens/refresh', {
+    const answered = manager.request(live, 'account/chatgptAuthTokens/refresh', {
       reason: 'unauthorized',
       previousAccountId: null,
     })
     const first = await client.waitForServerRequest('account/chatgptAuthTokens/refresh')
     client.close()
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(server.threadManager.isBusy(thread.id)).toBe(true)
+    expect(manager.isBusy(thread.id)).toBe(true)
 
     const { client: other } = memoryClient(server)
     await other.initialize('other')
@@ -146,6 +146,6 @@ describe('pending server requests across a reconnect', () => {
     await expect(answered).resolves.toMatchObject({ chatgptAccountId: 'acct' })
     const resolved = await other.waitForNotification('serverRequest/resolved')
     expect(resolved.params).toEqual({ threadId: thread.id, requestId: first.id })
-    expect(server.threadManager.isBusy(thread.id)).toBe(false)
+    expect(manager.isBusy(thread.id)).toBe(false)
   })
 })

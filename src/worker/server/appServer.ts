@@ -22,10 +22,10 @@ import { Originator } from './originator'
 import { ServerRequestBroker } from './serverRequests'
 import { threadHandlers } from './thread'
 import { turnHandlers } from './turn'
-import { TurnController } from '../agent/turns'
 import { NO_TOOLS, type ToolHost } from '../agent/tools'
 import type { ModelClientOptions } from '../agent/modelClient'
-import { ThreadManager, type ThreadManagerOptions } from '../threads/threadManager'
+import type { ThreadManagerOptions } from '../threads/threadManager'
+import type { ThreadSystem } from '../threads/threadSystem'
 
 export interface AppServerOptions {
   codexHome: string
@@ -53,8 +53,8 @@ export class AppServer {
   readonly originator: Originator
   readonly config: ConfigService
   readonly analytics: Analytics
-  readonly threadManager: ThreadManager
-  readonly turns: TurnController
+  private system: Promise<ThreadSystem> | null = null
+  private loadedSystem: ThreadSystem | null = null
   private readonly disposables = new DisposableStore()
   private readonly maxMessageBytes: number
   private closed = false
@@ -78,26 +78,6 @@ export class AppServer {
       appVersion: options.version,
       log: logs.get('analytics'),
     })
-    this.threadManager = new ThreadManager({
-      home: options.codexHome,
-      router: this.router,
-      broker: this.broker,
-      config,
-      analytics: this.analytics,
-      loaded: this.threads,
-      version: options.version,
-      originator: () => this.originator.value ?? null,
-      log: logs.get('threads'),
-      ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
-    })
-    this.turns = new TurnController({
-      threads: this.threadManager,
-      analytics: this.analytics,
-      tools: options.tools ?? NO_TOOLS,
-      env,
-      log: logs.get('turns'),
-      ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),
-    })
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
@@ -106,8 +86,8 @@ export class AppServer {
         router: this.router,
         startupWarnings: () => config.warnings,
       }),
-      ...threadHandlers(this.threadManager, this.threads),
-      ...turnHandlers(this.turns),
+      ...threadHandlers(() => this.threadSystem(), this.threads),
+      ...turnHandlers(() => this.threadSystem()),
       ...configHandlers({ config }),
     }
     this.processor = new MessageProcessor({
@@ -135,9 +115,35 @@ export class AppServer {
     this.disposables.add(
       this.router.onConnectionClosed(({ connection }) => {
         this.broker.connectionClosed(connection.id)
-        this.threadManager.connectionClosed(connection.id)
+        this.loadedSystem?.manager.connectionClosed(connection.id)
       }),
     )
+  }
+
+  /** The threads subsystem, loaded on first use (threads/threadSystem.ts). */
+  threadSystem(): Promise<ThreadSystem> {
+    this.system ??= import('../threads/threadSystem').then(({ createThreadSystem }) => {
+      const { options } = this
+      const logs = options.logs
+      this.loadedSystem = createThreadSystem({
+        home: options.codexHome,
+        router: this.router,
+        broker: this.broker,
+        config: this.config,
+        analytics: this.analytics,
+        loaded: this.threads,
+        version: options.version,
+        originator: () => this.originator.value ?? null,
+        log: logs.get('threads'),
+        ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
+        tools: options.tools ?? NO_TOOLS,
+        env: options.env ?? process.env,
+        turnLog: logs.get('turns'),
+        ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),
+      })
+      return this.loadedSystem
+    })
+    return this.system
   }
 
   /** Starts serving one client over the given transport. */
@@ -168,7 +174,7 @@ export class AppServer {
     this.router.closeAll(info)
     this.disposables.dispose()
     this.config.dispose()
-    await this.threadManager.close()
+    if (this.system) await (await this.system).manager.close()
     await this.analytics.dispose()
   }
 }

@@ -1,6 +1,6 @@
 /** Thread-area request handlers: thin adapters over the ThreadManager (threads/threadManager.ts). */
 import type { LoadedThreads } from '../threads/loadedThreads'
-import type { ThreadManager } from '../threads/threadManager'
+import type { ThreadSystem } from '../threads/threadSystem'
 import type { Handler } from './context'
 
 type ThreadMethods =
@@ -16,24 +16,26 @@ type ThreadMethods =
   | 'thread/name/set'
 
 export function threadHandlers(
-  threads: ThreadManager,
+  system: () => Promise<ThreadSystem>,
   loaded: LoadedThreads,
 ): { [M in ThreadMethods]: Handler<M> } {
+  const manager = async () => (await system()).manager
   return {
-    'thread/start': (params, ctx) => threads.start(params, ctx),
-    'thread/resume': (params, ctx) => threads.resume(params, ctx),
-    'thread/fork': (params, ctx) => threads.fork(params, ctx),
-    'thread/read': (params) => threads.readThread(params),
-    'thread/list': (params) => threads.list(params),
+    'thread/start': async (params, ctx) => (await manager()).start(params, ctx),
+    'thread/resume': async (params, ctx) => (await manager()).resume(params, ctx),
+    'thread/fork': async (params, ctx) => (await manager()).fork(params, ctx),
+    'thread/read': async (params) => (await manager()).readThread(params),
+    'thread/list': async (params) => (await manager()).list(params),
     'thread/loaded/list': (params) => loaded.page(params.cursor, params.limit),
-    'thread/unsubscribe': (params, ctx) => threads.unsubscribe(params.threadId, ctx.connection.id),
+    'thread/unsubscribe': async (params, ctx) =>
+      (await manager()).unsubscribe(params.threadId, ctx.connection.id),
     'thread/archive': async (params) => {
-      await threads.archive(params.threadId)
+      await (await manager()).archive(params.threadId)
       return {}
     },
-    'thread/unarchive': (params) => threads.unarchive(params.threadId),
+    'thread/unarchive': async (params) => (await manager()).unarchive(params.threadId),
     'thread/name/set': async (params) => {
-      await threads.setName(params.threadId, params.name)
+      await (await manager()).setName(params.threadId, params.name)
       return {}
     },
   }

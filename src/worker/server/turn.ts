@@ -1,15 +1,16 @@
 /** Turn-area request handlers: thin adapters over the TurnController (agent/turns.ts). */
-import type { TurnController } from '../agent/turns'
+import type { ThreadSystem } from '../threads/threadSystem'
 import type { Handler } from './context'
 
-export function turnHandlers(turns: TurnController): {
+export function turnHandlers(system: () => Promise<ThreadSystem>): {
   'turn/start': Handler<'turn/start'>
   'turn/steer': Handler<'turn/steer'>
   'turn/interrupt': Handler<'turn/interrupt'>
 } {
+  const turns = async () => (await system()).turns
   return {
-    'turn/start': (params, ctx) => turns.start(params, ctx),
-    'turn/steer': (params) => turns.steer(params),
-    'turn/interrupt': (params) => turns.interrupt(params),
+    'turn/start': async (params, ctx) => (await turns()).start(params, ctx),
+    'turn/steer': async (params) => (await turns()).steer(params),
+    'turn/interrupt': async (params) => (await turns()).interrupt(params),
   }
 }

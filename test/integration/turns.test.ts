@@ -309,3 +309,20 @@ describe('crash recovery', () => {
     expect(turnOf(completed).status).toBe('completed')
   })
 })
+
+describe('a broken config', () => {
+  it('still starts threads; a turn then fails saying what to set', async () => {
+    const h = await harness('stdio', {
+      files: { 'config.toml': 'model = [unclosed\n' },
+      env: { OPENAI_API_KEY: '' },
+    })
+    const client = await h.connect()
+    const started = await startThread(client)
+    expect(started.modelProvider).toBe('openai')
+    const { completed } = await runTurn(client, started.thread.id, 'hi')
+    const turn = (completed.params as TurnParams).turn
+    expect(turn.status).toBe('failed')
+    expect(turn.error?.message).toMatch(/OPENAI_API_KEY/)
+    expect(h.model.requests).toHaveLength(0)
+  })
+})

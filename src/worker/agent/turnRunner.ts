@@ -21,8 +21,8 @@ import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
 import { buildInput, DEFAULT_BASE_INSTRUCTIONS, outputText, userMessageItem } from './history'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
-import { isModelAborted, ModelError } from './modelErrors'
 import type { ToolHost } from './tools'
+import { addUsage, startedItem, turnErrorOf } from './turnItems'
 
 export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
 
@@ -47,15 +47,6 @@ interface Streaming {
   /** Reasoning summary parts as they stream. */
   summary?: string[]
 }
-
-const emptyBreakdown = () => ({
-  totalTokens: 0,
-  inputTokens: 0,
-  cachedInputTokens: 0,
-  cacheWriteInputTokens: 0,
-  outputTokens: 0,
-  reasoningOutputTokens: 0,
-})
 
 export class TurnRunner implements RunningTurn {
   readonly turn: Turn
@@ -390,20 +381,7 @@ export class TurnRunner implements RunningTurn {
 
   private async recordUsage(usage: TokenUsage, settings: ResolvedThreadSettings): Promise<void> {
     const thread = this.host.thread
-    const total = thread.tokenUsage?.total ?? emptyBreakdown()
-    const last = { ...usage }
-    const tokenUsage = {
-      total: {
-        totalTokens: total.totalTokens + usage.totalTokens,
-        inputTokens: total.inputTokens + usage.inputTokens,
-        cachedInputTokens: total.cachedInputTokens + usage.cachedInputTokens,
-        cacheWriteInputTokens: total.cacheWriteInputTokens + usage.cacheWriteInputTokens,
-        outputTokens: total.outputTokens + usage.outputTokens,
-        reasoningOutputTokens: total.reasoningOutputTokens + usage.reasoningOutputTokens,
-      },
-      last,
-      modelContextWindow: settings.modelContextWindow,
-    }
+    const tokenUsage = addUsage(thread.tokenUsage, usage, settings.modelContextWindow)
     await this.persist('token_usage', { turnId: this.turn.id, usage: tokenUsage })
     thread.tokenUsage = tokenUsage
     await this.publish('thread/tokenUsage/updated', {
@@ -465,44 +443,4 @@ export class TurnRunner implements RunningTurn {
     }
     thread.touch(now)
   }
-}
-
-/** The ThreadItem a model output item starts, or null for items clients do not see. */
-function startedItem(output: ResponseOutputItem): ThreadItem | null {
-  const id = (output as { id?: string }).id || uuidv7()
-  switch (output.type) {
-    case 'message':
-      return {
-        type: 'agentMessage',
-        id,
-        text: '',
-        phase: null,
-        memoryCitation: null,
-        delivery: null,
-        questions: null,
-        moderation: null,
-      }
-    case 'reasoning':
-      return { type: 'reasoning', id, summary: [], content: [] }
-    default:
-      return null
-  }
-}
-
-/** Any failure as the TurnError clients see. */
-export function turnErrorOf(error: unknown): TurnError {
-  if (error instanceof ModelError) return { ...error.toTurnError(), misalignment: null }
-  if (isModelAborted(error))
-    return { message: 'turn interrupted', codexErrorInfo: null, additionalDetails: null, misalignment: null }
-  const message = error instanceof Error ? error.message : String(error)
-  const code = (error as { code?: unknown })?.code
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
-    return {
-      message: `could not save the thread: ${message}`,
-      codexErrorInfo: 'other',
-      additionalDetails: null,
-      misalignment: null,
-    }
-  }
-  return { message, codexErrorInfo: 'other', additionalDetails: null, misalignment: null }
 }

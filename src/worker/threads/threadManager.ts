@@ -25,11 +25,11 @@ import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
 import { forkLines, type PendingLine } from './forkLines'
-import { LiveThread } from './liveThread'
+import type { LiveThread } from './liveThread'
+import { createLiveThread, loadLiveThread, metaOfThread } from './threadLoader'
 import type { LoadedThreads } from './loadedThreads'
-import { replay, type RolloutLine, type SessionMeta, type ThreadSettings } from './rollout'
+import type { SessionMeta, ThreadSettings } from './rollout'
 import { noRolloutFound, RolloutStore, type RolloutStoreOptions } from './rolloutStore'
-import { EphemeralSink, type RolloutSink } from './rolloutWriter'
 import { ThreadEvents } from './threadEvents'
 import { ThreadIndex, threadFromSummary } from './threadIndex'
 import {
@@ -37,6 +37,8 @@ import {
   configWithOverrides,
   overridesFromParams,
   resolveSettings,
+  startResponse,
+  checkRequirements,
   type OverrideParams,
   type ResolvedThreadSettings,
 } from './threadSettings'
@@ -424,62 +426,15 @@ export class ThreadManager {
     const existing = this.live.get(threadId)
     if (existing) return existing
     const { store } = await this.open()
-    const writer = await store.open(threadId)
-    let live: LiveThread
-    try {
-      const replayed = await store.read(writer.path, { openTurn: 'interrupted' })
-      // A turn the last process left running is over: say so on disk, so every later read agrees.
-      for (const turnId of replayed.interruptedOnReplay) {
-        const turn = replayed.turns.find((t) => t.id === turnId)
-        if (!turn) continue
-        const open = new Set(replayed.openItems.filter((o) => o.turnId === turnId).map((o) => o.itemId))
-        for (const item of turn.items)
-          if (open.has(item.id)) void writer.append('item_completed', { turnId, item }).catch(() => undefined)
-        await writer.append('turn_completed', {
-          turnId,
-          status: 'interrupted',
-          error: null,
-          completedAt: turn.completedAt,
-          durationMs: turn.durationMs,
-        })
-      }
-      live = new LiveThread(replayed, writer)
-    } catch (error) {
-      await writer.close().catch(() => undefined)
-      throw error
-    }
+    const live = await loadLiveThread(store, threadId)
     this.add(live)
     // notLoaded -> idle: announced like every other change.
     this.events.toAll(threadId, 'thread/status/changed', { threadId, status: IDLE })
     return live
   }
 
-  /** Creates a thread's rollout (or, ephemeral, just its memory) from a meta and its first lines. */
   private async create(meta: SessionMeta, lines: PendingLine[], ephemeral: boolean): Promise<LiveThread> {
-    let sink: RolloutSink
-    let path: string | null = null
-    if (ephemeral) {
-      sink = new EphemeralSink(meta.id)
-    } else {
-      const { store } = await this.open()
-      const created = await store.create(meta)
-      sink = created.writer
-      path = created.path
-      try {
-        await Promise.all(lines.map((line) => created.writer.append(line.type, line.payload as never)))
-      } catch (error) {
-        await created.writer.close().catch(() => undefined)
-        throw error
-      }
-    }
-    const at = new Date(meta.createdAt * 1000).toISOString()
-    const all = [{ type: 'session_meta', payload: meta } as PendingLine, ...lines].map(
-      (line, ordinal) => ({ ...line, timestamp: at, ordinal }) as RolloutLine,
-    )
-    const replayed = replay(all, { path, openTurn: 'interrupted' })
-    replayed.thread.ephemeral = ephemeral
-    replayed.thread.updatedAt = replayed.thread.createdAt
-    return new LiveThread(replayed, sink)
+    return createLiveThread(ephemeral ? null : (await this.open()).store, meta, lines)
   }
 
   private add(live: LiveThread): void {
@@ -499,32 +454,11 @@ export class ThreadManager {
   }
 
   private response(live: LiveThread, withTurns: boolean): StartResponse {
-    const s = this.settingsOf(live)
-    return {
-      thread: live.snapshot(withTurns),
-      model: s.model,
-      modelProvider: s.modelProvider,
-      serviceTier: s.serviceTier,
-      cwd: s.cwd,
-      approvalPolicy: s.approvalPolicy,
-      approvalsReviewer: s.approvalsReviewer,
-      sandbox: s.sandboxPolicy,
-      reasoningEffort: s.effort,
-      instructionSources: [],
-      disabledPluginIds: [],
-    }
+    return startResponse(live.snapshot(withTurns), this.settingsOf(live))
   }
 
-  /** Requirements (requirements.toml, remote) bound the approval policy and sandbox a client asks for. */
-  private async checkRequirements(params: OverrideParams): Promise<void> {
-    const requirements = this.options.config.requirements()
-    if (!requirements || (!params.approvalPolicy && !params.sandbox)) return
-    const { checkApprovalPolicy, checkSandboxMode } = await import('../config/requirements')
-    const policy = params.approvalPolicy
-    const problem =
-      (typeof policy === 'string' ? checkApprovalPolicy(requirements, policy) : undefined) ??
-      (params.sandbox ? checkSandboxMode(requirements, params.sandbox) : undefined)
-    if (problem) throw invalidRequest(problem)
+  private checkRequirements(params: OverrideParams): Promise<void> {
+    return checkRequirements(this.options.config.requirements(), params)
   }
 }
 
@@ -534,28 +468,4 @@ function sameStatus(a: ThreadStatus, b: ThreadStatus): boolean {
   return (
     a.activeFlags.length === b.activeFlags.length && a.activeFlags.every((f, i) => b.activeFlags[i] === f)
   )
-}
-
-function metaOfThread(thread: LiveThread['base']): SessionMeta {
-  return {
-    id: thread.id,
-    createdAt: thread.createdAt,
-    cwd: thread.cwd,
-    originator: thread.originator,
-    cliVersion: thread.cliVersion,
-    source: thread.source,
-    threadSource: thread.threadSource,
-    modelProvider: thread.modelProvider,
-    model: thread.model,
-    reasoningEffort: thread.reasoningEffort,
-    forkedFromId: thread.forkedFromId,
-    parentThreadId: thread.parentThreadId,
-    ephemeral: false,
-    historyMode: thread.historyMode,
-    agentNickname: thread.agentNickname,
-    agentRole: thread.agentRole,
-    gitInfo: thread.gitInfo,
-    projectId: thread.projectId,
-    name: thread.name,
-  }
 }

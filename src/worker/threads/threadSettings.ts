@@ -10,7 +10,9 @@ import { resolve as resolvePath } from 'node:path'
 import { setAt, mergeTables, type Table } from '../config/merge'
 import { ConfigToml, resolveConfig, type EffectiveConfig } from '../config/schema'
 import { formatZodError, invalidRequest } from '../protocol/errors'
-import type { AskForApproval, SandboxMode, SandboxPolicy } from '../protocol/thread'
+import type { ConfigRequirements } from '../config/requirements'
+import type { Thread } from '../protocol/items'
+import type { AskForApproval, SandboxMode, SandboxPolicy, ThreadStartResponse } from '../protocol/thread'
 import type { ThreadSettings } from './rollout'
 
 export interface ResolvedThreadSettings {
@@ -151,4 +153,36 @@ export function changesSettings(current: ThreadSettings, overrides: ThreadSettin
   return Object.entries(overrides).some(
     ([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value),
   )
+}
+
+/** The start-shaped response (start, resume, fork) for a thread and its settings. */
+export function startResponse(thread: Thread, s: ResolvedThreadSettings): ThreadStartResponse {
+  return {
+    thread,
+    model: s.model,
+    modelProvider: s.modelProvider,
+    serviceTier: s.serviceTier,
+    cwd: s.cwd,
+    approvalPolicy: s.approvalPolicy,
+    approvalsReviewer: s.approvalsReviewer,
+    sandbox: s.sandboxPolicy,
+    reasoningEffort: s.effort,
+    instructionSources: [],
+    disabledPluginIds: [],
+  }
+}
+
+/** Requirements (requirements.toml, remote) bound the approval policy and sandbox a client asks for. */
+export async function checkRequirements(
+  requirements: ConfigRequirements | null,
+  params: OverrideParams,
+): Promise<void> {
+  if (!requirements || (!params.approvalPolicy && !params.sandbox)) return
+  // Loaded only when requirements exist (the cold-start budget).
+  const { checkApprovalPolicy, checkSandboxMode } = await import('../config/requirements')
+  const policy = params.approvalPolicy
+  const problem =
+    (typeof policy === 'string' ? checkApprovalPolicy(requirements, policy) : undefined) ??
+    (params.sandbox ? checkSandboxMode(requirements, params.sandbox) : undefined)
+  if (problem) throw invalidRequest(problem)
 }

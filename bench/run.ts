@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: measures the built app-server against the issue's targets and codex-cli 0.169.0's
  * numbers: cold start, request round trip, broadcast lag with a stalled client, idle RSS, thread
- * persistence, streaming throughput to one client, and `thread/resume` of a large thread. Prints
- * a table, then one JSON line per figure, and writes everything to bench/results/latest.json.
+ * persistence, `thread/list` over stdio, streaming throughput to one client, and `thread/resume` of
+ * a large thread. Prints a table, then one JSON line per figure, and writes everything to
+ * bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
  * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
  */
@@ -18,6 +19,7 @@ import { idleRss } from './rss'
 import { roundTripPort, roundTripStdio, roundTripWs } from './roundTrip'
 import { STREAMING_DEFAULTS, streamingDeltas } from './streaming'
 import { benchThreadList } from './threadList'
+import { THREAD_LIST_WIRE_DEFAULTS, threadListWire } from './threadListWire'
 import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
 
 /** The whole run must stay well under three minutes; past this something hangs, so give up. */
@@ -29,6 +31,7 @@ const BROADCAST = { fastClients: 8, count: 5_000, bytes: 200, batch: 50 }
 const RSS = { connections: 50, settleMs: 1_000 }
 const STREAMING = STREAMING_DEFAULTS
 const RESUME = THREAD_RESUME_DEFAULTS
+const THREAD_LIST_WIRE = THREAD_LIST_WIRE_DEFAULTS
 
 interface Step {
   /** Names of the figures the step produces, for the error rows if it fails. */
@@ -56,6 +59,15 @@ const STEPS: Step[] = [
       'thread_replay_2000_items',
     ],
     run: () => benchThreadList(),
+  },
+  {
+    names: [
+      'thread_list_first_page_stdio',
+      'thread_list_search_stdio',
+      'thread_list_updated_at_stdio',
+      'thread_list_first_call_stdio',
+    ],
+    run: () => threadListWire(THREAD_LIST_WIRE),
   },
   {
     names: ['stream_model_server_ceiling', 'stream_deltas_stdio', 'stream_deltas_ws'],
@@ -173,7 +185,7 @@ async function main(): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
-    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME },
+    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME, THREAD_LIST_WIRE },
     figures,
   }
   await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')

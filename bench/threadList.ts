@@ -8,15 +8,14 @@
  * `npx tsx bench/threadList.ts`. Everything lives in a temp home that is removed at the end.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, unlink, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { unlink } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
-import { decodeLines, encodeLine, type SessionMeta } from '../src/worker/threads/rollout'
-import { RolloutStore, rolloutPath } from '../src/worker/threads/rolloutStore'
-import { INDEX_FILE, ThreadIndex, summaryFromLines } from '../src/worker/threads/threadIndex'
+import { RolloutStore } from '../src/worker/threads/rolloutStore'
+import { INDEX_FILE, ThreadIndex } from '../src/worker/threads/threadIndex'
 import { agentMessage } from '../test/support/threadFixtures'
 import { makeTempDir } from './lib/processes'
-import { latencyFigure, percentile, round, summarize, type Figure } from './lib/stats'
+import { latencyFigure, p95, round, valueFigure, type Figure } from './lib/stats'
+import { meta, populate } from './lib/threadHome'
 
 export interface ThreadListBenchOptions {
   threads: number
@@ -40,100 +39,6 @@ export const THREAD_LIST_DEFAULTS: ThreadListBenchOptions = {
 
 const TARGET_LIST_P50_MS = 20
 const TARGET_REPLAY_P50_MS = 50
-const FILE_CONCURRENCY = 64
-
-function meta(id: string, createdAtMs: number, i: number): SessionMeta {
-  return {
-    id,
-    createdAt: Math.floor(createdAtMs / 1000),
-    cwd: `/work/project-${i % 20}`,
-    originator: 'codex-desk-bench',
-    cliVersion: '0.0.0-bench',
-    source: i % 10 === 0 ? 'cli' : 'vscode',
-    modelProvider: i % 7 === 0 ? 'ollama' : 'openai',
-    model: 'gpt-bench',
-    reasoningEffort: 'medium',
-    forkedFromId: null,
-    parentThreadId: null,
-    ephemeral: false,
-    historyMode: 'paginated',
-  }
-}
-
-/** A small but realistic rollout: meta, a name on some, one completed turn. */
-function smallRollout(id: string, createdAtMs: number, i: number): string {
-  let ordinal = 0
-  let at = createdAtMs
-  const line = <T extends Parameters<typeof encodeLine>[1]>(
-    type: T,
-    payload: Parameters<typeof encodeLine<T>>[2],
-  ) => encodeLine(ordinal++, type, payload, (at += 1000))
-  const parts = [encodeLine(ordinal++, 'session_meta', meta(id, createdAtMs, i), createdAtMs)]
-  if (i % 3 === 0) parts.push(line('thread_settings', { name: `Thread number ${i}` }))
-  parts.push(line('turn_started', { turnId: 'turn-1', startedAt: Math.floor(at / 1000) }))
-  parts.push(
-    line('item_completed', {
-      turnId: 'turn-1',
-      item: {
-        type: 'userMessage',
-        id: 'u1',
-        clientId: null,
-        content: [{ type: 'text', text: `Please look at issue ${i} in the parser`, text_elements: [] }],
-      },
-    }),
-  )
-  parts.push(line('item_completed', { turnId: 'turn-1', item: agentMessage('a1', `Done with ${i}.`) }))
-  parts.push(
-    line('turn_completed', {
-      turnId: 'turn-1',
-      status: 'completed',
-      error: null,
-      completedAt: Math.floor(at / 1000),
-      durationMs: 2000,
-    }),
-  )
-  return parts.join('')
-}
-
-/** Writes the rollouts straight to disk and indexes them: the fastest honest way to 10,000 threads. */
-async function populate(home: string, index: ThreadIndex, count: number): Promise<void> {
-  const base = Date.parse('2030-01-01T00:00:00.000Z')
-  // One mkdir per date folder, shared by the writers that need it at the same time.
-  const dirs = new Map<string, Promise<unknown>>()
-  let next = 0
-  let failed = false
-  const upserts: Promise<void>[] = []
-  const worker = async () => {
-    while (next < count && !failed) {
-      const i = next++
-      const id = randomUUID()
-      // A minute apart: 10,000 threads span a week of date folders.
-      const createdAtMs = base + i * 60_000 + (i % 1000)
-      const path = rolloutPath(home, createdAtMs, id)
-      const dir = dirname(path)
-      let made = dirs.get(dir)
-      if (!made) dirs.set(dir, (made = mkdir(dir, { recursive: true })))
-      await made
-      const text = smallRollout(id, createdAtMs, i)
-      await writeFile(path, text)
-      const summary = summaryFromLines(path, decodeLines(text).lines, false)
-      if (summary) upserts.push(index.upsert(summary))
-    }
-  }
-  // Settle everything before reporting a failure, so nothing is still writing when the caller
-  // removes the temp home.
-  const guarded = async () => {
-    try {
-      await worker()
-    } catch (error) {
-      failed = true
-      throw error
-    }
-  }
-  const workers = await Promise.allSettled(Array.from({ length: FILE_CONCURRENCY }, guarded))
-  const failure = [...workers, ...(await Promise.allSettled(upserts))].find((r) => r.status === 'rejected')
-  if (failure) throw (failure as PromiseRejectedResult).reason
-}
 
 /** One thread with `items` items: commands and streamed agent messages, with their model history. */
 async function bigThread(store: RolloutStore, items: number): Promise<string> {
@@ -193,25 +98,6 @@ async function bigThread(store: RolloutStore, items: number): Promise<string> {
   await writer.close()
   return id
 }
-
-function valueFigure(bench: string, samples: number[], extra: Record<string, unknown> = {}): Figure {
-  const s = summarize(samples)
-  return {
-    bench,
-    unit: 'ms',
-    value: round(s.p50),
-    min: round(s.min),
-    max: round(s.max),
-    n: s.n,
-    target: null,
-    targetStat: null,
-    codex: null,
-    pass: null,
-    ...extra,
-  }
-}
-
-const p95 = (samples: number[]) => round(percentile(Float64Array.from(samples).sort(), 95))
 
 export async function benchThreadList(
   options: ThreadListBenchOptions = THREAD_LIST_DEFAULTS,

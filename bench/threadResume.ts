@@ -15,15 +15,14 @@
  *
  * Runs inside `npm run bench` via `threadResume()`, or alone with `npx tsx bench/threadResume.ts`.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { reasoning, startModelServer, text, usage, type Step } from '../test/support/modelServer'
 import { modelConfig } from '../test/support/threadHarness'
-import { initialize, request, stdioFrames, type FrameChannel } from './lib/clients'
-import { makeTempDir, spawnServer, stderrOf, stopChild, withTimeout } from './lib/processes'
-import { latencyFigure, percentile, round, type Figure } from './lib/stats'
+import { request, stdioCore, timedRequest, type FrameChannel } from './lib/clients'
+import { makeTempDir, stopChild, withTimeout } from './lib/processes'
+import { latencyFigure, p95, round, type Figure } from './lib/stats'
 
 export interface ThreadResumeOptions {
   /** Items in the thread: one user message per turn, the rest from the model. */
@@ -52,30 +51,6 @@ function modelItems(turn: number, count: number): Step[] {
   }
   steps.push(usage({ input: 1_000, output: 500 }))
   return steps
-}
-
-/** Sends one request and resolves with the time to its response (last byte) and the parsed frame. */
-function timedRequest(
-  channel: FrameChannel,
-  id: number,
-  method: string,
-  params: unknown,
-  timeoutMs = 10_000,
-): Promise<{ ms: number; bytes: number; result: unknown }> {
-  const prefix = `{"id":${id},`
-  const t0 = performance.now()
-  const response = new Promise<{ ms: number; bytes: number; result: unknown }>((resolve, reject) => {
-    channel.handler = (frame) => {
-      const t1 = performance.now()
-      if (!frame.startsWith(prefix)) return
-      channel.handler = () => {}
-      const message = JSON.parse(frame) as { result?: unknown; error?: { message: string } }
-      if (message.error) reject(new Error(`${method} failed: ${message.error.message}`))
-      else resolve({ ms: t1 - t0, bytes: Buffer.byteLength(frame), result: message.result })
-    }
-  })
-  channel.send(JSON.stringify({ id, method, params }))
-  return withTimeout(response, timeoutMs, `the ${method} response`)
 }
 
 /** Counts the items of a resumed thread and checks there are as many as the thread was made with. */
@@ -125,19 +100,6 @@ function unsubscribeAndUnload(channel: FrameChannel, id: number, threadId: strin
   return withTimeout(done, 5_000, 'thread/unsubscribe and thread/closed')
 }
 
-/** A core over stdio in `home`, initialized; the caller stops it. */
-async function core(home: string): Promise<{ child: ChildProcessWithoutNullStreams; channel: FrameChannel }> {
-  const child = spawnServer([], home)
-  const channel = stdioFrames(child)
-  try {
-    await initialize(channel)
-  } catch (error) {
-    await stopChild(child)
-    throw new Error(`${(error as Error).message}: ${stderrOf(child)}`, { cause: error })
-  }
-  return { child, channel }
-}
-
 /** Makes the thread through real turns; returns its id and how long that took. */
 async function makeThread(
   home: string,
@@ -148,7 +110,7 @@ async function makeThread(
   const perTurn = options.items / options.turns - 1
   if (!Number.isInteger(perTurn) || perTurn < 1) throw new Error('items must be a multiple of turns')
   await writeFile(join(home, 'config.toml'), modelConfig(model.url, 'thread_unload_delay_secs = 0'))
-  const writer = await core(home)
+  const writer = await stdioCore(home)
   try {
     const started = await request(writer.channel, '{"id":1,"method":"thread/start","params":{}}', 1)
     const threadId = (started.result as { thread: { id: string } }).thread.id
@@ -175,8 +137,6 @@ async function makeThread(
   }
 }
 
-const p95 = (samples: number[]) => round(percentile(Float64Array.from(samples).sort(), 95))
-
 export async function threadResume(options: ThreadResumeOptions = THREAD_RESUME_DEFAULTS): Promise<Figure[]> {
   const home = makeTempDir('codex-desk-bench-resume-')
   try {
@@ -187,7 +147,7 @@ export async function threadResume(options: ThreadResumeOptions = THREAD_RESUME_
     // A new process for every run: the first resume after start.
     const fresh: number[] = []
     for (let i = 0; i < options.runs; i++) {
-      const { child, channel } = await core(home.path)
+      const { child, channel } = await stdioCore(home.path)
       try {
         const r = await timedRequest(channel, 1, 'thread/resume', resumeParams)
         checkItems(r.result, options.items)
@@ -202,7 +162,7 @@ export async function threadResume(options: ThreadResumeOptions = THREAD_RESUME_
     // One process: load, unload, load again.
     const unloaded: number[] = []
     const rejoin: number[] = []
-    const { child, channel } = await core(home.path)
+    const { child, channel } = await stdioCore(home.path)
     try {
       let id = 1
       for (let i = 0; i < options.warmup + options.runs; i++) {

@@ -7,7 +7,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import type { MessagePort } from 'node:worker_threads'
 import { WebSocket } from 'ws'
 import { PORT_ACK_EVERY } from '../../src/worker/protocol/portFrames'
-import { onStdoutLines, withTimeout } from './processes'
+import { onStdoutLines, spawnServer, stderrOf, stopChild, withTimeout } from './processes'
 
 /** One client connection: `send` a frame, and a single replaceable `handler` for incoming frames. */
 export interface FrameChannel {
@@ -98,9 +98,51 @@ export function request(
   return withTimeout(response, timeoutMs, `the response to request ${id}`)
 }
 
+/**
+ * Sends one request and resolves with the time from the write to its response's last byte (taken
+ * before the frame is parsed), the frame's size and the parsed result.
+ */
+export function timedRequest(
+  channel: FrameChannel,
+  id: number,
+  method: string,
+  params: unknown,
+  timeoutMs = 10_000,
+): Promise<{ ms: number; bytes: number; result: unknown }> {
+  const prefix = `{"id":${id},`
+  const t0 = performance.now()
+  const response = new Promise<{ ms: number; bytes: number; result: unknown }>((resolve, reject) => {
+    channel.handler = (frame) => {
+      const t1 = performance.now()
+      if (!frame.startsWith(prefix)) return
+      channel.handler = () => {}
+      const message = JSON.parse(frame) as { result?: unknown; error?: { message: string } }
+      if (message.error) reject(new Error(`${method} failed: ${message.error.message}`))
+      else resolve({ ms: t1 - t0, bytes: Buffer.byteLength(frame), result: message.result })
+    }
+  })
+  channel.send(JSON.stringify({ id, method, params }))
+  return withTimeout(response, timeoutMs, `the ${method} response`)
+}
+
 export async function initialize(channel: FrameChannel): Promise<void> {
   await request(channel, INITIALIZE_FRAME, 0)
   channel.send('{"method":"initialized"}')
+}
+
+/** A core over stdio in `home`, initialized; the caller stops it. */
+export async function stdioCore(
+  home: string,
+): Promise<{ child: ChildProcessWithoutNullStreams; channel: FrameChannel }> {
+  const child = spawnServer([], home)
+  const channel = stdioFrames(child)
+  try {
+    await initialize(channel)
+  } catch (error) {
+    await stopChild(child)
+    throw new Error(`${(error as Error).message}: ${stderrOf(child)}`, { cause: error })
+  }
+  return { child, channel }
 }
 
 /** Opens a websocket to a loopback URL. */

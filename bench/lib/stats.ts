@@ -18,6 +18,11 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number
 }
 
+/** The 95th percentile of unsorted samples, rounded like the other statistics. */
+export function p95(samples: ArrayLike<number>): number {
+  return round(percentile(Float64Array.from(samples).sort(), 95))
+}
+
 export function summarize(samples: ArrayLike<number>): Summary {
   const sorted = Float64Array.from(samples).sort()
   let sum = 0
@@ -90,4 +95,22 @@ export function latencyFigure(
     ...extra,
   }
   return figure
+}
+
+/** A figure whose value is the median of a few samples (a cold start, a rebuild), with no target. */
+export function valueFigure(bench: string, samples: number[], extra: Record<string, unknown> = {}): Figure {
+  const s = summarize(samples)
+  return {
+    bench,
+    unit: 'ms',
+    value: round(s.p50),
+    min: round(s.min),
+    max: round(s.max),
+    n: s.n,
+    target: null,
+    targetStat: null,
+    codex: null,
+    pass: null,
+    ...extra,
+  }
 }

@@ -7,7 +7,6 @@ import type { Readable, Writable } from 'node:stream'
 import { Emitter } from '../util/event'
 import { TransportBase } from './transportBase'
 import { LineSplitter } from './lineSplitter'
-import { TickBatch } from './tickBatch'
 import { CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -18,7 +17,6 @@ export class StdioTransport extends TransportBase implements Transport {
   readonly peer = 'stdio'
   private readonly oversizedEmitter = new Emitter<number>()
   readonly onOversized = this.oversizedEmitter.event
-  private readonly batch: TickBatch
 
   constructor(
     private readonly input: Readable,
@@ -26,7 +24,6 @@ export class StdioTransport extends TransportBase implements Transport {
     options: { maxMessageBytes?: number } = {},
   ) {
     super()
-    this.batch = new TickBatch(typeof output.cork === 'function' ? output : undefined)
     const splitter = new LineSplitter(
       options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       (line) => this.messageEmitter.fire(line),
@@ -45,7 +42,6 @@ export class StdioTransport extends TransportBase implements Transport {
 
   write(frame: string): boolean {
     if (this.closed) return true
-    this.batch.enter()
     return this.output.write(frame + '\n')
   }
 

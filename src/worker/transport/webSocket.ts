@@ -11,7 +11,6 @@ import { isIP } from 'node:net'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from '../util/log'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './stdio'
-import { TickBatch } from './tickBatch'
 import { TransportBase } from './transportBase'
 import { CLOSE_GOING_AWAY, CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
 import { authenticate, bearerFromProtocols, WS_PROTOCOL, type WsAuthConfig } from './wsAuth'
@@ -28,7 +27,6 @@ export class WebSocketTransport extends TransportBase implements Transport {
   private inflightBytes = 0
   private waitingForDrain = false
   private closeTimer: NodeJS.Timeout | undefined
-  private readonly batch: TickBatch
   private readonly afterSend = (bytes: number) => (error?: Error | null) => {
     this.inflightBytes -= bytes
     if (error) return
@@ -44,9 +42,6 @@ export class WebSocketTransport extends TransportBase implements Transport {
     log: Logger,
   ) {
     super()
-    // `ws` has no public cork; its sender corks the same net.Socket around each frame, and nested
-    // corks flush at the outermost uncork, so frames of one tick share a writev.
-    this.batch = new TickBatch((socket as unknown as { _socket?: Socket })._socket)
     socket.on('message', (data, isBinary) => {
       if (isBinary) {
         log.warn({ peer }, 'dropping binary websocket frame; send JSON-RPC messages as text frames')
@@ -62,7 +57,6 @@ export class WebSocketTransport extends TransportBase implements Transport {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return true
     // UTF-16 length is close enough for flow control and costs nothing to compute.
     this.inflightBytes += frame.length
-    this.batch.enter()
     this.socket.send(frame, this.afterSend(frame.length))
     if (this.inflightBytes < HIGH_WATER_BYTES) return true
     this.waitingForDrain = true

@@ -46,12 +46,11 @@ export interface StreamingOptions {
 }
 
 /**
- * 30,000 deltas per turn. The core now streams faster than one Node client parsing websocket
- * frames can read on this 2-core machine (the core has one CPU, the client shares the other with
- * the model server), so in a longer burst the client's backlog passes the 10,000-message queue and
- * the slow-consumer policy disconnects it, as designed. 30,000 keeps the backlog well below that.
+ * 100,000 deltas per turn. The client must keep up with the core: past 10,000 queued messages the
+ * slow-consumer policy disconnects a websocket client, so the model server runs in its own process
+ * and the client decodes deltas after the turn.
  */
-export const STREAMING_DEFAULTS: StreamingOptions = { deltas: 30_000, runs: 5 }
+export const STREAMING_DEFAULTS: StreamingOptions = { deltas: 100_000, runs: 5 }
 
 /** codex-cli 0.169.0 native, deltas/s to one client; the target is 1.5x. */
 const CODEX = { stdio: 34_600, ws: 28_200 }

@@ -93,7 +93,8 @@ describe('thread lifecycle under faults', () => {
     faults.holdClose = new Promise<void>((resolve) => (release = resolve))
     const { manager } = await server.threadSystem()
     manager.unload(thread.id)
-    expect(server.threads.has(thread.id)).toBe(false)
+    expect(manager.get(thread.id)).toBeUndefined()
+    await expect(client.request('thread/loaded/list', {})).resolves.toEqual({ data: [], nextCursor: null })
     // Resume while the old rollout writer is still closing: the load waits for it, then wins.
     const resumed = client.request('thread/resume', { threadId: thread.id })
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -102,7 +103,11 @@ describe('thread lifecycle under faults', () => {
     const { thread: again } = await resumed
     expect(again.status).toEqual({ type: 'idle' })
     await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(server.threads.has(thread.id)).toBe(true)
+    expect(manager.get(thread.id)).toBeDefined()
+    await expect(client.request('thread/loaded/list', {})).resolves.toEqual({
+      data: [thread.id],
+      nextCursor: null,
+    })
     const live = manager.get(thread.id)
     expect(live && manager.subscriptions.isCurrentListener(thread.id, live.generation)).toBe(true)
     model.enqueue(text('still writable'))

@@ -12,7 +12,7 @@ import type { RequestContext } from '../../src/worker/server/context'
 import { MessageProcessor } from '../../src/worker/server/messageProcessor'
 import { ServerRequestBroker } from '../../src/worker/server/serverRequests'
 import { AppServer } from '../../src/worker/server/appServer'
-import { LoadedThreads } from '../../src/worker/threads/loadedThreads'
+import { pageOfThreadIds } from '../../src/worker/threads/loadedThreads'
 import { createMemoryPair } from '../../src/worker/transport/memory'
 import { OutboundRouter } from '../../src/worker/transport/outboundRouter'
 import type { QueueLimits } from '../../src/worker/transport/outboundQueue'
@@ -60,7 +60,7 @@ export function testProcessor(
     },
     'thread/loaded/list': (params) => {
       const { cursor, limit } = params as { cursor?: string | null; limit?: number | null }
-      return new LoadedThreads().page(cursor, limit)
+      return pageOfThreadIds([], cursor, limit)
     },
   }
   for (const [method, { handler, spec }] of Object.entries(extraMethods)) {

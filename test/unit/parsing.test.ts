@@ -3,7 +3,7 @@ import toml from 'toml'
 import { featureOverride, parseConfigOverride } from '../../src/worker/config/overrides'
 import { parseListenUrl } from '../../src/worker/transport/listenUrl'
 import { LineSplitter } from '../../src/worker/transport/lineSplitter'
-import { LoadedThreads } from '../../src/worker/threads/loadedThreads'
+import { pageOfThreadIds } from '../../src/worker/threads/loadedThreads'
 import { isValidHeaderValue } from '../../src/worker/server/originator'
 
 describe('--listen', () => {
@@ -85,14 +85,16 @@ describe('LineSplitter', () => {
 
 describe('thread/loaded/list paging', () => {
   it('pages in id order with the last id as the cursor', () => {
-    const threads = new LoadedThreads()
-    for (const id of ['c', 'a', 'e', 'b', 'd']) threads.add(id)
-    expect(threads.page(null, 2)).toEqual({ data: ['a', 'b'], nextCursor: 'b' })
-    expect(threads.page('b', 2)).toEqual({ data: ['c', 'd'], nextCursor: 'd' })
-    expect(threads.page('d', 2)).toEqual({ data: ['e'], nextCursor: null })
-    expect(threads.page(undefined, undefined)).toEqual({ data: ['a', 'b', 'c', 'd', 'e'], nextCursor: null })
-    threads.delete('c')
-    expect(threads.page('b', 10)).toEqual({ data: ['d', 'e'], nextCursor: null })
+    const ids = new Set(['c', 'a', 'e', 'b', 'd'])
+    expect(pageOfThreadIds(ids, null, 2)).toEqual({ data: ['a', 'b'], nextCursor: 'b' })
+    expect(pageOfThreadIds(ids, 'b', 2)).toEqual({ data: ['c', 'd'], nextCursor: 'd' })
+    expect(pageOfThreadIds(ids, 'd', 2)).toEqual({ data: ['e'], nextCursor: null })
+    expect(pageOfThreadIds(ids, undefined, undefined)).toEqual({
+      data: ['a', 'b', 'c', 'd', 'e'],
+      nextCursor: null,
+    })
+    ids.delete('c')
+    expect(pageOfThreadIds(ids, 'b', 10)).toEqual({ data: ['d', 'e'], nextCursor: null })
   })
 })
 

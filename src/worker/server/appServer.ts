@@ -6,7 +6,6 @@
 import { Analytics } from '../analytics/analytics'
 import type { ConfigService } from '../config/service'
 import { clientRequests } from '../protocol/registry'
-import { LoadedThreads } from '../threads/loadedThreads'
 import type { Connection } from '../transport/connection'
 import type { QueueLimits } from '../transport/outboundQueue'
 import { OutboundRouter } from '../transport/outboundRouter'
@@ -49,7 +48,6 @@ export class AppServer {
   readonly router: OutboundRouter
   readonly broker: ServerRequestBroker
   readonly processor: MessageProcessor
-  readonly threads = new LoadedThreads()
   readonly originator: Originator
   readonly config: ConfigService
   readonly analytics: Analytics
@@ -86,7 +84,10 @@ export class AppServer {
         router: this.router,
         startupWarnings: () => config.warnings,
       }),
-      ...threadHandlers(() => this.threadSystem(), this.threads),
+      ...threadHandlers(
+        () => this.threadSystem(),
+        () => this.loadedSystem?.manager.loadedIds() ?? [],
+      ),
       ...turnHandlers(() => this.threadSystem()),
       ...configHandlers({ config }),
     }
@@ -131,7 +132,6 @@ export class AppServer {
         broker: this.broker,
         config: this.config,
         analytics: this.analytics,
-        loaded: this.threads,
         version: options.version,
         originator: () => this.originator.value ?? null,
         log: logs.get('threads'),

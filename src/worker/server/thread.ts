@@ -1,5 +1,5 @@
 /** Thread-area request handlers: thin adapters over the ThreadManager (threads/threadManager.ts). */
-import type { LoadedThreads } from '../threads/loadedThreads'
+import { pageOfThreadIds } from '../threads/loadedThreads'
 import type { ThreadSystem } from '../threads/threadSystem'
 import type { Handler } from './context'
 
@@ -17,7 +17,8 @@ type ThreadMethods =
 
 export function threadHandlers(
   system: () => Promise<ThreadSystem>,
-  loaded: LoadedThreads,
+  /** The loaded thread ids, without loading the threads subsystem (none before it loads). */
+  loadedIds: () => Iterable<string>,
 ): { [M in ThreadMethods]: Handler<M> } {
   const manager = async () => (await system()).manager
   return {
@@ -26,7 +27,7 @@ export function threadHandlers(
     'thread/fork': async (params, ctx) => (await manager()).fork(params, ctx),
     'thread/read': async (params) => (await manager()).readThread(params),
     'thread/list': async (params) => (await manager()).list(params),
-    'thread/loaded/list': (params) => loaded.page(params.cursor, params.limit),
+    'thread/loaded/list': (params) => pageOfThreadIds(loadedIds(), params.cursor, params.limit),
     'thread/unsubscribe': async (params, ctx) =>
       (await manager()).unsubscribe(params.threadId, ctx.connection.id),
     'thread/archive': async (params) => {

@@ -27,7 +27,6 @@ import { uuidv7 } from '../util/uuid'
 import { forkLines, type PendingLine } from './forkLines'
 import type { LiveThread } from './liveThread'
 import { createLiveThread, loadLiveThread, metaOfThread } from './threadLoader'
-import type { LoadedThreads } from './loadedThreads'
 import type { SessionMeta, ThreadSettings } from './rollout'
 import { noRolloutFound, RolloutStore, type RolloutStoreOptions } from './rolloutStore'
 import { ThreadEvents } from './threadEvents'
@@ -50,7 +49,6 @@ export interface ThreadManagerOptions {
   broker: ServerRequestBroker
   config: ConfigService
   analytics: Analytics
-  loaded: LoadedThreads
   version: string
   /** The process originator (fixed by the first initialize). */
   originator: () => string | null
@@ -93,6 +91,11 @@ export class ThreadManager {
 
   get log(): Logger {
     return this.options.log
+  }
+
+  /** The ids of the loaded threads (`thread/loaded/list`). */
+  loadedIds(): IterableIterator<string> {
+    return this.live.keys()
   }
 
   get(threadId: string): LiveThread | undefined {
@@ -345,7 +348,6 @@ export class ThreadManager {
     if (!live) return
     if (!options.force && (this.isBusy(threadId) || this.subscriptions.subscribers(threadId).size > 0)) return
     this.live.delete(threadId)
-    this.options.loaded.delete(threadId)
     this.subscriptions.detachListener(threadId, live.generation)
     this.setStatus(live, NOT_LOADED)
     if (options.announceClosed !== false) this.events.toAll(threadId, 'thread/closed', { threadId })
@@ -440,7 +442,6 @@ export class ThreadManager {
   private add(live: LiveThread): void {
     live.generation = this.subscriptions.attachListener(live.id)
     this.live.set(live.id, live)
-    this.options.loaded.add(live.id)
   }
 
   /** Registers a new thread, subscribes the caller, and announces `thread/started` after the response. */

@@ -234,6 +234,31 @@ describe('RolloutWriter', () => {
     ])
   })
 
+  it('assembles a checkpoint given as a function only when its line is written', async () => {
+    const home = await tempHome()
+    const { store } = await openStore(home)
+    const { path, writer } = await store.create(meta())
+    const parts = ['Think']
+    let assembled = 0
+    const text = () => {
+      assembled++
+      return parts.join('\n\n')
+    }
+    writer.checkpoint('t', 'r1', text)
+    for (const more of ['ing', ' hard', ' now']) {
+      parts[0] += more
+      writer.checkpoint('t', 'r1', text)
+    }
+    parts.push('Second part')
+    writer.checkpoint('t', 'r1', text)
+    await writer.flush()
+    expect(checkpointLines((await linesOf(path)).lines, 'r1').map((l) => l.payload.text)).toEqual([
+      'Think',
+      'Thinking hard now\n\nSecond part',
+    ])
+    expect(assembled).toBe(2)
+  })
+
   it('drops a held checkpoint once its item completes, and writes held text before the turn completes', async () => {
     const home = await tempHome()
     const { store } = await openStore(home)

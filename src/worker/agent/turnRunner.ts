@@ -13,7 +13,7 @@
  */
 import type { ThreadItem, Turn, TurnError, UserInput } from '../protocol/items'
 import type { NotificationParams, ServerNotificationMethod } from '../protocol/registry'
-import type { LiveThread, RunningTurn } from '../threads/liveThread'
+import { turnHeader, type LiveThread, type RunningTurn } from '../threads/liveThread'
 import { closeItem, previewOf, type RolloutPayloads, type RolloutType } from '../threads/rollout'
 import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
@@ -41,11 +41,12 @@ export interface TurnHost {
   finished(runner: TurnRunner, outcome: TurnOutcome): void
 }
 
-/** An item being streamed, by the model's output index. */
+/**
+ * An item being streamed, by the model's output index. Its streaming field (agentMessage `text`,
+ * reasoning `summary` parts) grows in place; a snapshot copies open items, so that is safe.
+ */
 interface Streaming {
   item: ThreadItem
-  /** Reasoning summary parts as they stream. */
-  summary?: string[]
 }
 
 export class TurnRunner implements RunningTurn {
@@ -106,7 +107,7 @@ export class TurnRunner implements RunningTurn {
       host.setActive()
       await this.publish('turn/started', {
         threadId: this.threadId,
-        turn: { ...this.turn, itemsView: 'notLoaded' },
+        turn: turnHeader(this.turn),
       })
       await this.recordUserMessage(this.input, this.clientId)
       for (;;) {
@@ -218,13 +219,13 @@ export class TurnRunner implements RunningTurn {
     calls: { name: string; callId: string; arguments: string }[],
     settings: ResolvedThreadSettings,
   ): Promise<void> {
-    const base = { threadId: this.threadId, turnId: this.turn.id }
+    // The delta path builds each notification's params directly: it runs once per delta.
     switch (event.type) {
       case 'outputItemAdded': {
         const item = startedItem(event.item)
         if (!item) return
         await this.startItem(item)
-        streaming.set(event.outputIndex, item.type === 'reasoning' ? { item, summary: [] } : { item })
+        streaming.set(event.outputIndex, { item })
         return
       }
       case 'textDelta': {
@@ -233,7 +234,8 @@ export class TurnRunner implements RunningTurn {
         state.item.text += event.delta
         this.host.thread.sink.checkpoint(this.turn.id, state.item.id, state.item.text)
         const wait = this.publish('item/agentMessage/delta', {
-          ...base,
+          threadId: this.threadId,
+          turnId: this.turn.id,
           itemId: state.item.id,
           delta: event.delta,
         })
@@ -242,22 +244,23 @@ export class TurnRunner implements RunningTurn {
       }
       case 'reasoningSummaryDelta': {
         const state = streaming.get(event.outputIndex)
-        if (!state || state.item.type !== 'reasoning' || !state.summary) return
-        const parts = state.summary
+        if (!state || state.item.type !== 'reasoning') return
+        const parts = state.item.summary
         while (parts.length <= event.summaryIndex) {
           parts.push('')
-          state.item.summary = parts.slice()
           void this.publish('item/reasoning/summaryPartAdded', {
-            ...base,
+            threadId: this.threadId,
+            turnId: this.turn.id,
             itemId: state.item.id,
             summaryIndex: parts.length - 1,
           })
         }
         parts[event.summaryIndex] += event.delta
-        state.item.summary = parts.slice()
-        this.host.thread.sink.checkpoint(this.turn.id, state.item.id, parts.join('\n\n'))
+        // Joined only when the checkpoint is written (at most every 250 ms), not per delta.
+        this.host.thread.sink.checkpoint(this.turn.id, state.item.id, () => parts.join('\n\n'))
         const wait = this.publish('item/reasoning/summaryTextDelta', {
-          ...base,
+          threadId: this.threadId,
+          turnId: this.turn.id,
           itemId: state.item.id,
           delta: event.delta,
           summaryIndex: event.summaryIndex,
@@ -282,7 +285,8 @@ export class TurnRunner implements RunningTurn {
         }
         const error = event.error.toTurnError()
         void this.publish('error', {
-          ...base,
+          threadId: this.threadId,
+          turnId: this.turn.id,
           error: {
             ...error,
             message: `Reconnecting... ${event.attempt}/${event.maxAttempts}`,
@@ -364,7 +368,7 @@ export class TurnRunner implements RunningTurn {
         }
         await this.completeItem({
           ...(state.item as Extract<ThreadItem, { type: 'reasoning' }>),
-          summary: summary.length > 0 ? summary : (state.summary ?? []),
+          summary: summary.length > 0 ? summary : state.item.type === 'reasoning' ? state.item.summary : [],
           content,
         })
         return

@@ -33,12 +33,18 @@ export function nodeFile(handle: FileHandle): RolloutFile {
   }
 }
 
+/**
+ * A checkpoint's text, or a function that produces it when the line is written: a streaming item
+ * whose text is costly to assemble (reasoning parts) pays for that once per line, not per delta.
+ */
+export type CheckpointText = string | (() => string)
+
 /** What thread code writes to: a RolloutWriter, or an EphemeralSink for threads that keep nothing. */
 export interface RolloutSink {
   readonly threadId: string
   readonly path: string | null
   append<T extends RolloutType>(type: T, payload: RolloutPayloads[T]): Promise<void>
-  checkpoint(turnId: string, itemId: string, text: string): void
+  checkpoint(turnId: string, itemId: string, text: CheckpointText): void
   flush(): Promise<void>
   sync(): Promise<void>
   close(): Promise<void>
@@ -51,7 +57,7 @@ export class EphemeralSink implements RolloutSink {
   append<T extends RolloutType>(_type: T, _payload: RolloutPayloads[T]): Promise<void> {
     return Promise.resolve()
   }
-  checkpoint(_turnId: string, _itemId: string, _text: string): void {}
+  checkpoint(_turnId: string, _itemId: string, _text: CheckpointText): void {}
   flush(): Promise<void> {
     return Promise.resolve()
   }
@@ -83,7 +89,7 @@ interface Pending {
 
 interface CheckpointState {
   turnId: string
-  text: string
+  text: CheckpointText
   /** Newer text than the last line queued for this item. */
   dirty: boolean
   lastAt: number
@@ -177,7 +183,7 @@ export class RolloutWriter implements RolloutSink {
    * 250 ms are up. So a streaming item costs at most one line per 250 ms and the file is never more
    * than 250 ms behind. Failures are logged and the text stays pending for the next write.
    */
-  checkpoint(turnId: string, itemId: string, text: string): void {
+  checkpoint(turnId: string, itemId: string, text: CheckpointText): void {
     if (this.closing) return
     let state = this.checkpoints.get(itemId)
     if (!state) {
@@ -345,11 +351,12 @@ export class RolloutWriter implements RolloutSink {
   private emitCheckpoint(itemId: string, state: CheckpointState, now: number): Promise<void> {
     state.dirty = false
     state.lastAt = now
-    const text = state.text
+    const source = state.text
+    const text = typeof source === 'function' ? source() : source
     const written = this.enqueue('item_checkpoint', { turnId: state.turnId, itemId, text }, now)
     written.catch((error: unknown) => {
       // Still the latest text? Then keep it pending so flush, turn end or close retries it.
-      if (this.checkpoints.get(itemId) === state && state.text === text) state.dirty = true
+      if (this.checkpoints.get(itemId) === state && state.text === source) state.dirty = true
       this.logger.warn({ threadId: this.threadId, itemId, error }, 'could not write a checkpoint')
     })
     return written

@@ -5,7 +5,7 @@
 import type { ThreadItem, ThreadTokenUsage, TurnError } from '../protocol/items'
 import { uuidv7 } from '../util/uuid'
 import type { ResponseOutputItem, TokenUsage } from './modelClient'
-import { isModelAborted, ModelError } from './modelErrors'
+import { ModelError } from './modelErrors'
 
 const emptyBreakdown = (): TokenUsage => ({
   totalTokens: 0,
@@ -62,8 +62,6 @@ export function startedItem(output: ResponseOutputItem): ThreadItem | null {
 /** Any failure as the TurnError clients see. */
 export function turnErrorOf(error: unknown): TurnError {
   if (error instanceof ModelError) return { ...error.toTurnError(), misalignment: null }
-  if (isModelAborted(error))
-    return { message: 'turn interrupted', codexErrorInfo: null, additionalDetails: null, misalignment: null }
   const message = error instanceof Error ? error.message : String(error)
   const code = (error as { code?: unknown })?.code
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {

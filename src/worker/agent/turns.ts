@@ -13,6 +13,7 @@ import type { ParamsOf, ResultOf } from '../protocol/registry'
 import type { RequestContext } from '../server/context'
 import { turnHeader, turnSummary, type LiveThread } from '../threads/liveThread'
 import type { ThreadSettings } from '../threads/rollout'
+import { pickOverrides } from '../threads/threadSettings'
 import type { ThreadManager } from '../threads/threadManager'
 import type { Logger } from '../util/log'
 import { ModelClient, type ModelClientOptions } from './modelClient'
@@ -39,19 +40,12 @@ export class TurnController {
     if (params.input.length === 0) throw invalidRequest('input must not be empty')
     await threads.applyOverrides(live, turnOverrides(params))
     const clientId = params.clientUserMessageId ?? null
-    let running = live.running
-    if (running && !running.closing) {
+    // A turn that is wrapping up finishes first, so its turn/completed precedes the next turn/started.
+    while (live.running?.closing) await live.running.done
+    const running = live.running
+    if (running) {
       running.steer(params.input, clientId)
       return { turn: turnHeader(running.turn) }
-    }
-    // A turn that is wrapping up finishes first, so its turn/completed precedes the next turn/started.
-    while (running) {
-      await running.done
-      running = live.running
-      if (running && !running.closing) {
-        running.steer(params.input, clientId)
-        return { turn: turnHeader(running.turn) }
-      }
     }
     const runner = new TurnRunner(this.host(live), params.input, clientId)
     live.running = runner
@@ -143,8 +137,7 @@ export class TurnController {
 
 /** turn/start's sticky overrides, in thread_settings form. */
 function turnOverrides(params: ParamsOf<'turn/start'>): ThreadSettings {
-  const out: ThreadSettings = {}
-  const keys = [
+  return pickOverrides(params, [
     'cwd',
     'approvalPolicy',
     'approvalsReviewer',
@@ -155,10 +148,5 @@ function turnOverrides(params: ParamsOf<'turn/start'>): ThreadSettings {
     'summary',
     'personality',
     'collaborationMode',
-  ] as const
-  for (const key of keys) {
-    const value = params[key]
-    if (value !== undefined && value !== null) out[key] = value
-  }
-  return out
+  ])
 }

@@ -130,21 +130,33 @@ export function resolveSettings(
  * the client sent; `cwd` is made absolute against the server's working directory.
  */
 export function overridesFromParams(params: OverrideParams): ThreadSettings {
-  const out: ThreadSettings = {}
-  const put = (key: string, value: unknown) => {
-    if (value !== undefined && value !== null) out[key] = value
-  }
-  put('model', params.model)
-  put('modelProvider', params.modelProvider)
-  put('serviceTier', params.serviceTier)
-  if (params.cwd) out.cwd = resolvePath(params.cwd)
-  put('approvalPolicy', params.approvalPolicy)
-  put('approvalsReviewer', params.approvalsReviewer)
-  put('sandbox', params.sandbox)
+  const out = pickOverrides(params, [
+    'model',
+    'modelProvider',
+    'serviceTier',
+    'cwd',
+    'approvalPolicy',
+    'approvalsReviewer',
+    'sandbox',
+    'baseInstructions',
+    'developerInstructions',
+    'personality',
+  ])
   if (params.config && Object.keys(params.config).length > 0) out.config = params.config
-  put('baseInstructions', params.baseInstructions)
-  put('developerInstructions', params.developerInstructions)
-  put('personality', params.personality)
+  return out
+}
+
+/** The named params the client set (not null), in thread_settings form; `cwd` made absolute. */
+export function pickOverrides<P extends object>(
+  params: P,
+  keys: readonly (keyof P & string)[],
+): ThreadSettings {
+  const out: ThreadSettings = {}
+  for (const key of keys) {
+    const value: unknown = params[key]
+    if (value === undefined || value === null) continue
+    out[key] = key === 'cwd' && typeof value === 'string' ? resolvePath(value) : value
+  }
   return out
 }
 

@@ -104,13 +104,8 @@ const threadOverrides = {
   personality: z.nullish(z.string()),
 }
 
-export const ThreadStartParams = z.object({
-  ...threadOverrides,
-  serviceName: z.nullish(z.string()),
-  ephemeral: z.nullish(z.boolean()),
-  sessionStartSource: z.nullish(z.enum(['startup', 'clear'])),
-  threadSource: z.nullish(z.string()),
-  // Experimental (THREAD_START_EXPERIMENTAL_FIELDS); loose where codex-desk does not read them yet.
+/** Loose where codex-desk does not read them yet. */
+const threadStartExperimental = {
   dynamicTools: z.nullish(z.array(z.unknown())),
   /** A permission profile id, exclusive with `sandbox`. */
   permissions: z.nullish(z.unknown()),
@@ -124,22 +119,19 @@ export const ThreadStartParams = z.object({
   daybreakEnabled: z.nullish(z.boolean()),
   /** Accepted and ignored, as codex does. */
   multiAgentMode: z.nullish(z.unknown()),
+}
+
+export const ThreadStartParams = z.object({
+  ...threadOverrides,
+  serviceName: z.nullish(z.string()),
+  ephemeral: z.nullish(z.boolean()),
+  sessionStartSource: z.nullish(z.enum(['startup', 'clear'])),
+  threadSource: z.nullish(z.string()),
+  ...threadStartExperimental,
 })
 export type ThreadStartParams = z.infer<typeof ThreadStartParams>
 
-export const THREAD_START_EXPERIMENTAL_FIELDS: readonly string[] = [
-  'dynamicTools',
-  'permissions',
-  'runtimeWorkspaceRoots',
-  'environments',
-  'historyMode',
-  'projectId',
-  'allowProviderModelFallback',
-  'experimentalRawEvents',
-  'selectedCapabilityRoots',
-  'daybreakEnabled',
-  'multiAgentMode',
-]
+export const THREAD_START_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(threadStartExperimental)
 
 const threadStartResponseShape = {
   thread: Thread,
@@ -159,24 +151,22 @@ const threadStartResponseShape = {
 export const ThreadStartResponse = z.object(threadStartResponseShape)
 export type ThreadStartResponse = z.infer<typeof ThreadStartResponse>
 
-export const ThreadResumeParams = z.object({
-  threadId: z.string(),
-  ...threadOverrides,
-  excludeTurns: z.nullish(z.boolean()),
-  // Experimental (THREAD_RESUME_EXPERIMENTAL_FIELDS).
+const threadResumeExperimental = {
   history: z.nullish(z.unknown()),
   path: z.nullish(z.string()),
   initialTurnsPage: z.nullish(z.unknown()),
   permissions: z.nullish(z.unknown()),
+}
+
+export const ThreadResumeParams = z.object({
+  threadId: z.string(),
+  ...threadOverrides,
+  excludeTurns: z.nullish(z.boolean()),
+  ...threadResumeExperimental,
 })
 export type ThreadResumeParams = z.infer<typeof ThreadResumeParams>
 
-export const THREAD_RESUME_EXPERIMENTAL_FIELDS: readonly string[] = [
-  'history',
-  'path',
-  'initialTurnsPage',
-  'permissions',
-]
+export const THREAD_RESUME_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(threadResumeExperimental)
 
 export const ThreadResumeResponse = z.object({
   ...threadStartResponseShape,
@@ -186,6 +176,8 @@ export const ThreadResumeResponse = z.object({
 })
 export type ThreadResumeResponse = z.infer<typeof ThreadResumeResponse>
 
+const threadForkExperimental = { beforeTurnId: z.nullish(z.string()) }
+
 export const ThreadForkParams = z.object({
   threadId: z.string(),
   /** Fork after this turn; the whole thread when omitted. */
@@ -193,12 +185,11 @@ export const ThreadForkParams = z.object({
   excludeTurns: z.nullish(z.boolean()),
   ephemeral: z.nullish(z.boolean()),
   ...threadOverrides,
-  // Experimental (THREAD_FORK_EXPERIMENTAL_FIELDS).
-  beforeTurnId: z.nullish(z.string()),
+  ...threadForkExperimental,
 })
 export type ThreadForkParams = z.infer<typeof ThreadForkParams>
 
-export const THREAD_FORK_EXPERIMENTAL_FIELDS: readonly string[] = ['beforeTurnId']
+export const THREAD_FORK_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(threadForkExperimental)
 
 /** A new thread id, `forkedFromId` set. */
 export const ThreadForkResponse = z.object(threadStartResponseShape)

@@ -13,6 +13,8 @@ const itemIds = { ...ids, itemId: z.string() }
 // ---------------------------------------------------------------------------------------------
 // turn/start, turn/steer, turn/interrupt
 
+const turnStartExperimental = { environments: z.nullish(z.unknown()), permissions: z.nullish(z.unknown()) }
+
 export const TurnStartParams = z.object({
   threadId: z.string(),
   input: z.array(UserInput),
@@ -37,13 +39,11 @@ export const TurnStartParams = z.object({
   rootTurnId: z.nullish(z.string()),
   toolOutput: z.nullish(z.unknown()),
   additionalContext: z.nullish(z.unknown()),
-  // Experimental (TURN_START_EXPERIMENTAL_FIELDS).
-  environments: z.nullish(z.unknown()),
-  permissions: z.nullish(z.unknown()),
+  ...turnStartExperimental,
 })
 export type TurnStartParams = z.infer<typeof TurnStartParams>
 
-export const TURN_START_EXPERIMENTAL_FIELDS: readonly string[] = ['environments', 'permissions']
+export const TURN_START_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(turnStartExperimental)
 
 /**
  * `status: 'inProgress'`, no items, `itemsView: 'notLoaded'`. While a turn is running the input is

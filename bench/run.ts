@@ -15,6 +15,7 @@ import { broadcastLag } from './broadcast'
 import { coldStarts } from './coldStart'
 import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
 import type { Figure } from './lib/stats'
+import { table } from './lib/table'
 import { idleRss } from './rss'
 import { roundTripPort, roundTripStdio, roundTripWs } from './roundTrip'
 import { STREAMING_DEFAULTS, streamingDeltas } from './streaming'
@@ -86,56 +87,6 @@ const STEPS: Step[] = [
 function failed(bench: string, error: unknown): Figure {
   const message = error instanceof Error ? error.message : String(error)
   return { bench, unit: 'ms', n: 0, target: null, targetStat: null, codex: null, pass: false, error: message }
-}
-
-function fmt(value: number | undefined): string {
-  return value === undefined ? '-' : String(value)
-}
-
-function table(figures: Figure[]): string {
-  const header = ['figure', 'unit', 'p50', 'p99', 'min', 'value', 'n', 'target', 'codex', 'result']
-  const rows = figures.map((f) => [
-    f.bench,
-    f.unit,
-    fmt(f.p50),
-    fmt(f.p99),
-    fmt(f.min),
-    fmt(f.value),
-    String(f.n),
-    f.target === null
-      ? '-'
-      : `${f.targetStat === 'value' ? '' : f.targetStat + ' '}${f.atLeast ? '>=' : '<='} ${f.target}`,
-    f.codex
-      ? Object.entries(f.codex)
-          .map(([k, v]) => (k === 'value' ? String(v) : `${k} ${v}`))
-          .join(', ')
-      : '-',
-    f.error ? 'ERROR' : f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS',
-  ])
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')
-  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)]
-  // Everything that is not a column (sub-timings, the paused client's fate, errors) goes below.
-  const columns = new Set([
-    'bench',
-    'unit',
-    'p50',
-    'p99',
-    'min',
-    'max',
-    'value',
-    'n',
-    'target',
-    'targetStat',
-    'atLeast',
-  ])
-  for (const f of figures) {
-    const details = Object.entries(f).filter(([k]) => !columns.has(k) && k !== 'codex' && k !== 'pass')
-    if (details.length === 0) continue
-    out.push(`  ${f.bench}: ${details.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`)
-  }
-  return out.join('\n')
 }
 
 function gitCommit(): string | null {

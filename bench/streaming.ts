@@ -15,7 +15,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { text, usage } from '../test/support/modelServer'
 import { startRemoteModelServer, type RemoteModelServer } from './lib/remoteModelServer'
 import { modelConfig } from '../test/support/threadHarness'
@@ -37,6 +36,7 @@ import {
   withTimeout,
 } from './lib/processes'
 import { round, summarize, type Figure } from './lib/stats'
+import { runStandalone } from './lib/table'
 
 export interface StreamingOptions {
   /** Deltas in the one text item of each turn. */
@@ -331,22 +331,9 @@ export async function streamingDeltas(options: StreamingOptions = STREAMING_DEFA
 }
 
 // `npx tsx bench/streaming.ts [deltas] [runs]`: the figures on their own, one JSON line each.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const deltas = Number(process.argv[2]) || STREAMING_DEFAULTS.deltas
-  const runs = Number(process.argv[3]) || STREAMING_DEFAULTS.runs
-  streamingDeltas({ deltas, runs }).then(
-    (figures) => {
-      for (const f of figures) {
-        const target = f.target === null ? '' : ` (target >= ${f.target})`
-        const verdict = f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS'
-        console.log(`${f.bench.padEnd(28)} ${f.value} deltas/s${target} ${verdict}`)
-      }
-      console.log()
-      for (const f of figures) console.log(JSON.stringify(f))
-    },
-    (error: unknown) => {
-      console.error(error)
-      process.exitCode = 1
-    },
-  )
-}
+runStandalone(import.meta.url, () =>
+  streamingDeltas({
+    deltas: Number(process.argv[2]) || STREAMING_DEFAULTS.deltas,
+    runs: Number(process.argv[3]) || STREAMING_DEFAULTS.runs,
+  }),
+)

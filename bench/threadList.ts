@@ -9,12 +9,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { unlink } from 'node:fs/promises'
-import { pathToFileURL } from 'node:url'
 import { RolloutStore } from '../src/worker/threads/rolloutStore'
 import { INDEX_FILE, ThreadIndex } from '../src/worker/threads/threadIndex'
 import { agentMessage } from '../test/support/threadFixtures'
 import { makeTempDir } from './lib/processes'
 import { latencyFigure, p95, round, valueFigure, type Figure } from './lib/stats'
+import { runStandalone } from './lib/table'
 import { meta, populate } from './lib/threadHome'
 
 export interface ThreadListBenchOptions {
@@ -209,23 +209,4 @@ export async function benchThreadList(
 }
 
 // `npx tsx bench/threadList.ts`: the figures on their own, one JSON line each.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchThreadList().then(
-    (figures) => {
-      for (const f of figures) {
-        const stat =
-          f.value !== undefined ? `value ${f.value}` : `p50 ${f.p50} p95 ${String(f.p95)} p99 ${f.p99}`
-        const verdict = f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS'
-        console.log(
-          `${f.bench.padEnd(36)} ${stat} ms${f.target === null ? '' : ` (target ${f.targetStat} <= ${f.target})`} ${verdict}`,
-        )
-      }
-      console.log()
-      for (const f of figures) console.log(JSON.stringify(f))
-    },
-    (error: unknown) => {
-      console.error(error)
-      process.exitCode = 1
-    },
-  )
-}
+runStandalone(import.meta.url, () => benchThreadList())

@@ -18,10 +18,10 @@
  *
  * Runs inside `npm run bench` via `threadListWire()`, or alone with `npx tsx bench/threadListWire.ts`.
  */
-import { pathToFileURL } from 'node:url'
 import { roundTrips, stdioCore, timedRequest, type FrameChannel } from './lib/clients'
 import { makeTempDir, stopChild } from './lib/processes'
 import { latencyFigure, p95, round, summarize, valueFigure, type Figure } from './lib/stats'
+import { runStandalone } from './lib/table'
 import { populatedHome } from './lib/threadHome'
 
 export interface ThreadListWireOptions {
@@ -155,23 +155,4 @@ export async function threadListWire(
 }
 
 // `npx tsx bench/threadListWire.ts`: the figures on their own, one JSON line each.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  threadListWire().then(
-    (figures) => {
-      for (const f of figures) {
-        const stat =
-          f.value !== undefined ? `value ${f.value}` : `p50 ${f.p50} p95 ${String(f.p95)} p99 ${f.p99}`
-        const verdict = f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS'
-        console.log(
-          `${f.bench.padEnd(32)} ${stat} ms${f.target === null ? '' : ` (target ${f.targetStat} <= ${f.target})`} ${verdict}`,
-        )
-      }
-      console.log()
-      for (const f of figures) console.log(JSON.stringify(f))
-    },
-    (error: unknown) => {
-      console.error(error)
-      process.exitCode = 1
-    },
-  )
-}
+runStandalone(import.meta.url, () => threadListWire())

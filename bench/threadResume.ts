@@ -17,12 +17,12 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { reasoning, startModelServer, text, usage, type Step } from '../test/support/modelServer'
 import { modelConfig } from '../test/support/threadHarness'
 import { request, stdioCore, timedRequest, type FrameChannel } from './lib/clients'
 import { makeTempDir, stopChild, withTimeout } from './lib/processes'
 import { latencyFigure, p95, round, type Figure } from './lib/stats'
+import { runStandalone } from './lib/table'
 
 export interface ThreadResumeOptions {
   /** Items in the thread: one user message per turn, the rest from the model. */
@@ -208,21 +208,4 @@ export async function threadResume(options: ThreadResumeOptions = THREAD_RESUME_
 }
 
 // `npx tsx bench/threadResume.ts`: the figures on their own, one JSON line each.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  threadResume().then(
-    (figures) => {
-      for (const f of figures) {
-        const verdict = f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS'
-        console.log(
-          `${f.bench.padEnd(40)} p50 ${f.p50} p95 ${String(f.p95)} ms (target p50 <= ${f.target}) ${verdict}`,
-        )
-      }
-      console.log()
-      for (const f of figures) console.log(JSON.stringify(f))
-    },
-    (error: unknown) => {
-      console.error(error)
-      process.exitCode = 1
-    },
-  )
-}
+runStandalone(import.meta.url, () => threadResume())

@@ -403,13 +403,9 @@ export class ThreadManager {
   /** Reads a stored thread that is not loaded here; an unknown id reads as `thread not loaded`. */
   private async read(threadId: string, withTurns: boolean) {
     const { store } = await this.open()
-    let replayed
-    try {
-      replayed = await store.read(threadId)
-    } catch (error) {
-      if ((error as Error).message === noRolloutFound(threadId).message) throw threadNotLoaded(threadId)
-      throw error
-    }
+    const location = await store.locate(threadId)
+    if (!location) throw threadNotLoaded(threadId)
+    const replayed = await store.read(location.path)
     const thread = { ...replayed.thread, status: NOT_LOADED, turns: withTurns ? replayed.turns : [] }
     return { thread, turns: replayed.turns, history: replayed.modelHistory, settings: replayed.settings }
   }

@@ -1,0 +1,203 @@
+/**
+ * Which sandbox this machine can give model-run commands (bubblewrap on Linux, Seatbelt on macOS),
+ * what a `SandboxPolicy` lets a command write, and the argv that enforces it.
+ *
+ * It must never report a sandbox it has not proven to work (a bwrap binary that cannot create
+ * namespaces is "none", with the reason for the user), and never widen a policy: whatever cannot be
+ * expressed is left read-only. It decides nothing about approvals.
+ */
+import { existsSync, realpathSync, statSync } from 'node:fs'
+import path from 'node:path'
+import type { SandboxPolicy } from '../../protocol/thread'
+import { runCommand } from '../exec/run'
+import { bwrapArgv, findBwrap } from './bwrap'
+import { SEATBELT_EXECUTABLE, seatbeltArgv } from './seatbelt'
+
+export type SandboxKind = 'bwrap' | 'seatbelt' | 'none'
+
+export interface SandboxAvailability {
+  kind: SandboxKind
+  /** Why there is none, for a user-facing warning. */
+  reason: string | null
+}
+
+/** Directories inside a writable root that stay read-only: codex protects the repository and its own state. */
+export const PROTECTED_NAMES = ['.git', '.codex']
+
+const PROBE_TIMEOUT_MS = 10_000
+
+let detection: Promise<SandboxAvailability> | null = null
+
+/** Cached per process; `CODEX_DESK_SANDBOX=none` forces none so the unsandboxed path can be exercised. */
+export function detectSandbox(): Promise<SandboxAvailability> {
+  detection ??= detect()
+  return detection
+}
+
+/** For tests: forget the cached result. */
+export function resetSandboxDetection(): void {
+  detection = null
+}
+
+async function detect(): Promise<SandboxAvailability> {
+  if (process.env.CODEX_DESK_SANDBOX === 'none') {
+    return { kind: 'none', reason: 'disabled by CODEX_DESK_SANDBOX=none' }
+  }
+  if (process.platform === 'darwin') {
+    return existsSync(SEATBELT_EXECUTABLE)
+      ? { kind: 'seatbelt', reason: null }
+      : { kind: 'none', reason: `${SEATBELT_EXECUTABLE} is missing` }
+  }
+  if (process.platform !== 'linux') {
+    return { kind: 'none', reason: `no sandbox is available on ${process.platform}` }
+  }
+  const bwrap = findBwrap()
+  if (!bwrap) {
+    return { kind: 'none', reason: 'bubblewrap (bwrap) is not installed or not on PATH' }
+  }
+  // Installed is not enough: unprivileged user namespaces may be disabled (sysctl, AppArmor, a
+  // container), and then every wrapped command would fail. Probe with the namespaces we use.
+  const probe = await runCommand({
+    argv: [
+      bwrap,
+      '--new-session',
+      '--die-with-parent',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--unshare-pid',
+      '--unshare-net',
+      '--',
+      'true',
+    ],
+    cwd: '/',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    timeoutMs: PROBE_TIMEOUT_MS,
+  })
+  if (probe.spawnError === null && probe.exitCode === 0) return { kind: 'bwrap', reason: null }
+  const detail = probe.spawnError ?? (probe.output.trim() || `exit code ${probe.exitCode ?? probe.signal}`)
+  return { kind: 'none', reason: `bubblewrap at ${bwrap} cannot create a sandbox here: ${detail}` }
+}
+
+/** Realpath when the path exists, so a symlinked root and its target count as one. */
+export function realpathOrResolved(target: string): string {
+  const absolute = path.resolve(target)
+  try {
+    return realpathSync.native(absolute)
+  } catch {
+    return absolute
+  }
+}
+
+/**
+ * The real path of `target` even when it does not exist yet: the deepest existing ancestor is
+ * resolved and the missing rest appended, so `link/../x` or a symlinked parent cannot escape a root.
+ */
+function realpathOfMaybeMissing(target: string): string {
+  const absolute = path.resolve(target)
+  const missing: string[] = []
+  let current = absolute
+  for (;;) {
+    try {
+      return path.join(realpathSync.native(current), ...missing.reverse())
+    } catch {
+      const parent = path.dirname(current)
+      if (parent === current) return absolute
+      missing.push(path.basename(current))
+      current = parent
+    }
+  }
+}
+
+function isDirectory(target: string): boolean {
+  try {
+    return statSync(target).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** True when the policy needs no wrapping (dangerFullAccess, externalSandbox). */
+export function isUnrestricted(policy: SandboxPolicy): boolean {
+  return policy.type === 'dangerFullAccess' || policy.type === 'externalSandbox'
+}
+
+/** Whether a wrapped command may use the network. */
+export function hasNetworkAccess(policy: SandboxPolicy): boolean {
+  switch (policy.type) {
+    case 'dangerFullAccess':
+      return true
+    case 'externalSandbox':
+      return policy.networkAccess === 'enabled'
+    case 'readOnly':
+    case 'workspaceWrite':
+      return policy.networkAccess === true
+  }
+}
+
+/**
+ * Absolute writable roots of a policy for a cwd: workspaceWrite → cwd + writableRoots (resolved
+ * against cwd) + /tmp (unless excludeSlashTmp) + $TMPDIR (unless excludeTmpdirEnvVar); readOnly → [];
+ * dangerFullAccess/externalSandbox → ['/']. Real paths where they exist, no duplicates.
+ */
+export function writableRoots(policy: SandboxPolicy, cwd: string): string[] {
+  if (isUnrestricted(policy)) return ['/']
+  if (policy.type !== 'workspaceWrite') return []
+  const candidates = [cwd, ...(policy.writableRoots ?? []).map((root) => path.resolve(cwd, root))]
+  if (!policy.excludeSlashTmp && process.platform !== 'win32' && isDirectory('/tmp')) candidates.push('/tmp')
+  const tmpdir = process.env.TMPDIR
+  if (!policy.excludeTmpdirEnvVar && tmpdir && path.isAbsolute(tmpdir)) candidates.push(tmpdir)
+  const roots: string[] = []
+  for (const candidate of candidates) {
+    const root = realpathOrResolved(candidate)
+    if (!roots.includes(root)) roots.push(root)
+  }
+  return roots
+}
+
+/** The protected paths under a writable root, whether or not they exist yet. */
+export function protectedSubpaths(root: string): string[] {
+  return PROTECTED_NAMES.map((name) => path.join(root, name))
+}
+
+function isWithin(parent: string, child: string): boolean {
+  if (parent === '/') return child.startsWith('/')
+  return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep)
+}
+
+/**
+ * True when `target` (absolute, or relative to cwd) is inside a writable root, after resolving `..`
+ * and symlinks. `.git` and `.codex` directly inside a root stay read-only, so a path there is not
+ * writable even before they exist.
+ */
+export function isPathWritable(target: string, policy: SandboxPolicy, cwd: string): boolean {
+  if (isUnrestricted(policy)) return true
+  const resolved = realpathOfMaybeMissing(path.resolve(cwd, target))
+  return writableRoots(policy, cwd).some(
+    (root) =>
+      isWithin(root, resolved) &&
+      !protectedSubpaths(root).some((protectedPath) => isWithin(protectedPath, resolved)),
+  )
+}
+
+/** Wrap argv for the sandbox kind and policy. dangerFullAccess/externalSandbox → argv unchanged. */
+export function sandboxArgv(
+  argv: string[],
+  policy: SandboxPolicy,
+  options: { cwd: string; kind: SandboxKind },
+): string[] {
+  if (isUnrestricted(policy)) return argv
+  switch (options.kind) {
+    case 'bwrap':
+      return bwrapArgv(argv, policy, options.cwd)
+    case 'seatbelt':
+      return seatbeltArgv(argv, policy, options.cwd)
+    case 'none':
+      // The caller has warned the user (detectSandbox's reason); there is nothing to wrap with.
+      return argv
+  }
+}

@@ -16,7 +16,7 @@ export interface Harness {
   proc: AppServerProcess
   transport: TransportKind
   /** An initialized client (stdio: the one pipe client; ws: a new connection each call). */
-  connect(name?: string): Promise<TestClient>
+  connect(name?: string, capabilities?: { experimentalApi?: boolean }): Promise<TestClient>
   dispose(): Promise<void>
 }
 
@@ -65,7 +65,7 @@ export async function startHarness(transport: TransportKind, options: HarnessOpt
     model,
     proc,
     transport,
-    async connect(name = 'test_client') {
+    async connect(name = 'test_client', capabilities) {
       let client: TestClient
       if (transport === 'stdio') {
         if (stdioUsed) throw new Error('stdio has one client')
@@ -75,7 +75,7 @@ export async function startHarness(transport: TransportKind, options: HarnessOpt
         client = (await connectWebSocket(proc.url as string)).client
       }
       clients.push(client)
-      await client.initialize(name)
+      await client.initialize(name, capabilities)
       return client
     },
     async dispose() {

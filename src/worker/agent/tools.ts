@@ -1,10 +1,23 @@
 /**
- * The seam between the turn runner and the tools the model may call. The runner asks for the tool
- * specs of each request and hands every function call to `call`, whose result goes back to the
- * model as a `function_call_output`. The tools work (shell, apply_patch, dynamic tools) plugs in
- * here; until a tool is known, a call gets codex's answer for an unknown tool.
+ * The seam between the turn runner and the tools the model may call. The runner asks the host for
+ * the tool specs of each request and hands every function call to `call` with the turn's services
+ * (items, server requests, the turn's diff); the result goes back to the model as a
+ * `function_call_output`. A tool never touches connections or the rollout directly: it goes
+ * through the services, so persist-before-publish and the thread's status stay the runner's.
  */
+import type { ThreadItem } from '../protocol/items'
+import type {
+  NotificationParams,
+  ServerNotificationMethod,
+  ServerRequestMethod,
+  ServerRequestParams,
+  ServerRequestResponse,
+} from '../protocol/registry'
+import type { LiveThread } from '../threads/liveThread'
+import type { ResolvedThreadSettings } from '../threads/threadSettings'
+import type { Delivery } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
+import type { TurnDiffTracker } from './patch/turnDiff'
 
 export interface ToolCall {
   name: string
@@ -13,24 +26,111 @@ export interface ToolCall {
   arguments: string
 }
 
-export interface ToolContext {
-  threadId: string
-  turnId: string
+export interface RequestOptions {
+  /** The request is an approval: the thread shows `waitingOnApproval` while it waits. */
+  approval?: boolean
+  /** No timeout when omitted (codex waits indefinitely for approvals). */
+  timeoutMs?: number
+}
+
+/** What a tool may do within its turn. */
+export interface ToolServices {
+  readonly thread: LiveThread
+  readonly threadId: string
+  readonly turnId: string
   /** Aborts when the turn is interrupted. */
-  signal: AbortSignal
-  log: Logger
+  readonly signal: AbortSignal
+  readonly log: Logger
+  readonly settings: ResolvedThreadSettings
+  /** Persists, then publishes, `item/started`; the item stays open until completed. */
+  startItem(item: ThreadItem): Promise<void>
+  /** Persists, then publishes, `item/completed`. */
+  completeItem(item: ThreadItem): Promise<void>
+  /** A turn or item event for the thread's subscribers. */
+  publish<M extends ServerNotificationMethod>(method: M, params: NotificationParams<M>): Delivery
+  /** Saves an open item's streaming text so a crash keeps what clients saw. */
+  checkpoint(itemId: string, text: string | (() => string)): void
+  /** Shows `waitingOnApproval` before the item an approval is about appears (codex's order). */
+  markWaitingOnApproval(): void
+  /**
+   * A server request to the thread's subscribers (first answer wins). It is cancelled when the
+   * turn is interrupted, and replayed to a client that resumes the thread meanwhile.
+   */
+  request<M extends ServerRequestMethod>(
+    method: M,
+    params: ServerRequestParams<M>,
+    options?: RequestOptions,
+  ): Promise<ServerRequestResponse<M>>
+  /** Ends the turn as interrupted (the user answered `cancel`). */
+  cancelTurn(): void
+  /** The turn's aggregated diff (one per turn): tools that change files record their changes here. */
+  turnDiff(): TurnDiffTracker
 }
 
 /** What goes back to the model: a plain string, or content items. */
 export type ToolOutput = string | unknown[]
 
 export interface ToolHost {
-  /** Responses API tool definitions for the next request. */
-  specs(): unknown[]
-  call(call: ToolCall, context: ToolContext): Promise<ToolOutput>
+  /** Responses API tool definitions for the thread's next request. */
+  specs(thread: LiveThread, settings: ResolvedThreadSettings): unknown[]
+  call(call: ToolCall, services: ToolServices): Promise<ToolOutput>
+  /** Releases what the tools hold (child processes, timers). */
+  dispose?(): void
 }
 
 export const NO_TOOLS: ToolHost = {
   specs: () => [],
   call: async (call) => `unsupported call: ${call.name}`,
+}
+
+/** One tool of the built-in set. */
+export interface Tool {
+  readonly name: string
+  /** The definition sent to the model, or null when the tool is off for this thread. */
+  spec(thread: LiveThread, settings: ResolvedThreadSettings): unknown
+  call(call: ToolCall, services: ToolServices): Promise<ToolOutput>
+}
+
+/** Routes calls by name over a set of tools; an unknown name gets codex's answer. */
+export class ToolRouter implements ToolHost {
+  private readonly byName = new Map<string, Tool>()
+
+  constructor(
+    tools: readonly Tool[],
+    /** Tools that come with the thread (dynamic tools), looked up after the built-ins. */
+    private readonly extra?: ToolHost,
+  ) {
+    for (const tool of tools) this.byName.set(tool.name, tool)
+  }
+
+  specs(thread: LiveThread, settings: ResolvedThreadSettings): unknown[] {
+    const specs: unknown[] = []
+    for (const tool of this.byName.values()) {
+      const spec = tool.spec(thread, settings)
+      if (spec) specs.push(spec)
+    }
+    // A client's tool named like a built-in is shadowed: the model must not see one name twice.
+    for (const spec of this.extra?.specs(thread, settings) ?? []) {
+      const name = (spec as { name?: unknown }).name
+      if (typeof name !== 'string' || !this.byName.get(name)?.spec(thread, settings)) specs.push(spec)
+    }
+    return specs
+  }
+
+  call(call: ToolCall, services: ToolServices): Promise<ToolOutput> {
+    const tool = this.byName.get(call.name)
+    if (tool && tool.spec(services.thread, services.settings)) return tool.call(call, services)
+    return (this.extra ?? NO_TOOLS).call(call, services)
+  }
+}
+
+/** Parses a call's JSON arguments; a parse failure becomes a message for the model. */
+export function parseArguments(
+  call: ToolCall,
+): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: call.arguments.trim() === '' ? {} : JSON.parse(call.arguments) }
+  } catch (error) {
+    return { ok: false, message: `failed to parse function arguments: ${(error as Error).message}` }
+  }
 }

@@ -12,7 +12,13 @@
  *   (the error goes to clients and into the rollout). Nothing a turn does can leave it hanging.
  */
 import type { ThreadItem, Turn, TurnError, UserInput } from '../protocol/items'
-import type { NotificationParams, ServerNotificationMethod } from '../protocol/registry'
+import type {
+  NotificationParams,
+  ServerNotificationMethod,
+  ServerRequestMethod,
+  ServerRequestParams,
+  ServerRequestResponse,
+} from '../protocol/registry'
 import { turnHeader, type LiveThread, type RunningTurn } from '../threads/liveThread'
 import { closeItem, previewOf, type RolloutPayloads, type RolloutType } from '../threads/rollout'
 import type { ResolvedThreadSettings } from '../threads/threadSettings'
@@ -21,7 +27,8 @@ import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
 import { buildInput, DEFAULT_BASE_INSTRUCTIONS, outputText, userMessageItem } from './history'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
-import type { ToolHost } from './tools'
+import { TurnDiffTracker } from './patch/turnDiff'
+import type { RequestOptions, ToolHost, ToolServices } from './tools'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
 
 export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
@@ -35,6 +42,14 @@ export interface TurnHost {
   publish<M extends ServerNotificationMethod>(method: M, params: NotificationParams<M>): Delivery
   /** Sets the live status, announcing a change. */
   setActive(): void
+  /** Shows `active ["waitingOnApproval"]` (announced once per change). */
+  markWaitingOnApproval(): void
+  /** A server request to the thread's subscribers; see ToolServices.request. */
+  request<M extends ServerRequestMethod>(
+    method: M,
+    params: ServerRequestParams<M>,
+    options: RequestOptions & { signal: AbortSignal },
+  ): Promise<ServerRequestResponse<M>>
   settings(): ResolvedThreadSettings
   modelClient(settings: ResolvedThreadSettings): ModelClient
   /** The turn has ended and is persisted; the host publishes the status and `turn/completed`. */
@@ -59,16 +74,18 @@ export class TurnRunner implements RunningTurn {
   private readonly pending: { input: UserInput[]; clientId: string | null }[] = []
   private readonly startedMs = Date.now()
   private readonly threadId: string
+  private diff: TurnDiffTracker | null = null
 
   constructor(
     private readonly host: TurnHost,
     private readonly input: UserInput[],
     private readonly clientId: string | null,
+    rootTurnId: string | null = null,
   ) {
     this.threadId = host.thread.id
     this.turn = {
       id: uuidv7(this.startedMs),
-      rootTurnId: null,
+      rootTurnId,
       items: [],
       itemsView: 'full',
       status: 'inProgress',
@@ -183,7 +200,7 @@ export class TurnRunner implements RunningTurn {
       model: settings.model,
       instructions: settings.baseInstructions ?? DEFAULT_BASE_INSTRUCTIONS,
       input: buildInput(host.thread.history, settings.developerInstructions),
-      tools: host.tools.specs(),
+      tools: host.tools.specs(host.thread, settings),
       parallelToolCalls: false,
       store: false,
       ...(settings.effort && settings.effort !== 'none'
@@ -200,17 +217,35 @@ export class TurnRunner implements RunningTurn {
     }
     for (const call of calls) {
       this.throwIfAborted()
-      const output = await host.tools.call(call, {
-        threadId: this.threadId,
-        turnId: this.turn.id,
-        signal: this.abort.signal,
-        log: host.log,
-      })
+      const output = await host.tools.call(call, this.toolServices(settings))
+      // A tool that saw the interrupt returns early; its output is not what the model asked for.
+      this.throwIfAborted()
       const item = { type: 'function_call_output', call_id: call.callId, output }
       await this.persist('response_item', { turnId: this.turn.id, item })
       host.thread.history.push({ turnId: this.turn.id, item })
     }
     return calls.length > 0
+  }
+
+  private toolServices(settings: ResolvedThreadSettings): ToolServices {
+    const { host } = this
+    return {
+      thread: host.thread,
+      threadId: this.threadId,
+      turnId: this.turn.id,
+      signal: this.abort.signal,
+      log: host.log,
+      settings,
+      startItem: (item) => this.startItem(item),
+      completeItem: (item) => this.completeItem(item),
+      publish: (method, params) => this.publish(method, params),
+      checkpoint: (itemId, text) => host.thread.sink.checkpoint(this.turn.id, itemId, text),
+      markWaitingOnApproval: () => host.markWaitingOnApproval(),
+      request: (method, params, options = {}) =>
+        host.request(method, params, { ...options, signal: this.abort.signal }),
+      cancelTurn: () => this.interrupt(),
+      turnDiff: () => (this.diff ??= new TurnDiffTracker(settings.cwd)),
+    }
   }
 
   private async onModelEvent(

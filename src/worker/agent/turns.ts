@@ -15,6 +15,8 @@ import { turnHeader, turnSummary, type LiveThread } from '../threads/liveThread'
 import type { ThreadSettings } from '../threads/rollout'
 import { pickOverrides } from '../threads/threadSettings'
 import type { ThreadManager } from '../threads/threadManager'
+import type { ThreadStatus, Turn, UserInput } from '../protocol/items'
+import { Emitter, type Event } from '../util/event'
 import type { Logger } from '../util/log'
 import { ModelClient, type ModelClientOptions } from './modelClient'
 import { resolveProvider } from './providers'
@@ -31,7 +33,11 @@ export interface TurnControllerOptions {
   modelClientOptions?: Pick<ModelClientOptions, 'sleep' | 'random'>
 }
 
+const WAITING_ON_APPROVAL: ThreadStatus = { type: 'active', activeFlags: ['waitingOnApproval'] }
+
 export class TurnController {
+  private readonly turnFinished = new Emitter<{ thread: LiveThread; turn: Turn }>()
+
   constructor(private readonly options: TurnControllerOptions) {}
 
   async start(params: ParamsOf<'turn/start'>, ctx: RequestContext): Promise<ResultOf<'turn/start'>> {
@@ -47,14 +53,46 @@ export class TurnController {
       running.steer(params.input, clientId)
       return { turn: turnHeader(running.turn) }
     }
-    const runner = new TurnRunner(this.host(live), params.input, clientId)
+    const runner = this.prepare(live, params.input, clientId, null)
+    ctx.afterResponse(() => this.run(runner))
+    return { turn: turnHeader(runner.turn) }
+  }
+
+  /**
+   * Starts a turn the agent itself asked for (a sub-agent's task, or input sent to it): steered
+   * into the running turn if there is one. Returns the turn's id.
+   */
+  async startInternal(live: LiveThread, input: UserInput[], rootTurnId: string | null): Promise<string> {
+    while (live.running?.closing) await live.running.done
+    if (live.running) {
+      live.running.steer(input, null)
+      return live.running.turn.id
+    }
+    const runner = this.prepare(live, input, null, rootTurnId)
+    this.run(runner)
+    return runner.turn.id
+  }
+
+  /** Fires after a turn's `turn/completed` was published. */
+  get onTurnFinished(): Event<{ thread: LiveThread; turn: Turn }> {
+    return this.turnFinished.event
+  }
+
+  private prepare(
+    live: LiveThread,
+    input: UserInput[],
+    clientId: string | null,
+    rootTurnId: string | null,
+  ): TurnRunner {
+    const runner = new TurnRunner(this.host(live), input, clientId, rootTurnId)
     live.running = runner
     live.turns.push(runner.turn)
-    ctx.afterResponse(() => {
-      this.options.analytics.track({ name: 'turn_started' })
-      runner.start()
-    })
-    return { turn: turnHeader(runner.turn) }
+    return runner
+  }
+
+  private run(runner: TurnRunner): void {
+    this.options.analytics.track({ name: 'turn_started' })
+    runner.start()
   }
 
   steer(params: ParamsOf<'turn/steer'>): ResultOf<'turn/steer'> {
@@ -91,6 +129,23 @@ export class TurnController {
       tools,
       publish: (method, params) => threads.events.toSubscribers(live.id, method, params),
       setActive: () => threads.setStatus(live, { type: 'active', activeFlags: [] }),
+      markWaitingOnApproval: () => threads.setStatus(live, WAITING_ON_APPROVAL),
+      request: async (method, params, { approval, timeoutMs, signal }) => {
+        if (approval) {
+          live.approvalsWaiting++
+          threads.setStatus(live, WAITING_ON_APPROVAL)
+        }
+        try {
+          return await threads.request(live, method, params, {
+            signal,
+            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          })
+        } finally {
+          if (approval && --live.approvalsWaiting === 0 && live.running) {
+            threads.setStatus(live, { type: 'active', activeFlags: [] })
+          }
+        }
+      },
       settings: () => threads.settingsOf(live),
       modelClient: (settings) =>
         new ModelClient(
@@ -124,6 +179,7 @@ export class TurnController {
     }
     threads.events.toSubscribers(threadId, 'turn/completed', { threadId, turn: turnSummary(turn) })
     threads.subscriptions.activity(threadId)
+    this.turnFinished.fire({ thread: live, turn })
     analytics.track({
       name: 'turn_completed',
       status: outcome.status,

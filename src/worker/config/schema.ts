@@ -56,6 +56,12 @@ export const ShellEnvironmentPolicyToml = z.strictObject({
   experimental_use_profile: opt(z.boolean()),
 })
 
+/** Sub-agents (codex's `[agents]`): how many may run at once per thread tree, and how deep they nest. */
+export const AgentsToml = z.strictObject({
+  max_threads: opt(positive()),
+  max_depth: opt(positive()),
+})
+
 export const AnalyticsToml = z.strictObject({
   enabled: opt(z.boolean()),
   /** Where usage events are sent when analytics are on; nothing is sent without one. */
@@ -88,6 +94,9 @@ export const ConfigToml = z.strictObject({
   forced_login_method: opt(z.enum(LOGIN_METHODS)),
   chatgpt_base_url: opt(z.url()),
   thread_unload_delay_secs: opt(count()),
+  /** How long a client may take to answer a dynamic tool call (`item/tool/call`). */
+  dynamic_tool_timeout_secs: opt(positive()),
+  agents: opt(AgentsToml),
   notify: opt(z.array(z.string())),
 })
 
@@ -112,6 +121,8 @@ export const CONFIG_DEFAULTS = {
   analytics: { enabled: false },
   chatgpt_base_url: 'https://chatgpt.com/backend-api/',
   thread_unload_delay_secs: 60,
+  dynamic_tool_timeout_secs: 300,
+  agents: { max_threads: 6, max_depth: 1 },
 } as const satisfies ConfigToml
 
 /** Per-provider defaults (codex's). */
@@ -137,7 +148,7 @@ export type EffectiveConfig = Omit<ConfigToml, keyof Defaults> & {
 /** Merged layers plus defaults (tables merge one level deep for the defaulted tables). */
 export function resolveConfig(merged: ConfigToml): EffectiveConfig {
   const out: Record<string, unknown> = { ...CONFIG_DEFAULTS, ...merged }
-  for (const key of ['sandbox_workspace_write', 'shell_environment_policy', 'analytics'] as const) {
+  for (const key of ['sandbox_workspace_write', 'shell_environment_policy', 'analytics', 'agents'] as const) {
     out[key] = { ...CONFIG_DEFAULTS[key], ...merged[key] }
   }
   return out as EffectiveConfig

@@ -140,9 +140,46 @@ export const DynamicToolCallItem = z.object({
   ...itemTimes,
 })
 
+export const CollabAgentStatus = z.enum([
+  'pendingInit',
+  'running',
+  'interrupted',
+  'completed',
+  'errored',
+  'shutdown',
+  'notFound',
+])
+export type CollabAgentStatus = z.infer<typeof CollabAgentStatus>
+
+export const CollabAgentState = z.object({ status: CollabAgentStatus, message: nullableString })
+export type CollabAgentState = z.infer<typeof CollabAgentState>
+
+export const CollabAgentToolCallItem = z.object({
+  type: z.literal('collabAgentToolCall'),
+  id: z.string(),
+  tool: z.enum([
+    'spawnAgent',
+    'sendInput',
+    'resumeAgent',
+    'wait',
+    'closeAgent',
+    'sendMessage',
+    'followupTask',
+    'interruptAgent',
+    'listAgents',
+  ]),
+  status: z.enum(['inProgress', 'completed', 'failed', 'interrupted']),
+  senderThreadId: z.string(),
+  receiverThreadIds: z.array(z.string()),
+  prompt: nullableString,
+  model: nullableString,
+  reasoningEffort: nullableString,
+  agentsStates: z.record(z.string(), CollabAgentState),
+  ...itemTimes,
+})
+
 /** Item types codex has that codex-desk stores and forwards without a detailed schema yet. */
 export const OTHER_ITEM_TYPES = [
-  'collabAgentToolCall',
   'plan',
   'subAgentActivity',
   'hookPrompt',
@@ -174,6 +211,7 @@ export const ThreadItem = z.discriminatedUnion('type', [
   FileChangeItem,
   McpToolCallItem,
   DynamicToolCallItem,
+  CollabAgentToolCallItem,
   OtherThreadItem,
 ])
 export type ThreadItem = z.infer<typeof ThreadItem>
@@ -184,6 +222,7 @@ export type CommandExecutionItem = z.infer<typeof CommandExecutionItem>
 export type FileChangeItem = z.infer<typeof FileChangeItem>
 export type McpToolCallItem = z.infer<typeof McpToolCallItem>
 export type DynamicToolCallItem = z.infer<typeof DynamicToolCallItem>
+export type CollabAgentToolCallItem = z.infer<typeof CollabAgentToolCallItem>
 export type OtherThreadItem = z.infer<typeof OtherThreadItem>
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,16 @@ import {
 import { ThreadListParams, ThreadListResponse } from './items'
 import { ConfigWarningNotification } from './notifications'
 import {
+  CommandExecutionOutputDeltaNotification,
+  CommandExecutionRequestApprovalParams,
+  CommandExecutionRequestApprovalResponse,
+  DynamicToolCallParams,
+  DynamicToolCallResponse,
+  FileChangeRequestApprovalParams,
+  FileChangeRequestApprovalResponse,
+  TurnDiffUpdatedNotification,
+} from './tools'
+import {
   DeprecationNoticeNotification,
   EmptyResponse,
   THREAD_FORK_EXPERIMENTAL_FIELDS,
@@ -144,6 +154,8 @@ export const serverNotifications = {
   'item/reasoning/summaryTextDelta': ReasoningSummaryTextDeltaNotification,
   'item/reasoning/summaryPartAdded': ReasoningSummaryPartAddedNotification,
   'item/reasoning/textDelta': ReasoningTextDeltaNotification,
+  'item/commandExecution/outputDelta': CommandExecutionOutputDeltaNotification,
+  'turn/diff/updated': TurnDiffUpdatedNotification,
   error: ErrorNotification,
   warning: WarningNotification,
   'serverRequest/resolved': ServerRequestResolvedNotification,
@@ -155,6 +167,15 @@ export const serverRequests = {
     response: ChatgptAuthTokensRefreshResponse,
     notYetSent: 'the accounts work (401 refresh)',
   },
+  'item/commandExecution/requestApproval': {
+    params: CommandExecutionRequestApprovalParams,
+    response: CommandExecutionRequestApprovalResponse,
+  },
+  'item/fileChange/requestApproval': {
+    params: FileChangeRequestApprovalParams,
+    response: FileChangeRequestApprovalResponse,
+  },
+  'item/tool/call': { params: DynamicToolCallParams, response: DynamicToolCallResponse },
 } as const satisfies Record<string, ServerRequestSpec>
 
 export type ClientRequests = typeof clientRequests

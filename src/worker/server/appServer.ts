@@ -21,7 +21,8 @@ import { Originator } from './originator'
 import { ServerRequestBroker } from './serverRequests'
 import { threadHandlers } from './thread'
 import { turnHandlers } from './turn'
-import { NO_TOOLS, type ToolHost } from '../agent/tools'
+import type { ToolHost } from '../agent/tools'
+import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
 import type { ThreadManagerOptions } from '../threads/threadManager'
 import type { ThreadSystem } from '../threads/threadSystem'
@@ -56,6 +57,8 @@ export class AppServer {
   private readonly disposables = new DisposableStore()
   private readonly maxMessageBytes: number
   private closed = false
+  /** Problems found while running (no sandbox here): sent to each connection at initialize. */
+  private readonly runtimeWarnings: ConfigWarningNotification[] = []
 
   constructor(readonly options: AppServerOptions) {
     const env = options.env ?? process.env
@@ -82,7 +85,7 @@ export class AppServer {
         version: options.version,
         codexHome: options.codexHome,
         router: this.router,
-        startupWarnings: () => config.warnings,
+        startupWarnings: () => [...config.warnings, ...this.runtimeWarnings],
       }),
       ...threadHandlers(
         () => this.threadSystem(),
@@ -121,6 +124,12 @@ export class AppServer {
     )
   }
 
+  /** A problem found while running (not in config): every client hears it now, and at initialize. */
+  private warn(warning: ConfigWarningNotification): void {
+    this.runtimeWarnings.push(warning)
+    this.router.notify('all', 'configWarning', warning)
+  }
+
   /** The threads subsystem, loaded on first use (threads/threadSystem.ts). */
   threadSystem(): Promise<ThreadSystem> {
     this.system ??= import('../threads/threadSystem').then(({ createThreadSystem }) => {
@@ -136,7 +145,14 @@ export class AppServer {
         originator: () => this.originator.value ?? null,
         log: logs.get('threads'),
         ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
-        tools: options.tools ?? NO_TOOLS,
+        ...(options.tools ? { tools: options.tools } : {}),
+        onNoSandbox: (availability) =>
+          this.warn({
+            summary: 'Commands cannot be sandboxed on this machine',
+            details:
+              `${availability.reason ?? 'no sandbox found'}. Every command that is not known to be ` +
+              'read-only now needs your approval, unless the sandbox policy is danger-full-access.',
+          }),
         env: options.env ?? process.env,
         turnLog: logs.get('turns'),
         ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),
@@ -174,7 +190,11 @@ export class AppServer {
     this.router.closeAll(info)
     this.disposables.dispose()
     this.config.dispose()
-    if (this.system) await (await this.system).manager.close()
+    if (this.system) {
+      const system = await this.system
+      await system.manager.close()
+      system.tools.dispose?.()
+    }
     await this.analytics.dispose()
   }
 }

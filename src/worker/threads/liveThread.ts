@@ -8,6 +8,7 @@
  * taken. That is what makes a rejoin exact.
  */
 import type { Thread, ThreadItem, ThreadStatus, ThreadTokenUsage, Turn, UserInput } from '../protocol/items'
+import type { DynamicToolSpec } from '../protocol/tools'
 import type { ModelHistoryEntry, ReplayedThread, ThreadSettings } from './rollout'
 import type { RolloutSink } from './rolloutWriter'
 
@@ -25,6 +26,13 @@ export interface RunningTurn {
   interrupt(): void
 }
 
+/** Commands and paths the user accepted for the session. */
+export class SessionApprovals {
+  /** By command text: whether it was approved to run in the sandbox or outside it. */
+  readonly commands = new Map<string, { sandboxed: boolean }>()
+  readonly paths = new Set<string>()
+}
+
 const IDLE: ThreadStatus = { type: 'idle' }
 
 export class LiveThread {
@@ -39,11 +47,17 @@ export class LiveThread {
   running: RunningTurn | null = null
   /** Server requests (approvals, tool calls) this thread waits on, by broker id. */
   readonly pendingRequests = new Set<number>()
+  /** Approval requests now waiting: the status shows `waitingOnApproval` while any is. */
+  approvalsWaiting = 0
+  /** What the user allowed "for the session" (this load of the thread). */
+  readonly sessionApprovals = new SessionApprovals()
+  /** Tools the client serves for this thread (dynamic tools), stored with the thread. */
+  dynamicTools: DynamicToolSpec[] = []
   /** Identifies this load of the thread (ThreadSubscriptions listener generation). */
   generation = 0
 
   constructor(
-    replayed: Pick<ReplayedThread, 'thread' | 'turns' | 'modelHistory' | 'settings' | 'tokenUsage'>,
+    replayed: Pick<ReplayedThread, 'thread' | 'turns' | 'modelHistory' | 'settings' | 'tokenUsage' | 'meta'>,
     readonly sink: RolloutSink,
   ) {
     this.id = replayed.thread.id
@@ -52,6 +66,7 @@ export class LiveThread {
     this.history = replayed.modelHistory
     this.sticky = replayed.settings
     this.tokenUsage = replayed.tokenUsage
+    this.dynamicTools = replayed.meta?.dynamicTools ?? []
   }
 
   get ephemeral(): boolean {

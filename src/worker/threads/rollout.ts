@@ -6,6 +6,7 @@
  * It must never do I/O (the store does) and never throw on bad input from disk: a torn or corrupt
  * line is reported and skipped, and everything else in the file is still used.
  */
+import type { DynamicToolSpec } from '../protocol/tools'
 import type {
   GitInfo,
   HistoryMode,
@@ -48,6 +49,8 @@ export interface SessionMeta {
   projectId?: string | null
   /** A fork starts with its source's name. */
   name?: string | null
+  /** Tools the client serves for this thread (thread/start `dynamicTools`, validated). */
+  dynamicTools?: DynamicToolSpec[]
 }
 
 /**

@@ -7,10 +7,12 @@
  * It must never leave a thread half-registered: a thread is in the live map, the loaded list and
  * the subscriptions together or in none of them. Turns are run by TurnController (agent/turns.ts).
  */
+import { validateDynamicTools } from '../agent/dynamicTools'
 import type { Analytics } from '../analytics/analytics'
 import type { ConfigService } from '../config/service'
 import { invalidRequest } from '../protocol/errors'
 import type { ThreadListParams, ThreadListResponse, ThreadStatus } from '../protocol/items'
+import type { DynamicToolSpec } from '../protocol/tools'
 import type {
   ParamsOf,
   ResultOf,
@@ -177,6 +179,7 @@ export class ThreadManager {
     const overrides = overridesFromParams(params)
     const effective = configWithOverrides(cfg.merged, cfg.effective, overrides.config as never)
     await this.checkRequirements(params)
+    const dynamicTools = params.dynamicTools ? validateDynamicTools(params.dynamicTools) : []
     const meta: SessionMeta = {
       id: uuidv7(),
       createdAt: Math.floor(Date.now() / 1000),
@@ -194,6 +197,7 @@ export class ThreadManager {
       ephemeral: false,
       historyMode: params.historyMode ?? 'paginated',
       projectId: params.projectId ?? null,
+      ...(dynamicTools.length ? { dynamicTools } : {}),
     }
     const sticky = overrides
     const lines: PendingLine[] = Object.keys(sticky).length
@@ -231,12 +235,12 @@ export class ThreadManager {
     let sticky: ThreadSettings
     if (source) {
       lines = forkLines({ turns: source.turnsSnapshot(), history: source.history }, params.lastTurnId)
-      base = metaOfThread(source.base)
+      base = { ...metaOfThread(source.base), ...dynamicToolsOf(source.dynamicTools) }
       sticky = source.sticky
     } else {
       const replayed = await this.read(params.threadId, true)
       lines = forkLines({ turns: replayed.turns, history: replayed.history }, params.lastTurnId)
-      base = metaOfThread(replayed.thread)
+      base = { ...metaOfThread(replayed.thread), ...dynamicToolsOf(replayed.meta?.dynamicTools ?? []) }
       sticky = replayed.settings
     }
     const overrides = { ...sticky, ...overridesFromParams(params) }
@@ -254,6 +258,21 @@ export class ThreadManager {
     if (Object.keys(overrides).length) lines.unshift({ type: 'thread_settings', payload: { overrides } })
     const live = await this.create(meta, lines, params.ephemeral ?? false)
     return this.register(live, ctx, !params.excludeTurns)
+  }
+
+  /**
+   * A thread the agent created (a sub-agent). codex attaches every connection initialized at that
+   * moment; beyond codex, `thread/started` announces it, so clients need not dig its id out of the
+   * parent's items.
+   */
+  async spawn(meta: SessionMeta, lines: PendingLine[], ephemeral: boolean): Promise<LiveThread> {
+    const live = await this.create(meta, lines, ephemeral)
+    this.add(live)
+    for (const connection of this.options.router.all()) {
+      if (connection.initialized && !connection.closed) this.subscriptions.subscribe(live.id, connection.id)
+    }
+    this.events.toAll(live.id, 'thread/started', { thread: live.snapshot(false) })
+    return live
   }
 
   // ------------------------------------------------------------------------------------------
@@ -407,7 +426,13 @@ export class ThreadManager {
     if (!location) throw threadNotLoaded(threadId)
     const replayed = await store.read(location.path)
     const thread = { ...replayed.thread, status: NOT_LOADED, turns: withTurns ? replayed.turns : [] }
-    return { thread, turns: replayed.turns, history: replayed.modelHistory, settings: replayed.settings }
+    return {
+      thread,
+      turns: replayed.turns,
+      history: replayed.modelHistory,
+      settings: replayed.settings,
+      meta: replayed.meta,
+    }
   }
 
   private load(threadId: string): Promise<LiveThread> {
@@ -457,6 +482,11 @@ export class ThreadManager {
   private checkRequirements(params: OverrideParams): Promise<void> {
     return checkRequirements(this.options.config.requirements(), params)
   }
+}
+
+/** A fork keeps the tools its client serves. */
+function dynamicToolsOf(tools: DynamicToolSpec[]): Pick<SessionMeta, 'dynamicTools'> {
+  return tools.length ? { dynamicTools: tools } : {}
 }
 
 function sameStatus(a: ThreadStatus, b: ThreadStatus): boolean {

@@ -7,6 +7,7 @@
  * config as it changes.
  */
 import { resolve as resolvePath } from 'node:path'
+import { approvalModeOf, type ApprovalMode } from '../agent/approvalPolicy'
 import { setAt, mergeTables, type Table } from '../config/merge'
 import { ConfigToml, resolveConfig, type EffectiveConfig } from '../config/schema'
 import { formatZodError, invalidRequest } from '../protocol/errors'
@@ -22,6 +23,8 @@ export interface ResolvedThreadSettings {
   summary: string | null
   cwd: string
   approvalPolicy: AskForApproval
+  /** How the tools decide to ask: the wire policy, or `on-failure` when it came from config. */
+  approvalMode: ApprovalMode
   approvalsReviewer: 'user' | 'auto_review' | 'guardian_subagent'
   sandboxPolicy: SandboxPolicy
   serviceTier: string | null
@@ -114,6 +117,9 @@ export function resolveSettings(
     summary: str(sticky, 'summary') ?? config.model_reasoning_summary ?? null,
     cwd: str(sticky, 'cwd') ?? meta.cwd,
     approvalPolicy: approval ?? wireApprovalPolicy(config.approval_policy),
+    approvalMode: approval
+      ? approvalModeOf(approval, undefined)
+      : approvalModeOf(wireApprovalPolicy(config.approval_policy), config.approval_policy),
     approvalsReviewer:
       (sticky.approvalsReviewer as ResolvedThreadSettings['approvalsReviewer'] | undefined) ?? 'user',
     sandboxPolicy,

@@ -1,0 +1,31 @@
+/**
+ * The agent's built-in tool set: `shell_command`, `apply_patch` and the sub-agent tools, then the
+ * thread's dynamic tools. Built once per threads subsystem.
+ */
+import type { TurnController } from './turns'
+import type { ThreadManager } from '../threads/threadManager'
+import { dynamicToolHost } from './dynamicTools'
+import { createPatchTool } from './patchTool'
+import { createShellTool } from './shellTool'
+import { SubAgents } from './subAgents'
+import { ToolRouter, type ToolHost } from './tools'
+
+export interface AgentToolsOptions {
+  threads: ThreadManager
+  turns: TurnController
+  env: NodeJS.ProcessEnv
+  version: string
+}
+
+export function createAgentTools(options: AgentToolsOptions): ToolHost {
+  const subAgents = new SubAgents(options.threads, options.turns, options.version)
+  const router = new ToolRouter(
+    [createShellTool({ env: options.env }), createPatchTool(), ...subAgents.tools()],
+    dynamicToolHost,
+  )
+  return {
+    specs: (thread, settings) => router.specs(thread, settings),
+    call: (call, services) => router.call(call, services),
+    dispose: () => subAgents.dispose(),
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Who decides whether a tool may act: the approval policy, the sandbox policy, whether a sandbox
+ * is available here, and what the user already allowed for the session. Pure decisions, no I/O;
+ * the tools carry them out. codex's rules, with one addition: where no sandbox can enforce a
+ * restricted policy, anything that is not a known-safe read-only command needs the user's yes.
+ *
+ * It must never let a command run outside the sandbox without either an unrestricted policy or an
+ * explicit approval.
+ */
+import type { AskForApproval, SandboxPolicy } from '../protocol/thread'
+
+/** `config.toml` still has `on-failure`; the wire reports it as `on-request` (protocol.md §6). */
+export type ApprovalMode = 'untrusted' | 'on-request' | 'on-failure' | 'never'
+
+/** The mode a thread runs with: a wire policy, or the config's when the client sent none. */
+export function approvalModeOf(policy: AskForApproval, configPolicy: string | undefined): ApprovalMode {
+  if (typeof policy !== 'string') return 'on-request' // {granular}: its rules are not enforced yet
+  if (policy === 'on-request' && configPolicy === 'on-failure') return 'on-failure'
+  return policy
+}
+
+export function isUnrestricted(policy: SandboxPolicy): boolean {
+  return policy.type === 'dangerFullAccess' || policy.type === 'externalSandbox'
+}
+
+export type CommandPlan =
+  /** Run now; `sandboxed` says whether inside the sandbox. */
+  | { kind: 'run'; sandboxed: boolean }
+  /** Ask the user first; on yes run as `sandboxed` says. */
+  | { kind: 'ask'; sandboxed: boolean; reason: string | null }
+  /** Refuse without asking; `message` goes back to the model. */
+  | { kind: 'reject'; message: string }
+
+export interface CommandFacts {
+  mode: ApprovalMode
+  policy: SandboxPolicy
+  sandboxAvailable: boolean
+  /** On codex's list of read-only commands. */
+  knownSafe: boolean
+  /** The model asked to run outside the sandbox (`sandbox_permissions: "require_escalated"`). */
+  escalate: boolean
+  justification: string | null
+  /** The user chose "accept for session" for this command before; `sandboxed` is how it ran then. */
+  approvedForSession: { sandboxed: boolean } | null
+}
+
+export const NO_SANDBOX_REASON = 'no sandbox is available on this machine to contain the command'
+
+export function planCommand(facts: CommandFacts): CommandPlan {
+  const { mode, policy, sandboxAvailable, knownSafe, escalate } = facts
+  if (isUnrestricted(policy)) {
+    return mode === 'untrusted' && !knownSafe && !facts.approvedForSession
+      ? { kind: 'ask', sandboxed: false, reason: facts.justification }
+      : { kind: 'run', sandboxed: false }
+  }
+  if (facts.approvedForSession) return { kind: 'run', ...facts.approvedForSession }
+  // Restricted policy without a sandbox: read-only commands run, the rest need a human.
+  if (!sandboxAvailable) {
+    if (knownSafe && !escalate) return { kind: 'run', sandboxed: false }
+    if (mode === 'never') {
+      return {
+        kind: 'reject',
+        message: `command not run: ${NO_SANDBOX_REASON}, and the approval policy is "never"`,
+      }
+    }
+    return { kind: 'ask', sandboxed: false, reason: facts.justification ?? NO_SANDBOX_REASON }
+  }
+  switch (mode) {
+    case 'never':
+      // The model cannot escalate: the command runs contained, and a failure goes back to it.
+      return { kind: 'run', sandboxed: true }
+    case 'untrusted':
+      if (knownSafe && !escalate) return { kind: 'run', sandboxed: true }
+      return { kind: 'ask', sandboxed: !escalate, reason: facts.justification }
+    case 'on-request':
+    case 'on-failure':
+      return escalate
+        ? { kind: 'ask', sandboxed: false, reason: facts.justification }
+        : { kind: 'run', sandboxed: true }
+  }
+}
+
+/**
+ * Under `on-failure`, a command the sandbox stopped may be retried outside it once the user says
+ * yes. A non-zero exit whose output reads like a denial counts; other failures are the command's own.
+ */
+export function looksDeniedBySandbox(exitCode: number | null, output: string): boolean {
+  if (exitCode === 0 || exitCode === null) return false
+  return /read-only file system|permission denied|operation not permitted|network is unreachable|could not resolve host|temporary failure in name resolution/i.test(
+    output,
+  )
+}
+
+export type PatchPlan =
+  { kind: 'apply' } | { kind: 'ask'; reason: string | null } | { kind: 'reject'; message: string }
+
+export interface PatchFacts {
+  mode: ApprovalMode
+  policy: SandboxPolicy
+  /** Every path the patch writes (moves included) is inside a writable root. */
+  allWritable: boolean
+  /** Every path was approved for the session before. */
+  approvedForSession: boolean
+}
+
+/** codex's `assess_patch_safety`: patches are applied by the server itself, never by a shell. */
+export function planPatch(facts: PatchFacts): PatchPlan {
+  if (facts.approvedForSession) return { kind: 'apply' }
+  if (facts.mode === 'untrusted') return { kind: 'ask', reason: null }
+  if (isUnrestricted(facts.policy) || facts.allWritable) return { kind: 'apply' }
+  if (facts.mode === 'never') {
+    return {
+      kind: 'reject',
+      message: 'patch rejected: writing outside of the project; rejected by user approval settings',
+    }
+  }
+  return { kind: 'ask', reason: 'the patch writes outside the workspace' }
+}

@@ -1,0 +1,526 @@
+/**
+ * Approvals end to end: a real core, real shell commands and files, the scripted model asking for
+ * `shell_command` and `apply_patch`, and clients answering the approval requests.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { functionCall, text, type RecordedRequest, type Script } from '../support/modelServer'
+import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
+import type { ServerMessage, TestClient } from '../support/testClient'
+
+const harnesses: Harness[] = []
+const cleanups: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) await h.dispose()
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+async function harness(transport: TransportKind, options: Parameters<typeof startHarness>[1] = {}) {
+  const h = await startHarness(transport, options)
+  harnesses.push(h)
+  return h
+}
+
+/** A project directory inside the harness home. */
+async function project(h: Harness): Promise<string> {
+  const cwd = join(h.proc.home, 'project')
+  await mkdir(cwd, { recursive: true })
+  return cwd
+}
+
+function shell(command: string, callId: string, extra: Record<string, unknown> = {}): Script {
+  return functionCall({ name: 'shell_command', arguments: { command, ...extra }, callId })
+}
+
+function patch(body: string, callId: string): Script {
+  return functionCall({ name: 'apply_patch', arguments: { input: body }, callId })
+}
+
+/** The `function_call_output` the model received for a call, from the recorded requests. */
+function toolOutput(requests: RecordedRequest[], callId: string): unknown {
+  for (const request of requests) {
+    const input = (request.body as { input?: { type: string; call_id?: string; output?: unknown }[] }).input
+    const found = input?.find((item) => item.type === 'function_call_output' && item.call_id === callId)
+    if (found) return found.output
+  }
+  return undefined
+}
+
+function answer(client: TestClient, request: ServerMessage, result: unknown): void {
+  client.send({ id: request.id, result })
+}
+
+async function startTurn(client: TestClient, threadId: string, prompt = 'go'): Promise<string> {
+  const { turn } = await client.request('turn/start', { threadId, input: [{ type: 'text', text: prompt }] })
+  return turn.id
+}
+
+function completedTurn(client: TestClient, turnId: string): Promise<ServerMessage> {
+  return client.waitForNotification(
+    'turn/completed',
+    (p) => (p as { turn: { id: string } }).turn.id === turnId,
+  )
+}
+
+const statusOf = (m: ServerMessage) =>
+  (m.params as { status: { type: string; activeFlags?: string[] } }).status
+
+describe.each<TransportKind>(['stdio', 'ws'])('command approval over %s', (transport) => {
+  it('asks before an untrusted command, runs it on accept, and reports in codex order', async () => {
+    const h = await harness(transport)
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(shell('touch made.txt && echo made', 'call_touch'), text('done'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
+    expect(request.params).toMatchObject({
+      threadId: thread.id,
+      turnId,
+      itemId: 'call_touch',
+      kind: 'command',
+      command: 'touch made.txt && echo made',
+      cwd,
+    })
+    expect(existsSync(join(cwd, 'made.txt'))).toBe(false)
+    answer(client, request, { decision: 'accept' })
+    const completed = await completedTurn(client, turnId)
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('completed')
+    expect(existsSync(join(cwd, 'made.txt'))).toBe(true)
+
+    // codex's order around the request.
+    const events = client.received.filter(
+      (m) =>
+        (m.method === 'thread/status/changed' && (m.params as { threadId: string }).threadId === thread.id) ||
+        m.method === 'item/commandExecution/requestApproval' ||
+        m.method === 'serverRequest/resolved' ||
+        ((m.method === 'item/started' || m.method === 'item/completed') &&
+          (m.params as { item: { type: string } }).item.type === 'commandExecution') ||
+        m.method === 'item/commandExecution/outputDelta',
+    )
+    const labels = events.map((m) =>
+      m.method === 'thread/status/changed'
+        ? `status:${statusOf(m).type}${statusOf(m).activeFlags?.length ? `[${statusOf(m).activeFlags}]` : ''}`
+        : (m.method as string),
+    )
+    const collapsed = labels.filter((label, i) => !(label.endsWith('outputDelta') && labels[i - 1] === label))
+    expect(collapsed.slice(0, 8)).toEqual([
+      'status:active',
+      'status:active[waitingOnApproval]',
+      'item/started',
+      'item/commandExecution/requestApproval',
+      'serverRequest/resolved',
+      'status:active',
+      'item/commandExecution/outputDelta',
+      'item/completed',
+    ])
+    const resolved = events.find((m) => m.method === 'serverRequest/resolved')
+    expect(resolved?.params).toEqual({ threadId: thread.id, requestId: request.id })
+    const item = (
+      events.find((m) => m.method === 'item/completed')?.params as { item: Record<string, unknown> }
+    ).item
+    expect(item).toMatchObject({
+      type: 'commandExecution',
+      id: 'call_touch',
+      status: 'completed',
+      exitCode: 0,
+      aggregatedOutput: expect.stringMatching(/made\n$/),
+      cwd,
+    })
+    expect(typeof item.durationMs).toBe('number')
+    // What streamed is what the item holds.
+    const streamed = events
+      .filter((m) => m.method === 'item/commandExecution/outputDelta')
+      .map((m) => (m.params as { delta: string }).delta)
+      .join('')
+    expect(streamed).toBe(item.aggregatedOutput)
+    expect(toolOutput(h.model.requests, 'call_touch')).toMatch(
+      /^Exit code: 0\nWall time: [\d.]+ seconds\nOutput:\n/,
+    )
+    expect(toolOutput(h.model.requests, 'call_touch')).toMatch(/made\n$/)
+  })
+
+  it('tells the model the user rejected a declined command, which never runs', async () => {
+    const h = await harness(transport)
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(shell('touch nope.txt', 'call_nope'), text('ok, not doing it'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    answer(client, await client.waitForServerRequest('item/commandExecution/requestApproval'), {
+      decision: 'decline',
+    })
+    await completedTurn(client, turnId)
+    expect(existsSync(join(cwd, 'nope.txt'))).toBe(false)
+    const done = await client.waitForNotification(
+      'item/completed',
+      (p) => (p as { item: { id: string } }).item.id === 'call_nope',
+    )
+    expect((done.params as { item: { status: string } }).item.status).toBe('declined')
+    expect(toolOutput(h.model.requests, 'call_nope')).toBe('exec command rejected by user')
+  })
+})
+
+describe('approvals', () => {
+  it('remembers acceptForSession: the same command later runs without asking', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(
+      shell('touch again.txt', 'call_a'),
+      text('one'),
+      shell('touch again.txt', 'call_b'),
+      text('two'),
+    )
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const first = await startTurn(client, thread.id)
+    answer(client, await client.waitForServerRequest('item/commandExecution/requestApproval'), {
+      decision: 'acceptForSession',
+    })
+    await completedTurn(client, first)
+    const second = await startTurn(client, thread.id, 'again')
+    await completedTurn(client, second)
+    expect(client.received.filter((m) => m.method === 'item/commandExecution/requestApproval')).toHaveLength(
+      1,
+    )
+    expect(toolOutput(h.model.requests, 'call_b')).toMatch(/^Exit code: 0/)
+  })
+
+  it('sends one request id to every subscriber; the first answer wins and both hear it resolved', async () => {
+    const h = await harness('ws')
+    const a = await h.connect('client_a')
+    const b = await h.connect('client_b')
+    const cwd = await project(h)
+    h.model.enqueue(shell('touch shared.txt', 'call_shared'), text('done'))
+    const { thread } = await startThread(a, { cwd, approvalPolicy: 'untrusted', sandbox: 'workspace-write' })
+    await b.request('thread/resume', { threadId: thread.id })
+    const turnId = await startTurn(a, thread.id)
+    const toA = await a.waitForServerRequest('item/commandExecution/requestApproval')
+    const toB = await b.waitForServerRequest('item/commandExecution/requestApproval')
+    expect(toB.id).toBe(toA.id)
+    expect(toB.params).toEqual(toA.params)
+    answer(b, toB, { decision: 'accept' })
+    const resolvedA = await a.waitForNotification('serverRequest/resolved')
+    const resolvedB = await b.waitForNotification('serverRequest/resolved')
+    expect(resolvedA.params).toEqual({ threadId: thread.id, requestId: toA.id })
+    expect(resolvedB.params).toEqual(resolvedA.params)
+    // The loser's late answer is ignored: it neither runs the command twice nor breaks the turn.
+    answer(a, toA, { decision: 'decline' })
+    await completedTurn(a, turnId)
+    expect(existsSync(join(cwd, 'shared.txt'))).toBe(true)
+    expect(toolOutput(h.model.requests, 'call_shared')).toMatch(/^Exit code: 0/)
+  })
+
+  it('keeps an approval pending when its only client leaves, and replays it to the client that resumes', async () => {
+    const h = await harness('ws')
+    const first = await h.connect('first')
+    const cwd = await project(h)
+    h.model.enqueue(shell('touch later.txt', 'call_later'), text('finished'))
+    const { thread } = await startThread(first, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(first, thread.id)
+    const original = await first.waitForServerRequest('item/commandExecution/requestApproval')
+    first.close()
+
+    const second = await h.connect('second')
+    const resumed = await second.request('thread/resume', { threadId: thread.id })
+    expect(resumed.thread.status).toEqual({ type: 'active', activeFlags: ['waitingOnApproval'] })
+    const replayed = await second.waitForServerRequest('item/commandExecution/requestApproval')
+    expect(replayed.id).toBe(original.id)
+    expect(replayed.params).toEqual(original.params)
+    const responseAt = second.received.findIndex(
+      (m) => m.result !== undefined && 'thread' in (m.result as object),
+    )
+    expect(second.received.indexOf(replayed)).toBeGreaterThan(responseAt)
+    answer(second, replayed, { decision: 'accept' })
+    const completed = await completedTurn(second, turnId)
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('completed')
+    expect(existsSync(join(cwd, 'later.txt'))).toBe(true)
+  })
+
+  it('cancels a pending approval when the turn is interrupted', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(shell('touch never.txt', 'call_int'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
+    await client.request('turn/interrupt', { threadId: thread.id, turnId })
+    const resolved = await client.waitForNotification('serverRequest/resolved')
+    expect(resolved.params).toEqual({ threadId: thread.id, requestId: request.id })
+    const completed = await completedTurn(client, turnId)
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('interrupted')
+    const read = await client.request('thread/read', { threadId: thread.id })
+    expect(read.thread.status).toEqual({ type: 'idle' })
+    // A late answer changes nothing.
+    answer(client, request, { decision: 'accept' })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(existsSync(join(cwd, 'never.txt'))).toBe(false)
+  })
+
+  it('ends the turn as interrupted when the user answers cancel', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(shell('touch cancelled.txt', 'call_cancel'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    answer(client, await client.waitForServerRequest('item/commandExecution/requestApproval'), {
+      decision: 'cancel',
+    })
+    const completed = await completedTurn(client, turnId)
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('interrupted')
+    expect(existsSync(join(cwd, 'cancelled.txt'))).toBe(false)
+    expect(h.model.requests).toHaveLength(1)
+  })
+
+  it('asks under on-request only when the model requests escalation, with its justification', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(
+      shell('echo inside', 'call_plain'),
+      shell('echo outside', 'call_escalated', {
+        sandbox_permissions: 'require_escalated',
+        justification: 'needs the network',
+      }),
+      text('done'),
+    )
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'on-request',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
+    expect(request.params).toMatchObject({ itemId: 'call_escalated', reason: 'needs the network' })
+    answer(client, request, { decision: 'accept' })
+    await completedTurn(client, turnId)
+    expect(client.received.filter((m) => m.method === 'item/commandExecution/requestApproval')).toHaveLength(
+      1,
+    )
+    expect(toolOutput(h.model.requests, 'call_plain')).toMatch(/^Exit code: 0[^]*\ninside\n$/)
+    expect(toolOutput(h.model.requests, 'call_escalated')).toMatch(/^Exit code: 0[^]*\noutside\n$/)
+  })
+
+  it('never asks under never: writes the sandbox stops fail back to the model', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    // Outside /tmp, which the sandbox replaces with a private tmpfs.
+    const outsideDir = await mkdtemp('/var/tmp/codex-desk-outside-')
+    cleanups.push(() => rm(outsideDir, { recursive: true, force: true }))
+    const outside = join(outsideDir, 'leak.txt')
+    h.model.enqueue(
+      shell(`echo leak > ${outside}`, 'call_outside'),
+      shell('echo local > local.txt', 'call_local'),
+      text('blocked'),
+    )
+    const { thread } = await startThread(client, { cwd, approvalPolicy: 'never', sandbox: 'read-only' })
+    const turnId = await startTurn(client, thread.id)
+    await completedTurn(client, turnId)
+    expect(client.received.some((m) => m.method === 'item/commandExecution/requestApproval')).toBe(false)
+    expect(existsSync(outside)).toBe(false)
+    expect(existsSync(join(cwd, 'local.txt'))).toBe(false)
+    expect(toolOutput(h.model.requests, 'call_outside')).toMatch(/^Exit code: [1-9][^]*Read-only file system/)
+    expect(toolOutput(h.model.requests, 'call_local')).toMatch(/^Exit code: [1-9][^]*Read-only file system/)
+  })
+
+  it('lets a workspace-write command write its workspace but nothing outside it, and cuts the network', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    const outsideDir = await mkdtemp('/var/tmp/codex-desk-outside-')
+    cleanups.push(() => rm(outsideDir, { recursive: true, force: true }))
+    const server = createServer((socket) => socket.end('hello\n'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const port = (server.address() as AddressInfo).port
+    h.model.enqueue(
+      shell('echo inside > inside.txt', 'call_inside'),
+      shell(`echo leak > ${join(outsideDir, 'leak.txt')}`, 'call_outside'),
+      shell(`exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected`, 'call_net'),
+      text('done'),
+    )
+    const { thread } = await startThread(client, { cwd, approvalPolicy: 'never', sandbox: 'workspace-write' })
+    const turnId = await startTurn(client, thread.id)
+    await completedTurn(client, turnId)
+    expect(await readFile(join(cwd, 'inside.txt'), 'utf8')).toBe('inside\n')
+    expect(existsSync(join(outsideDir, 'leak.txt'))).toBe(false)
+    expect(toolOutput(h.model.requests, 'call_outside')).toMatch(/^Exit code: [1-9]/)
+    const net = toolOutput(h.model.requests, 'call_net') as string
+    expect(net).toMatch(/^Exit code: [1-9]/)
+    expect(net).not.toContain('connected')
+  })
+
+  it('warns once when no sandbox is available and then asks before every command that could write', async () => {
+    const h = await harness('stdio', { env: { CODEX_DESK_SANDBOX: 'none' } })
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(shell('ls', 'call_ls'), shell('touch unsafe.txt', 'call_unsafe'), text('done'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'on-request',
+      sandbox: 'workspace-write',
+    })
+    const warning = await client.waitForNotification('configWarning')
+    expect((warning.params as { summary: string }).summary).toBe(
+      'Commands cannot be sandboxed on this machine',
+    )
+    const turnId = await startTurn(client, thread.id)
+    const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
+    expect(request.params).toMatchObject({ itemId: 'call_unsafe' })
+    answer(client, request, { decision: 'accept' })
+    await completedTurn(client, turnId)
+    expect(existsSync(join(cwd, 'unsafe.txt'))).toBe(true)
+    expect(client.received.filter((m) => m.method === 'configWarning')).toHaveLength(1)
+  })
+})
+
+describe('file change approval', () => {
+  const addFile = '*** Begin Patch\n*** Add File: notes.txt\n+first line\n*** End Patch'
+
+  it('applies an accepted patch and publishes the turn diff after the item', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(patch(addFile, 'call_patch'), text('added'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    const request = await client.waitForServerRequest('item/fileChange/requestApproval')
+    expect(request.params).toMatchObject({ threadId: thread.id, turnId, itemId: 'call_patch' })
+    expect(existsSync(join(cwd, 'notes.txt'))).toBe(false)
+    answer(client, request, { decision: 'accept' })
+    await completedTurn(client, turnId)
+    expect(await readFile(join(cwd, 'notes.txt'), 'utf8')).toBe('first line\n')
+    const methods = client.received
+      .map((m) => m.method)
+      .filter(
+        (m) => m === 'item/completed' || m === 'turn/diff/updated' || m === 'item/fileChange/requestApproval',
+      )
+    expect(methods.slice(1, 4)).toEqual([
+      'item/fileChange/requestApproval',
+      'item/completed',
+      'turn/diff/updated',
+    ])
+    const started = await client.waitForNotification(
+      'item/started',
+      (p) => (p as { item: { type: string } }).item.type === 'fileChange',
+    )
+    expect((started.params as { item: unknown }).item).toMatchObject({
+      type: 'fileChange',
+      status: 'inProgress',
+      changes: [{ path: join(cwd, 'notes.txt'), kind: { type: 'add' } }],
+    })
+    const diff = await client.waitForNotification('turn/diff/updated')
+    expect((diff.params as { diff: string }).diff).toContain('+first line')
+    expect(toolOutput(h.model.requests, 'call_patch')).toMatch(/^Success\. Updated the following files:\nA /)
+  })
+
+  it('leaves the files alone when the patch is declined', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    h.model.enqueue(patch(addFile, 'call_declined'), text('fine'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    answer(client, await client.waitForServerRequest('item/fileChange/requestApproval'), {
+      decision: 'decline',
+    })
+    await completedTurn(client, turnId)
+    expect(existsSync(join(cwd, 'notes.txt'))).toBe(false)
+    const done = await client.waitForNotification(
+      'item/completed',
+      (p) => (p as { item: { id: string } }).item.id === 'call_declined',
+    )
+    expect((done.params as { item: { status: string } }).item.status).toBe('declined')
+    expect(toolOutput(h.model.requests, 'call_declined')).toBe('patch rejected by user')
+  })
+
+  it('changes nothing when one hunk of a patch does not apply, and tells the model why', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    await writeFile(join(cwd, 'a.txt'), 'alpha\n')
+    await writeFile(join(cwd, 'b.txt'), 'beta\n')
+    const body = [
+      '*** Begin Patch',
+      '*** Update File: a.txt',
+      '@@',
+      '-alpha',
+      '+ALPHA',
+      '*** Update File: b.txt',
+      '@@',
+      '-not in the file',
+      '+whatever',
+      '*** End Patch',
+    ].join('\n')
+    h.model.enqueue(patch(body, 'call_bad'), text('I will look again'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'on-request',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    await completedTurn(client, turnId)
+    expect(await readFile(join(cwd, 'a.txt'), 'utf8')).toBe('alpha\n')
+    expect(await readFile(join(cwd, 'b.txt'), 'utf8')).toBe('beta\n')
+    expect(toolOutput(h.model.requests, 'call_bad')).toContain('Failed to find expected lines in')
+    expect(client.received.some((m) => m.method === 'turn/diff/updated')).toBe(false)
+  })
+
+  it('applies a patch inside the workspace without asking under on-request', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const cwd = await project(h)
+    await writeFile(join(cwd, 'a.txt'), 'one\ntwo\n')
+    const body = '*** Begin Patch\n*** Update File: a.txt\n@@\n one\n-two\n+TWO\n*** End Patch'
+    h.model.enqueue(patch(body, 'call_quiet'), text('updated'))
+    const { thread } = await startThread(client, {
+      cwd,
+      approvalPolicy: 'on-request',
+      sandbox: 'workspace-write',
+    })
+    const turnId = await startTurn(client, thread.id)
+    await completedTurn(client, turnId)
+    expect(await readFile(join(cwd, 'a.txt'), 'utf8')).toBe('one\nTWO\n')
+    expect(client.received.some((m) => m.method === 'item/fileChange/requestApproval')).toBe(false)
+    const diff = await client.waitForNotification('turn/diff/updated')
+    expect((diff.params as { diff: string }).diff).toMatch(/-two\n\+TWO/)
+  })
+})

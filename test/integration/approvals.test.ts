@@ -353,6 +353,31 @@ describe('approvals', () => {
     expect(toolOutput(h.model.requests, 'call_local')).toMatch(/^Exit code: [1-9][^]*Read-only file system/)
   })
 
+  it('under on-failure from config, offers to rerun outside the sandbox a command the sandbox stopped', async () => {
+    const h = await harness('stdio', {
+      config: 'approval_policy = "on-failure"\nsandbox_mode = "workspace-write"',
+    })
+    const client = await h.connect()
+    const cwd = await project(h)
+    const outsideDir = await mkdtemp('/var/tmp/codex-desk-outside-')
+    cleanups.push(() => rm(outsideDir, { recursive: true, force: true }))
+    const target = join(outsideDir, 'retried.txt')
+    h.model.enqueue(shell(`echo retried > ${target}`, 'call_retry'), text('done'))
+    const started = await startThread(client, { cwd })
+    expect(started.approvalPolicy).toBe('on-request')
+    const turnId = await startTurn(client, started.thread.id)
+    const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
+    expect(request.params).toMatchObject({
+      itemId: 'call_retry',
+      reason: 'command failed in the sandbox; retry without sandbox?',
+    })
+    expect(existsSync(target)).toBe(false)
+    answer(client, request, { decision: 'accept' })
+    await completedTurn(client, turnId)
+    expect(await readFile(target, 'utf8')).toBe('retried\n')
+    expect(toolOutput(h.model.requests, 'call_retry')).toMatch(/^Exit code: 0/)
+  })
+
   it('lets a workspace-write command write its workspace but nothing outside it, and cuts the network', async () => {
     const h = await harness('stdio')
     const client = await h.connect()

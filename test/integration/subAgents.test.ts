@@ -126,6 +126,11 @@ describe('sub-agents', () => {
       timed_out: false,
     })
 
+    // read reports the child's lineage.
+    const reread = await bystander.request('thread/read', { threadId: child.id, includeTurns: true })
+    expect(reread.thread.turns[0]?.rootTurnId).toBe(turn.id)
+    expect(reread.thread.parentThreadId).toBe(parent.id)
+
     // The child is a real, listed thread.
     const listed = await parentClient.request('thread/list', { sourceKinds: ['subAgentThreadSpawn'] })
     expect(listed.data.map((t) => t.id)).toEqual([child.id])

@@ -120,7 +120,11 @@ export class TurnRunner implements RunningTurn {
     const { host } = this
     let outcome: TurnOutcome
     try {
-      await this.persist('turn_started', { turnId: this.turn.id, startedAt: this.turn.startedAt as number })
+      await this.persist('turn_started', {
+        turnId: this.turn.id,
+        startedAt: this.turn.startedAt as number,
+        ...(this.turn.rootTurnId ? { rootTurnId: this.turn.rootTurnId } : {}),
+      })
       host.setActive()
       await this.publish('turn/started', {
         threadId: this.threadId,

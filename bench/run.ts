@@ -2,7 +2,7 @@
  * `npm run bench`: measures the built app-server against the issue's targets and codex-cli 0.169.0's
  * numbers: cold start, request round trip, broadcast lag with a stalled client, idle RSS, thread
  * persistence, `thread/list` over stdio, streaming throughput to one client, and `thread/resume` of
- * a large thread. Prints a table, then one JSON line per figure, and writes everything to
+ * a large thread, and what a tool call adds to a turn. Prints a table, then one JSON line per figure, and writes everything to
  * bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
  * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
@@ -22,6 +22,7 @@ import { STREAMING_DEFAULTS, streamingDeltas } from './streaming'
 import { benchThreadList } from './threadList'
 import { THREAD_LIST_WIRE_DEFAULTS, threadListWire } from './threadListWire'
 import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
+import { TOOL_BENCH_DEFAULTS, toolCalls } from './tools'
 
 /** The whole run must stay well under three minutes; past this something hangs, so give up. */
 const WATCHDOG_MS = 170_000
@@ -33,6 +34,7 @@ const RSS = { connections: 50, settleMs: 1_000 }
 const STREAMING = STREAMING_DEFAULTS
 const RESUME = THREAD_RESUME_DEFAULTS
 const THREAD_LIST_WIRE = THREAD_LIST_WIRE_DEFAULTS
+const TOOLS = TOOL_BENCH_DEFAULTS
 
 interface Step {
   /** Names of the figures the step produces, for the error rows if it fails. */
@@ -81,6 +83,15 @@ const STEPS: Step[] = [
       'thread_resume_2000_items_rejoin',
     ],
     run: () => threadResume(RESUME),
+  },
+  {
+    names: [
+      'tool_turn_baseline',
+      'tool_turn_shell_sandboxed',
+      'tool_turn_shell_unsandboxed',
+      'tool_turn_apply_patch_2000_lines',
+    ],
+    run: () => toolCalls(TOOLS),
   },
 ]
 

@@ -4,9 +4,11 @@ import {
   planCommand,
   planPatch,
   type CommandFacts,
+  type PatchFacts,
 } from '../../src/worker/agent/approvalPolicy'
+import type { SandboxPolicy } from '../../src/worker/protocol/thread'
 
-const workspace = { type: 'workspaceWrite', writableRoots: [], networkAccess: false } as const
+const workspace: SandboxPolicy = { type: 'workspaceWrite', writableRoots: [], networkAccess: false }
 const base: CommandFacts = {
   mode: 'on-request',
   policy: workspace,
@@ -85,12 +87,12 @@ describe('command approval decisions', () => {
 })
 
 describe('patch approval decisions', () => {
-  const patch = {
+  const patch: PatchFacts = {
     mode: 'on-request',
     policy: workspace,
     allWritable: true,
     approvedForSession: false,
-  } as const
+  }
   it('applies inside the writable roots, asks outside, and refuses outside under never', () => {
     expect(planPatch(patch)).toEqual({ kind: 'apply' })
     expect(planPatch({ ...patch, allWritable: false })).toEqual({

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { functionCall, text, type RecordedRequest, type Script } from '../support/modelServer'
+import { functionCall, functionOutput, text, type Script } from '../support/modelServer'
 import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
 import type { ServerMessage, TestClient } from '../support/testClient'
 
@@ -24,6 +24,28 @@ async function harness(transport: TransportKind, options: Parameters<typeof star
   return h
 }
 
+/** A harness, one client, a project directory in its home, and a thread there with these policies. */
+async function setup(
+  transport: TransportKind,
+  approvalPolicy: 'untrusted' | 'on-request' | 'never',
+  sandbox: 'read-only' | 'workspace-write',
+) {
+  const h = await harness(transport)
+  const client = await h.connect()
+  const cwd = await project(h)
+  const { thread } = await startThread(client, { cwd, approvalPolicy, sandbox })
+  return { h, client, cwd, thread }
+}
+
+/** The `item/completed` of one item. */
+async function completedItem(client: TestClient, itemId: string): Promise<Record<string, unknown>> {
+  const done = await client.waitForNotification(
+    'item/completed',
+    (p) => (p as { item: { id: string } }).item.id === itemId,
+  )
+  return (done.params as { item: Record<string, unknown> }).item
+}
+
 /** A project directory inside the harness home. */
 async function project(h: Harness): Promise<string> {
   const cwd = join(h.proc.home, 'project')
@@ -37,16 +59,6 @@ function shell(command: string, callId: string, extra: Record<string, unknown> =
 
 function patch(body: string, callId: string): Script {
   return functionCall({ name: 'apply_patch', arguments: { input: body }, callId })
-}
-
-/** The `function_call_output` the model received for a call, from the recorded requests. */
-function toolOutput(requests: RecordedRequest[], callId: string): unknown {
-  for (const request of requests) {
-    const input = (request.body as { input?: { type: string; call_id?: string; output?: unknown }[] }).input
-    const found = input?.find((item) => item.type === 'function_call_output' && item.call_id === callId)
-    if (found) return found.output
-  }
-  return undefined
 }
 
 function answer(client: TestClient, request: ServerMessage, result: unknown): void {
@@ -70,15 +82,8 @@ const statusOf = (m: ServerMessage) =>
 
 describe.each<TransportKind>(['stdio', 'ws'])('command approval over %s', (transport) => {
   it('asks before an untrusted command, runs it on accept, and reports in codex order', async () => {
-    const h = await harness(transport)
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup(transport, 'untrusted', 'workspace-write')
     h.model.enqueue(shell('touch made.txt && echo made', 'call_touch'), text('done'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'untrusted',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
     expect(request.params).toMatchObject({
@@ -141,53 +146,35 @@ describe.each<TransportKind>(['stdio', 'ws'])('command approval over %s', (trans
       .map((m) => (m.params as { delta: string }).delta)
       .join('')
     expect(streamed).toBe(item.aggregatedOutput)
-    expect(toolOutput(h.model.requests, 'call_touch')).toMatch(
+    expect(functionOutput(h.model.requests, 'call_touch')).toMatch(
       /^Exit code: 0\nWall time: [\d.]+ seconds\nOutput:\n/,
     )
-    expect(toolOutput(h.model.requests, 'call_touch')).toMatch(/made\n$/)
+    expect(functionOutput(h.model.requests, 'call_touch')).toMatch(/made\n$/)
   })
 
   it('tells the model the user rejected a declined command, which never runs', async () => {
-    const h = await harness(transport)
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup(transport, 'untrusted', 'workspace-write')
     h.model.enqueue(shell('touch nope.txt', 'call_nope'), text('ok, not doing it'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'untrusted',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     answer(client, await client.waitForServerRequest('item/commandExecution/requestApproval'), {
       decision: 'decline',
     })
     await completedTurn(client, turnId)
     expect(existsSync(join(cwd, 'nope.txt'))).toBe(false)
-    const done = await client.waitForNotification(
-      'item/completed',
-      (p) => (p as { item: { id: string } }).item.id === 'call_nope',
-    )
-    expect((done.params as { item: { status: string } }).item.status).toBe('declined')
-    expect(toolOutput(h.model.requests, 'call_nope')).toBe('exec command rejected by user')
+    expect((await completedItem(client, 'call_nope')).status).toBe('declined')
+    expect(functionOutput(h.model.requests, 'call_nope')).toBe('exec command rejected by user')
   })
 })
 
 describe('approvals', () => {
   it('remembers acceptForSession: the same command later runs without asking', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, thread } = await setup('stdio', 'untrusted', 'workspace-write')
     h.model.enqueue(
       shell('touch again.txt', 'call_a'),
       text('one'),
       shell('touch again.txt', 'call_b'),
       text('two'),
     )
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'untrusted',
-      sandbox: 'workspace-write',
-    })
     const first = await startTurn(client, thread.id)
     answer(client, await client.waitForServerRequest('item/commandExecution/requestApproval'), {
       decision: 'acceptForSession',
@@ -198,7 +185,7 @@ describe('approvals', () => {
     expect(client.received.filter((m) => m.method === 'item/commandExecution/requestApproval')).toHaveLength(
       1,
     )
-    expect(toolOutput(h.model.requests, 'call_b')).toMatch(/^Exit code: 0/)
+    expect(functionOutput(h.model.requests, 'call_b')).toMatch(/^Exit code: 0/)
   })
 
   it('sends one request id to every subscriber; the first answer wins and both hear it resolved', async () => {
@@ -223,7 +210,7 @@ describe('approvals', () => {
     answer(a, toA, { decision: 'decline' })
     await completedTurn(a, turnId)
     expect(existsSync(join(cwd, 'shared.txt'))).toBe(true)
-    expect(toolOutput(h.model.requests, 'call_shared')).toMatch(/^Exit code: 0/)
+    expect(functionOutput(h.model.requests, 'call_shared')).toMatch(/^Exit code: 0/)
   })
 
   it('keeps an approval pending when its only client leaves, and replays it to the client that resumes', async () => {
@@ -257,15 +244,8 @@ describe('approvals', () => {
   })
 
   it('cancels a pending approval when the turn is interrupted', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'untrusted', 'workspace-write')
     h.model.enqueue(shell('touch never.txt', 'call_int'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'untrusted',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
     await client.request('turn/interrupt', { threadId: thread.id, turnId })
@@ -282,15 +262,8 @@ describe('approvals', () => {
   })
 
   it('ends the turn as interrupted when the user answers cancel', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'untrusted', 'workspace-write')
     h.model.enqueue(shell('touch cancelled.txt', 'call_cancel'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'untrusted',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     answer(client, await client.waitForServerRequest('item/commandExecution/requestApproval'), {
       decision: 'cancel',
@@ -302,9 +275,7 @@ describe('approvals', () => {
   })
 
   it('asks under on-request only when the model requests escalation, with its justification', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, thread } = await setup('stdio', 'on-request', 'workspace-write')
     h.model.enqueue(
       shell('echo inside', 'call_plain'),
       shell('echo outside', 'call_escalated', {
@@ -313,11 +284,6 @@ describe('approvals', () => {
       }),
       text('done'),
     )
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'on-request',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
     expect(request.params).toMatchObject({ itemId: 'call_escalated', reason: 'needs the network' })
@@ -326,14 +292,12 @@ describe('approvals', () => {
     expect(client.received.filter((m) => m.method === 'item/commandExecution/requestApproval')).toHaveLength(
       1,
     )
-    expect(toolOutput(h.model.requests, 'call_plain')).toMatch(/^Exit code: 0[^]*\ninside\n$/)
-    expect(toolOutput(h.model.requests, 'call_escalated')).toMatch(/^Exit code: 0[^]*\noutside\n$/)
+    expect(functionOutput(h.model.requests, 'call_plain')).toMatch(/^Exit code: 0[^]*\ninside\n$/)
+    expect(functionOutput(h.model.requests, 'call_escalated')).toMatch(/^Exit code: 0[^]*\noutside\n$/)
   })
 
   it('never asks under never: writes the sandbox stops fail back to the model', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'never', 'read-only')
     // Outside /tmp, which the sandbox replaces with a private tmpfs.
     const outsideDir = await mkdtemp('/var/tmp/codex-desk-outside-')
     cleanups.push(() => rm(outsideDir, { recursive: true, force: true }))
@@ -343,14 +307,17 @@ describe('approvals', () => {
       shell('echo local > local.txt', 'call_local'),
       text('blocked'),
     )
-    const { thread } = await startThread(client, { cwd, approvalPolicy: 'never', sandbox: 'read-only' })
     const turnId = await startTurn(client, thread.id)
     await completedTurn(client, turnId)
     expect(client.received.some((m) => m.method === 'item/commandExecution/requestApproval')).toBe(false)
     expect(existsSync(outside)).toBe(false)
     expect(existsSync(join(cwd, 'local.txt'))).toBe(false)
-    expect(toolOutput(h.model.requests, 'call_outside')).toMatch(/^Exit code: [1-9][^]*Read-only file system/)
-    expect(toolOutput(h.model.requests, 'call_local')).toMatch(/^Exit code: [1-9][^]*Read-only file system/)
+    expect(functionOutput(h.model.requests, 'call_outside')).toMatch(
+      /^Exit code: [1-9][^]*Read-only file system/,
+    )
+    expect(functionOutput(h.model.requests, 'call_local')).toMatch(
+      /^Exit code: [1-9][^]*Read-only file system/,
+    )
   })
 
   it('under on-failure from config, offers to rerun outside the sandbox a command the sandbox stopped', async () => {
@@ -375,13 +342,11 @@ describe('approvals', () => {
     answer(client, request, { decision: 'accept' })
     await completedTurn(client, turnId)
     expect(await readFile(target, 'utf8')).toBe('retried\n')
-    expect(toolOutput(h.model.requests, 'call_retry')).toMatch(/^Exit code: 0/)
+    expect(functionOutput(h.model.requests, 'call_retry')).toMatch(/^Exit code: 0/)
   })
 
   it('lets a workspace-write command write its workspace but nothing outside it, and cuts the network', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'never', 'workspace-write')
     const outsideDir = await mkdtemp('/var/tmp/codex-desk-outside-')
     cleanups.push(() => rm(outsideDir, { recursive: true, force: true }))
     const server = createServer((socket) => socket.end('hello\n'))
@@ -394,13 +359,12 @@ describe('approvals', () => {
       shell(`exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected`, 'call_net'),
       text('done'),
     )
-    const { thread } = await startThread(client, { cwd, approvalPolicy: 'never', sandbox: 'workspace-write' })
     const turnId = await startTurn(client, thread.id)
     await completedTurn(client, turnId)
     expect(await readFile(join(cwd, 'inside.txt'), 'utf8')).toBe('inside\n')
     expect(existsSync(join(outsideDir, 'leak.txt'))).toBe(false)
-    expect(toolOutput(h.model.requests, 'call_outside')).toMatch(/^Exit code: [1-9]/)
-    const net = toolOutput(h.model.requests, 'call_net') as string
+    expect(functionOutput(h.model.requests, 'call_outside')).toMatch(/^Exit code: [1-9]/)
+    const net = functionOutput(h.model.requests, 'call_net') as string
     expect(net).toMatch(/^Exit code: [1-9]/)
     expect(net).not.toContain('connected')
   })
@@ -433,15 +397,8 @@ describe('file change approval', () => {
   const addFile = '*** Begin Patch\n*** Add File: notes.txt\n+first line\n*** End Patch'
 
   it('applies an accepted patch and publishes the turn diff after the item', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'untrusted', 'workspace-write')
     h.model.enqueue(patch(addFile, 'call_patch'), text('added'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'untrusted',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     const request = await client.waitForServerRequest('item/fileChange/requestApproval')
     expect(request.params).toMatchObject({ threadId: thread.id, turnId, itemId: 'call_patch' })
@@ -470,37 +427,26 @@ describe('file change approval', () => {
     })
     const diff = await client.waitForNotification('turn/diff/updated')
     expect((diff.params as { diff: string }).diff).toContain('+first line')
-    expect(toolOutput(h.model.requests, 'call_patch')).toMatch(/^Success\. Updated the following files:\nA /)
+    expect(functionOutput(h.model.requests, 'call_patch')).toMatch(
+      /^Success\. Updated the following files:\nA /,
+    )
   })
 
   it('leaves the files alone when the patch is declined', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'untrusted', 'workspace-write')
     h.model.enqueue(patch(addFile, 'call_declined'), text('fine'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'untrusted',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     answer(client, await client.waitForServerRequest('item/fileChange/requestApproval'), {
       decision: 'decline',
     })
     await completedTurn(client, turnId)
     expect(existsSync(join(cwd, 'notes.txt'))).toBe(false)
-    const done = await client.waitForNotification(
-      'item/completed',
-      (p) => (p as { item: { id: string } }).item.id === 'call_declined',
-    )
-    expect((done.params as { item: { status: string } }).item.status).toBe('declined')
-    expect(toolOutput(h.model.requests, 'call_declined')).toBe('patch rejected by user')
+    expect((await completedItem(client, 'call_declined')).status).toBe('declined')
+    expect(functionOutput(h.model.requests, 'call_declined')).toBe('patch rejected by user')
   })
 
   it('changes nothing when one hunk of a patch does not apply, and tells the model why', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'on-request', 'workspace-write')
     await writeFile(join(cwd, 'a.txt'), 'alpha\n')
     await writeFile(join(cwd, 'b.txt'), 'beta\n')
     const body = [
@@ -516,31 +462,19 @@ describe('file change approval', () => {
       '*** End Patch',
     ].join('\n')
     h.model.enqueue(patch(body, 'call_bad'), text('I will look again'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'on-request',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     await completedTurn(client, turnId)
     expect(await readFile(join(cwd, 'a.txt'), 'utf8')).toBe('alpha\n')
     expect(await readFile(join(cwd, 'b.txt'), 'utf8')).toBe('beta\n')
-    expect(toolOutput(h.model.requests, 'call_bad')).toContain('Failed to find expected lines in')
+    expect(functionOutput(h.model.requests, 'call_bad')).toContain('Failed to find expected lines in')
     expect(client.received.some((m) => m.method === 'turn/diff/updated')).toBe(false)
   })
 
   it('applies a patch inside the workspace without asking under on-request', async () => {
-    const h = await harness('stdio')
-    const client = await h.connect()
-    const cwd = await project(h)
+    const { h, client, cwd, thread } = await setup('stdio', 'on-request', 'workspace-write')
     await writeFile(join(cwd, 'a.txt'), 'one\ntwo\n')
     const body = '*** Begin Patch\n*** Update File: a.txt\n@@\n one\n-two\n+TWO\n*** End Patch'
     h.model.enqueue(patch(body, 'call_quiet'), text('updated'))
-    const { thread } = await startThread(client, {
-      cwd,
-      approvalPolicy: 'on-request',
-      sandbox: 'workspace-write',
-    })
     const turnId = await startTurn(client, thread.id)
     await completedTurn(client, turnId)
     expect(await readFile(join(cwd, 'a.txt'), 'utf8')).toBe('one\nTWO\n')

@@ -3,7 +3,7 @@
  * called on the client with `item/tool/call`, and the answer shaped back to the model.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { functionCall, text, type RecordedRequest } from '../support/modelServer'
+import { functionCall, functionOutput, text } from '../support/modelServer'
 import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
 import { RpcResponseError, type ServerMessage, type TestClient } from '../support/testClient'
 
@@ -23,15 +23,6 @@ const lookup = {
   name: 'lookup_ticket',
   description: 'Looks up a ticket',
   inputSchema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
-}
-
-function toolOutput(requests: RecordedRequest[], callId: string): unknown {
-  for (const request of requests) {
-    const input = (request.body as { input?: { type: string; call_id?: string; output?: unknown }[] }).input
-    const found = input?.find((item) => item.type === 'function_call_output' && item.call_id === callId)
-    if (found) return found.output
-  }
-  return undefined
 }
 
 async function runCall(
@@ -88,7 +79,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('dynamic tools over %s', (transpor
       success: true,
       contentItems: [{ type: 'inputText', text: 'Ticket ABC-123 is open' }],
     })
-    expect(toolOutput(h.model.requests, 'call_ok')).toBe('Ticket ABC-123 is open')
+    expect(functionOutput(h.model.requests, 'call_ok')).toBe('Ticket ABC-123 is open')
     const tools = (h.model.requests[0]?.body as { tools: unknown[] }).tools
     expect(tools).toContainEqual({
       type: 'function',
@@ -110,7 +101,7 @@ describe('dynamic tools', () => {
     )
     expect(turnStatus).toBe('completed')
     expect(completedItem).toMatchObject({ status: 'failed', success: false })
-    expect(toolOutput(h.model.requests, 'call_err')).toBe('dynamic tool request failed')
+    expect(functionOutput(h.model.requests, 'call_err')).toBe('dynamic tool request failed')
   })
 
   it('turns an invalid result into "dynamic tool response was invalid"', async () => {
@@ -121,7 +112,7 @@ describe('dynamic tools', () => {
       client.send({ id: r.id, result: { contentItems: 'nope' } }),
     )
     expect(completedItem).toMatchObject({ status: 'failed', success: false })
-    expect(toolOutput(h.model.requests, 'call_bad')).toBe('dynamic tool response was invalid')
+    expect(functionOutput(h.model.requests, 'call_bad')).toBe('dynamic tool response was invalid')
   })
 
   it('passes several items as input parts and does not tell the model about success', async () => {
@@ -142,7 +133,7 @@ describe('dynamic tools', () => {
       }),
     )
     expect(completedItem).toMatchObject({ status: 'failed', success: false })
-    expect(toolOutput(h.model.requests, 'call_many')).toEqual([
+    expect(functionOutput(h.model.requests, 'call_many')).toEqual([
       { type: 'input_text', text: 'see picture' },
       { type: 'input_image', image_url: 'https://example.com/a.png' },
       { type: 'input_text', text: 'image content omitted because it could not be processed' },
@@ -158,7 +149,7 @@ describe('dynamic tools', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900)
     expect(turnStatus).toBe('completed')
     expect(completedItem).toMatchObject({ status: 'failed', success: false })
-    expect(toolOutput(h.model.requests, 'call_slow')).toBe('dynamic tool request timed out after 1s')
+    expect(functionOutput(h.model.requests, 'call_slow')).toBe('dynamic tool request timed out after 1s')
     const resolved = await client.waitForNotification('serverRequest/resolved')
     expect((resolved.params as { threadId: string }).threadId).toBe(thread.id)
   })
@@ -235,6 +226,6 @@ describe('dynamic tools', () => {
       }),
     )
     expect(completedItem).toMatchObject({ status: 'completed', tool: 'lookup_ticket' })
-    expect(toolOutput(again.model.requests, 'call_after')).toBe('still here')
+    expect(functionOutput(again.model.requests, 'call_after')).toBe('still here')
   })
 })

@@ -109,6 +109,16 @@ export function functionCall(call: {
   }
 }
 
+/** What the model was given as the output of one function call (`function_call_output`), if anything yet. */
+export function functionOutput(requests: readonly RecordedRequest[], callId: string): unknown {
+  for (const request of requests) {
+    const input = (request.body as { input?: { type: string; call_id?: string; output?: unknown }[] }).input
+    const found = input?.find((item) => item.type === 'function_call_output' && item.call_id === callId)
+    if (found) return found.output
+  }
+  return undefined
+}
+
 /** The usage reported in `response.completed` (default: input 10, output 5). */
 export function usage(spec: UsageSpec): Step {
   return { kind: 'usage', usage: spec }

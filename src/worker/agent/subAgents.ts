@@ -113,95 +113,91 @@ export class SubAgents implements Disposable {
   }
 
   tools(): Tool[] {
-    const spec = (name: string, description: string, properties: object, required: string[]) => ({
-      type: 'function',
+    const multiAgent = (settings: ToolServices['settings']) => settings.config.features?.multi_agent !== false
+    const canSpawn = (thread: LiveThread, settings: ToolServices['settings']) =>
+      multiAgent(settings) && this.depthOf(thread) < limitsOf(settings).maxDepth
+    const hasChildren = (thread: LiveThread) =>
+      [...this.children.values()].some((child) => child.parentId === thread.id)
+    const canManage = (thread: LiveThread, settings: ToolServices['settings']) =>
+      multiAgent(settings) && (canSpawn(thread, settings) || hasChildren(thread))
+    const tool = (
+      name: string,
+      description: string,
+      properties: object,
+      required: string[],
+      offered: (thread: LiveThread, settings: ToolServices['settings']) => boolean,
+      call: (call: ToolCall, services: ToolServices) => Promise<ToolOutput>,
+    ): Tool => ({
       name,
-      description,
-      strict: false,
-      parameters: { type: 'object', properties, required, additionalProperties: false },
+      spec: (thread, settings) =>
+        offered(thread, settings) && {
+          type: 'function',
+          name,
+          description,
+          strict: false,
+          parameters: { type: 'object', properties, required, additionalProperties: false },
+        },
+      call,
     })
-    const itemsSchema = {
+    const id = { type: 'string', description: 'Agent id (from spawn_agent).' }
+    const items = {
       type: 'array',
       description: 'Structured input items (text, image, local_image, skill, mention). Use message or items.',
       items: { type: 'object' },
     }
-    const enabled = (thread: LiveThread, settings: ToolServices['settings']) =>
-      settings.config.features?.multi_agent !== false && this.depthOf(thread) < limitsOf(settings).maxDepth
-    const hasChildren = (thread: LiveThread) =>
-      [...this.children.values()].some((child) => child.parentId === thread.id)
-    const visible = (thread: LiveThread, settings: ToolServices['settings']) =>
-      settings.config.features?.multi_agent !== false && (enabled(thread, settings) || hasChildren(thread))
     return [
-      {
-        name: 'spawn_agent',
-        spec: (thread, settings) =>
-          enabled(thread, settings) &&
-          spec(
-            'spawn_agent',
-            'Spawn a sub-agent for a well-scoped task, only when the user asks for sub-agents or parallel work. Returns the agent id and its nickname.',
-            {
-              message: { type: 'string', description: 'Initial plain-text task for the new agent.' },
-              items: itemsSchema,
-              fork_context: {
-                type: 'boolean',
-                description: "When true, the new agent starts with this thread's history.",
-              },
-              model: { type: 'string', description: 'Optional model override for the new agent.' },
-              reasoning_effort: { type: 'string', description: 'Optional reasoning effort override.' },
-            },
-            [],
-          ),
-        call: (call, services) => this.spawn(call, services),
-      },
-      {
-        name: 'send_input',
-        spec: (thread, settings) =>
-          visible(thread, settings) &&
-          spec(
-            'send_input',
-            'Send a message to an existing agent. With interrupt, its current turn stops first.',
-            {
-              id: { type: 'string', description: 'Agent id (from spawn_agent).' },
-              message: { type: 'string', description: 'Plain-text message.' },
-              items: itemsSchema,
-              interrupt: { type: 'boolean', description: 'Interrupt the agent before sending.' },
-            },
-            ['id'],
-          ),
-        call: (call, services) => this.sendInput(call, services),
-      },
-      {
-        name: 'wait_agent',
-        spec: (thread, settings) =>
-          visible(thread, settings) &&
-          spec(
-            'wait_agent',
-            'Wait for agents to finish. Returns when any target reaches a final status, or at the timeout. Use sparingly.',
-            {
-              targets: { type: 'array', items: { type: 'string' }, description: 'Agent ids to wait on.' },
-              timeout_ms: {
-                type: 'number',
-                description: `Timeout in milliseconds (default ${DEFAULT_WAIT_MS}, min ${MIN_WAIT_MS}, max ${MAX_WAIT_MS}).`,
-              },
-            },
-            ['targets'],
-          ),
-        call: (call, services) => this.wait(call, services),
-      },
-      {
-        name: 'close_agent',
-        spec: (thread, settings) =>
-          visible(thread, settings) &&
-          spec(
-            'close_agent',
-            'Close an agent that is no longer needed; a running turn is interrupted.',
-            {
-              id: { type: 'string', description: 'Agent id (from spawn_agent).' },
-            },
-            ['id'],
-          ),
-        call: (call, services) => this.close(call, services),
-      },
+      tool(
+        'spawn_agent',
+        'Spawn a sub-agent for a well-scoped task, only when the user asks for sub-agents or parallel work. Returns the agent id and its nickname.',
+        {
+          message: { type: 'string', description: 'Initial plain-text task for the new agent.' },
+          items,
+          fork_context: {
+            type: 'boolean',
+            description: "When true, the new agent starts with this thread's history.",
+          },
+          model: { type: 'string', description: 'Optional model override for the new agent.' },
+          reasoning_effort: { type: 'string', description: 'Optional reasoning effort override.' },
+        },
+        [],
+        canSpawn,
+        (call, services) => this.spawn(call, services),
+      ),
+      tool(
+        'send_input',
+        'Send a message to an existing agent. With interrupt, its current turn stops first.',
+        {
+          id,
+          message: { type: 'string', description: 'Plain-text message.' },
+          items,
+          interrupt: { type: 'boolean', description: 'Interrupt the agent before sending.' },
+        },
+        ['id'],
+        canManage,
+        (call, services) => this.sendInput(call, services),
+      ),
+      tool(
+        'wait_agent',
+        'Wait for agents to finish. Returns when any target reaches a final status, or at the timeout. Use sparingly.',
+        {
+          targets: { type: 'array', items: { type: 'string' }, description: 'Agent ids to wait on.' },
+          timeout_ms: {
+            type: 'number',
+            description: `Timeout in milliseconds (default ${DEFAULT_WAIT_MS}, min ${MIN_WAIT_MS}, max ${MAX_WAIT_MS}).`,
+          },
+        },
+        ['targets'],
+        canManage,
+        (call, services) => this.wait(call, services),
+      ),
+      tool(
+        'close_agent',
+        'Close an agent that is no longer needed; a running turn is interrupted.',
+        { id },
+        ['id'],
+        canManage,
+        (call, services) => this.close(call, services),
+      ),
     ]
   }
 

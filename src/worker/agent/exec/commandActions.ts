@@ -432,24 +432,15 @@ function shortDisplayPath(path: string): string {
 
 /** Drops the values of flags that take one (and `--flag=value` words); everything after `--` stays. */
 function skipFlagValues(args: string[], flagsWithValues: string[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string
-    if (arg === '--') {
-      out.push(...args.slice(i + 1))
-      break
-    }
-    if (arg.startsWith('--') && arg.includes('=')) continue
-    if (flagsWithValues.includes(arg)) {
-      i++
-      continue
-    }
-    out.push(arg)
-  }
-  return out
+  return walkArgs(args, flagsWithValues, true)
 }
 
+/** The operands: no flags, no flag values; everything after `--` counts. */
 function positionalOperands(args: string[], flagsWithValues: string[]): string[] {
+  return walkArgs(args, flagsWithValues, false)
+}
+
+function walkArgs(args: string[], flagsWithValues: string[], keepFlags: boolean): string[] {
   const out: string[] = []
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string
@@ -462,7 +453,7 @@ function positionalOperands(args: string[], flagsWithValues: string[]): string[]
       i++
       continue
     }
-    if (!arg.startsWith('-')) out.push(arg)
+    if (keepFlags || !arg.startsWith('-')) out.push(arg)
   }
   return out
 }

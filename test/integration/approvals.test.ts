@@ -167,6 +167,20 @@ describe.each<TransportKind>(['stdio', 'ws'])('command approval over %s', (trans
 })
 
 describe('approvals', () => {
+  it('counts an answer that is not a valid decision as a decline, and the turn goes on', async () => {
+    const { h, client, cwd, thread } = await setup('stdio', 'untrusted', 'workspace-write')
+    h.model.enqueue(shell('touch maybe.txt', 'call_maybe'), text('understood'))
+    const turnId = await startTurn(client, thread.id)
+    answer(client, await client.waitForServerRequest('item/commandExecution/requestApproval'), {
+      decision: 'maybe',
+    })
+    const completed = await completedTurn(client, turnId)
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('completed')
+    expect(existsSync(join(cwd, 'maybe.txt'))).toBe(false)
+    expect((await completedItem(client, 'call_maybe')).status).toBe('declined')
+    expect(functionOutput(h.model.requests, 'call_maybe')).toBe('exec command rejected by user')
+  })
+
   it('remembers acceptForSession: the same command later runs without asking', async () => {
     const { h, client, thread } = await setup('stdio', 'untrusted', 'workspace-write')
     h.model.enqueue(

@@ -12,7 +12,7 @@ import { commitPatch, PatchApplyError, planPatch, summarizeApplied, type Planned
 import { parsePatch, PatchParseError } from './patch/parse'
 import { APPLY_PATCH_TOOL_NAME, applyPatchToolSpec, patchTextFromArguments } from './patch/spec'
 import { isPathWritable } from './sandbox/sandbox'
-import type { Tool, ToolCall, ToolOutput, ToolServices } from './tools'
+import { requestDecision, type Tool, type ToolCall, type ToolOutput, type ToolServices } from './tools'
 
 export function createPatchTool(): Tool {
   return {
@@ -58,17 +58,13 @@ async function applyPatch(call: ToolCall, services: ToolServices): Promise<ToolO
   }
   await services.startItem(item)
   if (plan.kind === 'ask') {
-    const { decision } = await services.request(
-      'item/fileChange/requestApproval',
-      {
-        threadId: services.threadId,
-        turnId: services.turnId,
-        itemId: item.id,
-        startedAtMs: item.startedAtMs ?? Date.now(),
-        reason: plan.reason,
-      },
-      { approval: true },
-    )
+    const decision = await requestDecision(services, 'item/fileChange/requestApproval', {
+      threadId: services.threadId,
+      turnId: services.turnId,
+      itemId: item.id,
+      startedAtMs: item.startedAtMs ?? Date.now(),
+      reason: plan.reason,
+    })
     if (decision === 'decline' || decision === 'cancel') {
       await services.completeItem({ ...item, status: 'declined' })
       if (decision === 'cancel') {

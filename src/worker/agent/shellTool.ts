@@ -21,7 +21,14 @@ import { runCommand, type ExecResult } from './exec/run'
 import { isKnownSafeCommand } from './exec/safeCommands'
 import { shellArgv } from './exec/shell'
 import { detectSandbox, sandboxArgv, type SandboxAvailability } from './sandbox/sandbox'
-import { parseArguments, type Tool, type ToolCall, type ToolOutput, type ToolServices } from './tools'
+import {
+  parseArguments,
+  requestDecision,
+  type Tool,
+  type ToolCall,
+  type ToolOutput,
+  type ToolServices,
+} from './tools'
 
 export const SHELL_TOOL_NAME = 'shell_command'
 
@@ -186,22 +193,17 @@ async function askApproval(
   item: CommandExecutionItem,
   plan: Extract<CommandPlan, { kind: 'ask' }>,
 ): Promise<Decision> {
-  const response = await services.request(
-    'item/commandExecution/requestApproval',
-    {
-      threadId: services.threadId,
-      turnId: services.turnId,
-      itemId: item.id,
-      startedAtMs: item.startedAtMs ?? Date.now(),
-      kind: 'command',
-      reason: plan.reason,
-      command: item.command,
-      cwd: item.cwd,
-      commandActions: item.commandActions,
-    },
-    { approval: true },
-  )
-  return response.decision
+  return requestDecision(services, 'item/commandExecution/requestApproval', {
+    threadId: services.threadId,
+    turnId: services.turnId,
+    itemId: item.id,
+    startedAtMs: item.startedAtMs ?? Date.now(),
+    kind: 'command',
+    reason: plan.reason,
+    command: item.command,
+    cwd: item.cwd,
+    commandActions: item.commandActions,
+  })
 }
 
 /**

@@ -13,6 +13,7 @@ import type {
   ServerRequestParams,
   ServerRequestResponse,
 } from '../protocol/registry'
+import { ServerRequestError } from '../server/serverRequests'
 import type { LiveThread } from '../threads/liveThread'
 import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
@@ -121,6 +122,30 @@ export class ToolRouter implements ToolHost {
     const tool = this.byName.get(call.name)
     if (tool && tool.spec(services.thread, services.settings)) return tool.call(call, services)
     return (this.extra ?? NO_TOOLS).call(call, services)
+  }
+}
+
+type ApprovalMethod = 'item/commandExecution/requestApproval' | 'item/fileChange/requestApproval'
+
+/**
+ * Asks the subscribers to approve and returns their decision. An answer that is a JSON-RPC error,
+ * or not a valid decision, counts as `decline`: a broken client must not run anything, nor fail the
+ * turn. An interrupt still ends the wait with its error.
+ */
+export async function requestDecision<M extends ApprovalMethod>(
+  services: ToolServices,
+  method: M,
+  params: ServerRequestParams<M>,
+): Promise<ServerRequestResponse<M>['decision'] | 'decline'> {
+  try {
+    return (await services.request(method, params, { approval: true })).decision
+  } catch (error) {
+    if (!(error instanceof ServerRequestError)) throw error
+    services.log.warn(
+      { threadId: services.threadId, method, error },
+      'an approval answer was not usable; declining',
+    )
+    return 'decline'
   }
 }
 

@@ -9,6 +9,7 @@
  * every append it carried and leaves the file as it was), and never write after close().
  */
 import type { FileHandle } from 'node:fs/promises'
+import { BatchQueue } from '../util/batchQueue'
 import type { Logger } from '../util/log'
 import { decodeLines, encodeLine, type RolloutLine, type RolloutPayloads, type RolloutType } from './rollout'
 import type { WriterLock } from './writerLock'
@@ -80,11 +81,9 @@ export class RolloutWriteError extends Error {
 }
 
 interface Pending {
-  /** null for a barrier: resolves when everything queued before it is written (or failed). */
+  /** null for a barrier: settles when everything queued before it is written (or failed). */
   text: string | null
   line: RolloutLine | null
-  resolve: () => void
-  reject: (error: Error) => void
 }
 
 interface CheckpointState {
@@ -125,8 +124,11 @@ export class RolloutWriter implements RolloutSink {
   /** A failed write may have left bytes past `size` that a truncate could not remove yet. */
   private tailDirty = false
   private unsynced = false
-  private queue: Pending[] = []
-  private draining: Promise<void> | null = null
+  /** The single writer: everything queued while a write was in flight goes out as one write. */
+  private readonly writes = new BatchQueue<Pending>(
+    (batch) => this.writeBatch(batch),
+    (batch) => this.notifyWritten(batch),
+  )
   private readonly checkpoints = new Map<string, CheckpointState>()
   private closing: Promise<void> | null = null
 
@@ -273,47 +275,30 @@ export class RolloutWriter implements RolloutSink {
       ? ({ timestamp: new Date(atMs).toISOString(), ordinal: this.nextOrdinal, type, payload } as RolloutLine)
       : null
     this.nextOrdinal++
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ text, line, resolve, reject })
-      this.draining ??= this.drain()
-    })
+    return this.writes.push({ text, line })
   }
 
   private barrier(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.queue.push({ text: null, line: null, resolve, reject: () => resolve() })
-      this.draining ??= this.drain()
-    })
+    return this.writes.push({ text: null, line: null }).catch(() => undefined)
   }
 
-  /** The single writer loop: everything queued while a write was in flight goes out as one write. */
-  private async drain(): Promise<void> {
-    // Yield once so a synchronous burst of appends lands in the first write.
-    await Promise.resolve()
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const text = batch.map((p) => p.text ?? '').join('')
+    if (text.length === 0) return
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue
-        this.queue = []
-        const text = batch.map((p) => p.text ?? '').join('')
-        try {
-          if (text.length > 0) await this.writeAll(Buffer.from(text, 'utf8'))
-        } catch (error) {
-          const wrapped = new RolloutWriteError(this.failure('write', error), error)
-          for (const p of batch) p.reject(wrapped)
-          continue
-        }
-        for (const p of batch) p.resolve()
-        if (this.onWritten) {
-          const lines = batch.flatMap((p) => (p.line ? [p.line] : []))
-          try {
-            if (lines.length > 0) this.onWritten(lines)
-          } catch (error) {
-            this.logger.warn({ threadId: this.threadId, error }, 'a rollout write listener failed')
-          }
-        }
-      }
-    } finally {
-      this.draining = null
+      await this.writeAll(Buffer.from(text, 'utf8'))
+    } catch (error) {
+      throw new RolloutWriteError(this.failure('write', error), error)
+    }
+  }
+
+  private notifyWritten(batch: Pending[]): void {
+    if (!this.onWritten) return
+    const lines = batch.flatMap((p) => (p.line ? [p.line] : []))
+    try {
+      if (lines.length > 0) this.onWritten(lines)
+    } catch (error) {
+      this.logger.warn({ threadId: this.threadId, error }, 'a rollout write listener failed')
     }
   }
 

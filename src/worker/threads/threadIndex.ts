@@ -22,6 +22,7 @@ import type {
   ThreadStatus,
 } from '../protocol/items'
 import { sourceMatchesKinds } from '../protocol/items'
+import { BatchQueue } from '../util/batchQueue'
 import { silentLogs, type Logger } from '../util/log'
 import { writeFileAtomic } from '../util/atomicWrite'
 import { decodeLines, previewOf, type RolloutLine, type SessionMeta } from './rollout'
@@ -260,12 +261,6 @@ export interface ThreadIndexOptions {
   compactMinLines?: number
 }
 
-interface PendingWrite {
-  text: string
-  resolve: () => void
-  reject: (error: Error) => void
-}
-
 /** How many rollouts a rebuild reads at once. */
 const SCAN_CONCURRENCY = 16
 /** Rollouts up to this size are read whole on rebuild; bigger ones only at the head and tail. */
@@ -281,8 +276,8 @@ export class ThreadIndex {
   /** Lines in the log file, valid or not: what compaction measures. */
   private logLines = 0
   private needsCompaction = false
-  private queue: PendingWrite[] = []
-  private draining: Promise<void> | null = null
+  /** The single writer: batches whatever queued while the previous write was in flight. */
+  private readonly writes = new BatchQueue<string>((lines) => this.writeBatch(lines))
   private file: FileHandle | null = null
   private closed = false
   /** How the in-memory state was obtained, for logs and tests. */
@@ -375,8 +370,8 @@ export class ThreadIndex {
   }
 
   /** Resolves once every queued log line is written. */
-  async flush(): Promise<void> {
-    while (this.draining) await this.draining
+  flush(): Promise<void> {
+    return this.writes.idle()
   }
 
   async close(): Promise<void> {
@@ -571,42 +566,26 @@ export class ThreadIndex {
 
   private write(line: LogLine): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the thread index is closed'))
-    const text = JSON.stringify(line) + '\n'
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ text, resolve, reject })
-      this.draining ??= this.drain()
-    })
+    return this.writes.push(JSON.stringify(line) + '\n')
   }
 
-  /** The single writer: batches whatever queued while the previous write was in flight. */
-  private async drain(): Promise<void> {
-    // Let a burst of synchronous upserts queue up so they go out as one write.
-    await Promise.resolve()
+  private async writeBatch(lines: string[]): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue
-        this.queue = []
-        try {
-          if (this.needsCompaction || this.logLines + batch.length > this.compactLimit()) {
-            // The snapshot already holds what the batch says (memory is updated before queuing).
-            this.needsCompaction = true
-            await this.compactNow()
-          } else {
-            this.file ??= await open(this.path, 'a')
-            await this.file.write(batch.map((p) => p.text).join(''))
-            this.logLines += batch.length
-          }
-          for (const p of batch) p.resolve()
-        } catch (error) {
-          // Memory is ahead of the file now; rewrite it whole at the next chance.
-          this.needsCompaction = true
-          const message = `could not write the thread index ${this.path}: ${(error as Error).message}`
-          const wrapped = new Error(message, { cause: error })
-          for (const p of batch) p.reject(wrapped)
-        }
+      if (this.needsCompaction || this.logLines + lines.length > this.compactLimit()) {
+        // The snapshot already holds what the batch says (memory is updated before queuing).
+        this.needsCompaction = true
+        await this.compactNow()
+      } else {
+        this.file ??= await open(this.path, 'a')
+        await this.file.write(lines.join(''))
+        this.logLines += lines.length
       }
-    } finally {
-      this.draining = null
+    } catch (error) {
+      // Memory is ahead of the file now; rewrite it whole at the next chance.
+      this.needsCompaction = true
+      throw new Error(`could not write the thread index ${this.path}: ${(error as Error).message}`, {
+        cause: error,
+      })
     }
   }
 
@@ -616,10 +595,7 @@ export class ThreadIndex {
    */
   private compact(): Promise<void> {
     this.needsCompaction = true
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ text: '', resolve, reject })
-      this.draining ??= this.drain()
-    })
+    return this.writes.push('')
   }
 
   private compactLimit(): number {

@@ -413,7 +413,8 @@ export class ThreadIndex {
     const order = this.sortedBy(key)
     const step = desc ? -1 : 1
     let i = desc ? order.length - 1 : 0
-    if (cursor) i = desc ? this.lastBefore(order, key, cursor) : this.firstAfter(order, key, cursor)
+    if (cursor)
+      i = desc ? this.countUpTo(order, key, cursor, false) - 1 : this.countUpTo(order, key, cursor, true)
     const page: ThreadSummary[] = []
     let more = false
     for (; i >= 0 && i < order.length; i += step) {
@@ -446,30 +447,22 @@ export class ThreadIndex {
     return order
   }
 
-  /** The index of the first entry strictly after the cursor (order.length if none). */
-  private firstAfter(order: ThreadSummary[], key: ThreadSortKey, c: Cursor): number {
+  /**
+   * The number of leading entries that sort before the cursor (`orEqual`: at or before it). The
+   * first entry after the cursor is at `countUpTo(.., true)`; the last one before it at
+   * `countUpTo(.., false) - 1`.
+   */
+  private countUpTo(order: ThreadSummary[], key: ThreadSortKey, c: Cursor, orEqual: boolean): number {
     let lo = 0
     let hi = order.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       const s = order[mid] as ThreadSummary
-      if (compareAt(sortValue(s, key), s.id, c.value, c.id) <= 0) lo = mid + 1
+      const cmp = compareAt(sortValue(s, key), s.id, c.value, c.id)
+      if (cmp < 0 || (orEqual && cmp === 0)) lo = mid + 1
       else hi = mid
     }
     return lo
-  }
-
-  /** The index of the last entry strictly before the cursor (-1 if none). */
-  private lastBefore(order: ThreadSummary[], key: ThreadSortKey, c: Cursor): number {
-    let lo = 0
-    let hi = order.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const s = order[mid] as ThreadSummary
-      if (compareAt(sortValue(s, key), s.id, c.value, c.id) < 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo - 1
   }
 
   // ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
  * explicit approval.
  */
 import type { AskForApproval, SandboxPolicy } from '../protocol/thread'
+import { isUnrestricted } from './sandbox/sandbox'
 
 /** `config.toml` still has `on-failure`; the wire reports it as `on-request` (protocol.md §6). */
 export type ApprovalMode = 'untrusted' | 'on-request' | 'on-failure' | 'never'
@@ -17,10 +18,6 @@ export function approvalModeOf(policy: AskForApproval, configPolicy: string | un
   if (typeof policy !== 'string') return 'on-request' // {granular}: its rules are not enforced yet
   if (policy === 'on-request' && configPolicy === 'on-failure') return 'on-failure'
   return policy
-}
-
-export function isUnrestricted(policy: SandboxPolicy): boolean {
-  return policy.type === 'dangerFullAccess' || policy.type === 'externalSandbox'
 }
 
 export type CommandPlan =

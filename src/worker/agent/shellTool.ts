@@ -13,7 +13,7 @@ import * as z from 'zod/mini'
 import type { CommandExecutionItem } from '../protocol/items'
 import type { CommandExecutionApprovalDecision } from '../protocol/tools'
 import { formatZodError } from '../protocol/errors'
-import { looksDeniedBySandbox, planCommand, isUnrestricted, type CommandPlan } from './approvalPolicy'
+import { looksDeniedBySandbox, planCommand, type CommandPlan } from './approvalPolicy'
 import { parseCommandActions } from './exec/commandActions'
 import { shellEnvironment } from './exec/env'
 import { formatExecOutput } from './exec/output'
@@ -148,21 +148,12 @@ async function runShellCommand(
   }
 
   const timeoutMs = positiveOr(args.timeout_ms, DEFAULT_SHELL_TIMEOUT_MS)
-  let result = await execute(
-    services,
-    item,
-    args,
-    cwd,
-    sandboxed && sandbox.kind !== 'none',
-    sandbox,
-    env,
-    timeoutMs,
-  )
+  // The plan only contains a command where a sandbox exists and the policy is restricted.
+  let result = await execute(services, item, args, cwd, sandboxed, sandbox, env, timeoutMs)
   // on-failure: a command the sandbox stopped may run again outside it, if the user agrees.
   if (
     sandboxed &&
     settings.approvalMode === 'on-failure' &&
-    !isUnrestricted(settings.sandboxPolicy) &&
     !result.aborted &&
     looksDeniedBySandbox(result.exitCode, result.output)
   ) {

@@ -45,17 +45,14 @@ export class TurnController {
     const live = threads.require(params.threadId)
     if (params.input.length === 0) throw invalidRequest('input must not be empty')
     await threads.applyOverrides(live, turnOverrides(params))
-    const clientId = params.clientUserMessageId ?? null
-    // A turn that is wrapping up finishes first, so its turn/completed precedes the next turn/started.
-    while (live.running?.closing) await live.running.done
-    const running = live.running
-    if (running) {
-      running.steer(params.input, clientId)
-      return { turn: turnHeader(running.turn) }
-    }
-    const runner = this.prepare(live, params.input, clientId, null)
-    ctx.afterResponse(() => this.run(runner))
-    return { turn: turnHeader(runner.turn) }
+    const { turn, runner } = await this.steerOrPrepare(
+      live,
+      params.input,
+      params.clientUserMessageId ?? null,
+      null,
+    )
+    if (runner) ctx.afterResponse(() => this.run(runner))
+    return { turn: turnHeader(turn) }
   }
 
   /**
@@ -63,31 +60,37 @@ export class TurnController {
    * into the running turn if there is one. Returns the turn's id.
    */
   async startInternal(live: LiveThread, input: UserInput[], rootTurnId: string | null): Promise<string> {
+    const { turn, runner } = await this.steerOrPrepare(live, input, null, rootTurnId)
+    if (runner) this.run(runner)
+    return turn.id
+  }
+
+  /**
+   * Steers the input into the running turn, as codex does, or prepares a new turn (`runner`) for
+   * the caller to run. A turn that is wrapping up finishes first, so its turn/completed precedes
+   * the next turn/started.
+   */
+  private async steerOrPrepare(
+    live: LiveThread,
+    input: UserInput[],
+    clientId: string | null,
+    rootTurnId: string | null,
+  ): Promise<{ turn: Turn; runner: TurnRunner | null }> {
     while (live.running?.closing) await live.running.done
-    if (live.running) {
-      live.running.steer(input, null)
-      return live.running.turn.id
+    const running = live.running
+    if (running) {
+      running.steer(input, clientId)
+      return { turn: running.turn, runner: null }
     }
-    const runner = this.prepare(live, input, null, rootTurnId)
-    this.run(runner)
-    return runner.turn.id
+    const runner = new TurnRunner(this.host(live), input, clientId, rootTurnId)
+    live.running = runner
+    live.turns.push(runner.turn)
+    return { turn: runner.turn, runner }
   }
 
   /** Fires after a turn's `turn/completed` was published. */
   get onTurnFinished(): Event<{ thread: LiveThread; turn: Turn }> {
     return this.turnFinished.event
-  }
-
-  private prepare(
-    live: LiveThread,
-    input: UserInput[],
-    clientId: string | null,
-    rootTurnId: string | null,
-  ): TurnRunner {
-    const runner = new TurnRunner(this.host(live), input, clientId, rootTurnId)
-    live.running = runner
-    live.turns.push(runner.turn)
-    return runner
   }
 
   private run(runner: TurnRunner): void {

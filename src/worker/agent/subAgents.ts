@@ -74,8 +74,6 @@ const CloseArgs = z.object({ id: z.string() })
 
 interface Child {
   parentId: string
-  depth: number
-  nickname: string
   closed: boolean
   /** The state when its last turn ended (kept for a child that unloads). */
   last: CollabAgentState
@@ -295,8 +293,6 @@ export class SubAgents implements Disposable {
     const child = await this.threads.spawn(meta, lines, parent.ephemeral)
     this.children.set(child.id, {
       parentId: parent.id,
-      depth,
-      nickname,
       closed: false,
       last: { status: 'pendingInit', message: null },
     })

@@ -7,13 +7,12 @@ import { runCommand } from '../../src/worker/agent/exec/run'
 import {
   detectSandbox,
   isPathWritable,
-  isUnrestricted,
   resetSandboxDetection,
   sandboxArgv,
   writableRoots,
 } from '../../src/worker/agent/sandbox/sandbox'
 import { seatbeltArgv } from '../../src/worker/agent/sandbox/seatbelt'
-import type { SandboxPolicy } from '../../src/worker/protocol/thread'
+import { isUnrestricted, type SandboxPolicy } from '../../src/worker/protocol/thread'
 
 const availability = await detectSandbox()
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' }

@@ -7,8 +7,7 @@
  * It must never let a command run outside the sandbox without either an unrestricted policy or an
  * explicit approval.
  */
-import type { AskForApproval, SandboxPolicy } from '../protocol/thread'
-import { isUnrestricted } from './sandbox/sandbox'
+import { isUnrestricted, type AskForApproval, type SandboxPolicy } from '../protocol/thread'
 
 /** `config.toml` still has `on-failure`; the wire reports it as `on-request` (protocol.md §6). */
 export type ApprovalMode = 'untrusted' | 'on-request' | 'on-failure' | 'never'

@@ -75,6 +75,11 @@ export const SandboxPolicy = z.discriminatedUnion('type', [
 ])
 export type SandboxPolicy = z.infer<typeof SandboxPolicy>
 
+/** True when the policy confines nothing here (dangerFullAccess, or a sandbox someone else runs). */
+export function isUnrestricted(policy: SandboxPolicy): boolean {
+  return policy.type === 'dangerFullAccess' || policy.type === 'externalSandbox'
+}
+
 export const ApprovalsReviewer = z.enum(['user', 'auto_review', 'guardian_subagent'])
 export type ApprovalsReviewer = z.infer<typeof ApprovalsReviewer>
 

@@ -9,14 +9,8 @@
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import type { SandboxPolicy } from '../../protocol/thread'
-import {
-  hasNetworkAccess,
-  isUnrestricted,
-  protectedSubpaths,
-  realpathOrResolved,
-  writableRoots,
-} from './sandbox'
+import { isUnrestricted, type SandboxPolicy } from '../../protocol/thread'
+import { hasNetworkAccess, protectedSubpaths, realpathOrResolved, writableRoots } from './sandbox'
 
 function isExecutableFile(candidate: string): boolean {
   try {

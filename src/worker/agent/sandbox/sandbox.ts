@@ -8,7 +8,7 @@
  */
 import { existsSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
-import type { SandboxPolicy } from '../../protocol/thread'
+import { isUnrestricted, type SandboxPolicy } from '../../protocol/thread'
 import { runCommand } from '../exec/run'
 import { bwrapArgv, findBwrap } from './bwrap'
 import { SEATBELT_EXECUTABLE, seatbeltArgv } from './seatbelt'
@@ -119,11 +119,6 @@ function isDirectory(target: string): boolean {
   } catch {
     return false
   }
-}
-
-/** True when the policy needs no wrapping (dangerFullAccess, externalSandbox). */
-export function isUnrestricted(policy: SandboxPolicy): boolean {
-  return policy.type === 'dangerFullAccess' || policy.type === 'externalSandbox'
 }
 
 /** Whether a wrapped command may use the network. */

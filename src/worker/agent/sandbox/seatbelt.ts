@@ -7,8 +7,8 @@
  * Paths never go into the profile text: they are passed as `-D` parameters and referenced with
  * `(param ...)`, so a directory name cannot rewrite the policy.
  */
-import type { SandboxPolicy } from '../../protocol/thread'
-import { hasNetworkAccess, isUnrestricted, protectedSubpaths, writableRoots } from './sandbox'
+import { isUnrestricted, type SandboxPolicy } from '../../protocol/thread'
+import { hasNetworkAccess, protectedSubpaths, writableRoots } from './sandbox'
 
 /** Always this absolute path: a `sandbox-exec` found on PATH could be anything. */
 export const SEATBELT_EXECUTABLE = '/usr/bin/sandbox-exec'

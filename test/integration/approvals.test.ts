@@ -393,11 +393,12 @@ describe('approvals', () => {
       approvalPolicy: 'on-request',
       sandbox: 'workspace-write',
     })
+    // The tools, and the sandbox probe, load with the first turn.
+    const turnId = await startTurn(client, thread.id)
     const warning = await client.waitForNotification('configWarning')
     expect((warning.params as { summary: string }).summary).toBe(
       'Commands cannot be sandboxed on this machine',
     )
-    const turnId = await startTurn(client, thread.id)
     const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
     expect(request.params).toMatchObject({ itemId: 'call_unsafe' })
     answer(client, request, { decision: 'accept' })

@@ -10,6 +10,7 @@ import type { FileChangeItem } from '../protocol/items'
 import { planPatch as planPatchApproval } from './approvalPolicy'
 import { commitPatch, PatchApplyError, planPatch, summarizeApplied, type PlannedChange } from './patch/apply'
 import { parsePatch, PatchParseError } from './patch/parse'
+import { TurnDiffTracker } from './patch/turnDiff'
 import { APPLY_PATCH_TOOL_NAME, applyPatchToolSpec, patchTextFromArguments } from './patch/spec'
 import { isPathWritable } from './sandbox/sandbox'
 import { requestDecision, type Tool, type ToolCall, type ToolOutput, type ToolServices } from './tools'
@@ -76,7 +77,7 @@ async function applyPatch(call: ToolCall, services: ToolServices): Promise<ToolO
     if (decision === 'acceptForSession') for (const path of paths) thread.sessionApprovals.paths.add(path)
   }
 
-  const tracker = services.turnDiff()
+  const tracker = services.turnScoped(TurnDiffTracker, () => new TurnDiffTracker(cwd))
   tracker.track(changes)
   try {
     await commitPatch(changes)

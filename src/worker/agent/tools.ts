@@ -18,7 +18,6 @@ import type { LiveThread } from '../threads/liveThread'
 import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
-import type { TurnDiffTracker } from './patch/turnDiff'
 
 export interface ToolCall {
   name: string
@@ -64,8 +63,8 @@ export interface ToolServices {
   ): Promise<ServerRequestResponse<M>>
   /** Ends the turn as interrupted (the user answered `cancel`). */
   cancelTurn(): void
-  /** The turn's aggregated diff (one per turn): tools that change files record their changes here. */
-  turnDiff(): TurnDiffTracker
+  /** One value per turn and key, made by `create` on first use (the turn's diff tracker). */
+  turnScoped<T>(key: object, create: () => T): T
 }
 
 /** What goes back to the model: a plain string, or content items. */

@@ -27,7 +27,6 @@ import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
 import { buildInput, DEFAULT_BASE_INSTRUCTIONS, outputText, userMessageItem } from './history'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
-import { TurnDiffTracker } from './patch/turnDiff'
 import type { RequestOptions, ToolHost, ToolServices } from './tools'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
 
@@ -37,7 +36,7 @@ export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'f
 export interface TurnHost {
   readonly thread: LiveThread
   readonly log: Logger
-  readonly tools: ToolHost
+  tools(): Promise<ToolHost>
   /** A turn or item event for the thread's subscribers. */
   publish<M extends ServerNotificationMethod>(method: M, params: NotificationParams<M>): Delivery
   /** Sets the live status, announcing a change. */
@@ -74,7 +73,8 @@ export class TurnRunner implements RunningTurn {
   private readonly pending: { input: UserInput[]; clientId: string | null }[] = []
   private readonly startedMs = Date.now()
   private readonly threadId: string
-  private diff: TurnDiffTracker | null = null
+  /** What tools keep for the length of the turn (the patch tool's diff tracker). */
+  private readonly scoped = new Map<object, unknown>()
 
   constructor(
     private readonly host: TurnHost,
@@ -200,11 +200,12 @@ export class TurnRunner implements RunningTurn {
     const { host } = this
     const settings = host.settings()
     const client = host.modelClient(settings)
+    const tools = await host.tools()
     const request: ModelRequest = {
       model: settings.model,
       instructions: settings.baseInstructions ?? DEFAULT_BASE_INSTRUCTIONS,
       input: buildInput(host.thread.history, settings.developerInstructions),
-      tools: host.tools.specs(host.thread, settings),
+      tools: tools.specs(host.thread, settings),
       parallelToolCalls: false,
       store: false,
       ...(settings.effort && settings.effort !== 'none'
@@ -221,7 +222,7 @@ export class TurnRunner implements RunningTurn {
     }
     for (const call of calls) {
       this.throwIfAborted()
-      const output = await host.tools.call(call, this.toolServices(settings))
+      const output = await tools.call(call, this.toolServices(settings))
       // A tool that saw the interrupt returns early; its output is not what the model asked for.
       this.throwIfAborted()
       const item = { type: 'function_call_output', call_id: call.callId, output }
@@ -248,7 +249,10 @@ export class TurnRunner implements RunningTurn {
       request: (method, params, options = {}) =>
         host.request(method, params, { ...options, signal: this.abort.signal }),
       cancelTurn: () => this.interrupt(),
-      turnDiff: () => (this.diff ??= new TurnDiffTracker(settings.cwd)),
+      turnScoped: <T>(key: object, create: () => T): T => {
+        if (!this.scoped.has(key)) this.scoped.set(key, create())
+        return this.scoped.get(key) as T
+      },
     }
   }
 

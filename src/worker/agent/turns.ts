@@ -26,7 +26,8 @@ import { TurnRunner, type TurnHost, type TurnOutcome } from './turnRunner'
 export interface TurnControllerOptions {
   threads: ThreadManager
   analytics: Analytics
-  tools: ToolHost
+  /** The agent's tools, loaded on the first model request (they are not needed to resume or read). */
+  tools: () => Promise<ToolHost>
   env: NodeJS.ProcessEnv
   log: Logger
   /** Test hooks (a fake clock for retries). */

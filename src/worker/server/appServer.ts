@@ -193,7 +193,7 @@ export class AppServer {
     if (this.system) {
       const system = await this.system
       await system.manager.close()
-      system.tools.dispose?.()
+      system.disposeTools()
     }
     await this.analytics.dispose()
   }

@@ -2,18 +2,20 @@
  * The threads subsystem as one unit: the ThreadManager, the TurnController over it, and the
  * agent's tools. The core loads this module on the first thread or turn request (a dynamic
  * import), so a process that only answers `initialize` or config requests never parses the agent
- * loop, the rollout store or the model client: that keeps the cold start within its budget.
+ * loop, the rollout store or the model client: that keeps the cold start within its budget. The
+ * tools (and the sandbox probe, a child process) load later still, on the first model request, so
+ * resuming or reading a thread never pays for them.
  */
-import { createAgentTools } from '../agent/agentTools'
 import type { ToolHost } from '../agent/tools'
 import { TurnController, type TurnControllerOptions } from '../agent/turns'
-import { detectSandbox, type SandboxAvailability } from '../agent/sandbox/sandbox'
+import type { SandboxAvailability } from '../agent/sandbox/sandbox'
 import { ThreadManager, type ThreadManagerOptions } from './threadManager'
 
 export interface ThreadSystem {
   manager: ThreadManager
   turns: TurnController
-  tools: ToolHost
+  /** Releases the tools, if they were loaded. */
+  disposeTools(): void
 }
 
 export interface ThreadSystemOptions extends ThreadManagerOptions {
@@ -29,24 +31,25 @@ export interface ThreadSystemOptions extends ThreadManagerOptions {
 export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
   const { tools, env, turnLog, modelClientOptions, onNoSandbox, ...managerOptions } = options
   const manager = new ThreadManager(managerOptions)
-  // The tools need the controller (sub-agents start turns), the controller needs the tools.
-  let host: ToolHost | undefined = tools
-  const turns = new TurnController({
+  let loaded: Promise<ToolHost> | null = tools ? Promise.resolve(tools) : null
+  let host: ToolHost | null = tools ?? null
+  const turns: TurnController = new TurnController({
     threads: manager,
     analytics: options.analytics,
-    tools: {
-      specs: (thread, settings) => (host as ToolHost).specs(thread, settings),
-      call: (call, services) => (host as ToolHost).call(call, services),
-    },
+    // The tools need the controller (sub-agents start turns), so they are made after it.
+    tools: () =>
+      (loaded ??= Promise.all([import('../agent/agentTools'), import('../agent/sandbox/sandbox')]).then(
+        ([{ createAgentTools }, { detectSandbox }]) => {
+          void detectSandbox().then((availability) => {
+            if (availability.kind === 'none') onNoSandbox?.(availability)
+          })
+          host = createAgentTools({ threads: manager, turns, env, version: options.version })
+          return host
+        },
+      )),
     env,
     log: turnLog,
     ...(modelClientOptions ? { modelClientOptions } : {}),
   })
-  host ??= createAgentTools({ threads: manager, turns, env, version: options.version })
-  if (!tools && onNoSandbox) {
-    void detectSandbox().then((availability) => {
-      if (availability.kind === 'none') onNoSandbox(availability)
-    })
-  }
-  return { manager, turns, tools: host }
+  return { manager, turns, disposeTools: () => host?.dispose?.() }
 }

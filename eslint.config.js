@@ -44,7 +44,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/worker/protocol/**/*.ts', 'src/renderer/**/*.ts'],
+    files: ['src/worker/protocol/**/*.ts', 'src/worker/auth/claims.ts', 'src/renderer/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': [

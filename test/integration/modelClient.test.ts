@@ -655,7 +655,9 @@ describe('provider resolution', () => {
       )
     }
     expect(() => resolveProvider(config(), {})).toThrow(/`OPENAI_API_KEY`/)
-    expect(resolveProvider(config(), {}, { allowMissingKey: true }).apiKey).toBeUndefined()
+    // The signed-in account covers providers with requires_openai_auth only.
+    expect(resolveProvider(config(), {}, { accountMayAuthenticate: true }).apiKey).toBeUndefined()
+    expect(() => resolveProvider(custom, {}, { accountMayAuthenticate: true })).toThrow(/`ACME_KEY`/)
   })
 
   it('rejects an unknown provider id, listing the known ones', () => {

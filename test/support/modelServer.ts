@@ -510,7 +510,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     })
     record.body = await readBody(req)
     notify()
-    if (record.method !== 'POST' || record.path !== '/v1/responses') {
+    if (record.method !== 'POST' || !record.path.endsWith('/responses')) {
       const body = { error: { message: `no route for ${record.method} ${record.path}`, type: 'not_found' } }
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(body))
       return

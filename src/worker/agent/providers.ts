@@ -27,10 +27,10 @@ export interface ResolvedProvider {
 
 export interface ResolveProviderOptions {
   /**
-   * Accept a missing `env_key` variable. For `openai` the auth layer may supply ChatGPT tokens
-   * instead, so only the caller knows whether a missing key is an error.
+   * The signed-in account (a saved API key or ChatGPT tokens) may authenticate providers with
+   * `requires_openai_auth`, so a missing `env_key` variable is not an error for them.
    */
-  allowMissingKey?: boolean
+  accountMayAuthenticate?: boolean
 }
 
 export const BUILTIN_PROVIDERS: Readonly<Record<string, ModelProviderToml>> = {
@@ -78,7 +78,8 @@ export function resolveProvider(
   let apiKey: string | undefined
   if (merged.env_key) {
     apiKey = envValue(env, merged.env_key)
-    if (!apiKey && !options.allowMissingKey) {
+    const accountCovers = options.accountMayAuthenticate && (merged.requires_openai_auth ?? false)
+    if (!apiKey && !accountCovers) {
       const instructions = merged.env_key_instructions ? ` ${merged.env_key_instructions.trim()}` : ''
       throw configError(
         `Missing environment variable: \`${merged.env_key}\`. Set it to the API key for model provider ` +

@@ -8,12 +8,13 @@
  * the thread's current turn may reset it.
  */
 import type { Analytics } from '../analytics/analytics'
+import type { AuthManager } from '../auth/authManager'
 import { invalidRequest } from '../protocol/errors'
 import type { ParamsOf, ResultOf } from '../protocol/registry'
 import type { RequestContext } from '../server/context'
 import { turnHeader, turnSummary, type LiveThread } from '../threads/liveThread'
 import type { ThreadSettings } from '../threads/rollout'
-import { pickOverrides } from '../threads/threadSettings'
+import { pickOverrides, type ResolvedThreadSettings } from '../threads/threadSettings'
 import type { ThreadManager } from '../threads/threadManager'
 import type { ThreadStatus, Turn, UserInput } from '../protocol/items'
 import { Emitter, type Event } from '../util/event'
@@ -32,6 +33,10 @@ export interface TurnControllerOptions {
   log: Logger
   /** Test hooks (a fake clock for retries). */
   modelClientOptions?: Pick<ModelClientOptions, 'sleep' | 'random'>
+  /** The account: credentials (and the ChatGPT backend) for providers with `requires_openai_auth`. */
+  auth?: AuthManager
+  /** `originator` and `User-Agent`; the provider's own `http_headers` win over them. */
+  upstreamHeaders?: () => Record<string, string>
 }
 
 const WAITING_ON_APPROVAL: ThreadStatus = { type: 'active', activeFlags: ['waitingOnApproval'] }
@@ -125,7 +130,7 @@ export class TurnController {
   }
 
   private host(live: LiveThread): TurnHost {
-    const { threads, env, tools } = this.options
+    const { threads, tools } = this.options
     const log = this.options.log
     return {
       thread: live,
@@ -151,16 +156,22 @@ export class TurnController {
         }
       },
       settings: () => threads.settingsOf(live),
-      modelClient: (settings) =>
-        new ModelClient(
-          resolveProvider({ ...settings.config, model_provider: settings.modelProvider }, env),
-          {
-            log,
-            ...this.options.modelClientOptions,
-          },
-        ),
+      modelClient: (settings) => this.modelClient(settings),
       finished: (runner, outcome) => this.finished(live, runner, outcome),
     }
+  }
+
+  private modelClient(settings: ResolvedThreadSettings): ModelClient {
+    const { env, auth, upstreamHeaders, log } = this.options
+    const config = { ...settings.config, model_provider: settings.modelProvider }
+    let provider = resolveProvider(config, env, { accountMayAuthenticate: auth !== undefined })
+    if (upstreamHeaders) provider = { ...provider, headers: { ...upstreamHeaders(), ...provider.headers } }
+    const chosen = auth ? auth.forModelRequest(provider) : { provider }
+    return new ModelClient(chosen.provider, {
+      log,
+      ...this.options.modelClientOptions,
+      ...(chosen.auth ? { auth: chosen.auth } : {}),
+    })
   }
 
   private finished(live: LiveThread, runner: TurnRunner, outcome: TurnOutcome): void {

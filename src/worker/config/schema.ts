@@ -90,9 +90,12 @@ export const ConfigToml = z.strictObject({
   features: opt(z.record(z.string(), z.boolean())),
   analytics: opt(AnalyticsToml),
   requirements: opt(RequirementsSourceToml),
-  forced_chatgpt_workspace_id: opt(z.string()),
+  /** One workspace (account) id or several: ChatGPT sign-ins must use one of them. */
+  forced_chatgpt_workspace_id: opt(z.union([z.string(), z.array(z.string())])),
   forced_login_method: opt(z.enum(LOGIN_METHODS)),
   chatgpt_base_url: opt(z.url()),
+  /** How long a token owner may take to answer `account/chatgptAuthTokens/refresh` (codex: 10 s). */
+  auth_refresh_timeout_secs: opt(positive()),
   thread_unload_delay_secs: opt(count()),
   /** How long a client may take to answer a dynamic tool call (`item/tool/call`). */
   dynamic_tool_timeout_secs: opt(positive()),
@@ -121,6 +124,7 @@ export const CONFIG_DEFAULTS = {
   analytics: { enabled: false },
   chatgpt_base_url: 'https://chatgpt.com/backend-api/',
   thread_unload_delay_secs: 60,
+  auth_refresh_timeout_secs: 10,
   dynamic_tool_timeout_secs: 300,
   agents: { max_threads: 6, max_depth: 1 },
 } as const satisfies ConfigToml

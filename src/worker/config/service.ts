@@ -32,7 +32,7 @@ export interface ConfigServiceOptions extends LoaderOptions {
   analyticsDefaultEnabled?: boolean
   /** Watch the home folder for outside edits (default true). */
   watch?: boolean
-  /** The signed-in ChatGPT account, for remote requirements (the accounts work provides it). */
+  /** The signed-in ChatGPT account, for remote requirements (see also `setIdentity`). */
   identity?: () => RequirementsIdentity | undefined
 }
 
@@ -74,15 +74,22 @@ export class ConfigService {
   private readonly _onDidReload = new Emitter<LoadedConfig>()
   readonly onDidReload: Event<LoadedConfig> = this._onDidReload.event
   readonly userFile: string
+  private identity: (() => RequirementsIdentity | undefined) | undefined
 
   private constructor(private readonly options: ConfigServiceOptions) {
     this.userFile = join(options.home, CONFIG_FILE)
+    this.identity = options.identity
     this.requirementsLoader = new RequirementsLoader({
       home: options.home,
       systemDir: options.systemDir ?? SYSTEM_CONFIG_DIR,
       log: options.log,
-      ...(options.identity ? { identity: options.identity } : {}),
+      identity: () => this.identity?.(),
     })
+  }
+
+  /** The account that fetches remote requirements from now on (the core's AuthManager). */
+  setIdentity(identity: () => RequirementsIdentity | undefined): void {
+    this.identity = identity
   }
 
   /** Config layers plus requirements: problems from both, effective values clamped to what is allowed. */

@@ -7,7 +7,19 @@
  * to a fraction of classic zod's load time (the cold-start budget is 60 ms). Runtime-free.
  */
 import type * as z from 'zod/mini'
-import { ChatgptAuthTokensRefreshParams, ChatgptAuthTokensRefreshResponse } from './account'
+import {
+  AccountLoginCompletedNotification,
+  AccountReadParams,
+  AccountReadResponse,
+  AccountUpdatedNotification,
+  CancelLoginAccountParams,
+  CancelLoginAccountResponse,
+  ChatgptAuthTokensRefreshParams,
+  ChatgptAuthTokensRefreshResponse,
+  LoginAccountParams,
+  LoginAccountResponse,
+  LogoutAccountResponse,
+} from './account'
 import { InitializeParams, InitializeResponse } from './initialize'
 import {
   ConfigBatchWriteParams,
@@ -130,6 +142,10 @@ export const clientRequests = {
   'config/value/write': { params: ConfigValueWriteParams, result: ConfigWriteResponse },
   'config/batchWrite': { params: ConfigBatchWriteParams, result: ConfigWriteResponse },
   'configRequirements/read': { params: null, result: ConfigRequirementsReadResponse },
+  'account/read': { params: AccountReadParams, result: AccountReadResponse },
+  'account/login/start': { params: LoginAccountParams, result: LoginAccountResponse },
+  'account/login/cancel': { params: CancelLoginAccountParams, result: CancelLoginAccountResponse },
+  'account/logout': { params: null, result: LogoutAccountResponse },
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {
@@ -159,13 +175,14 @@ export const serverNotifications = {
   error: ErrorNotification,
   warning: WarningNotification,
   'serverRequest/resolved': ServerRequestResolvedNotification,
+  'account/login/completed': AccountLoginCompletedNotification,
+  'account/updated': AccountUpdatedNotification,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {
   'account/chatgptAuthTokens/refresh': {
     params: ChatgptAuthTokensRefreshParams,
     response: ChatgptAuthTokensRefreshResponse,
-    notYetSent: 'the accounts work (401 refresh)',
   },
   'item/commandExecution/requestApproval': {
     params: CommandExecutionRequestApprovalParams,

@@ -4,6 +4,7 @@
  * these; nothing here knows which transports exist.
  */
 import { Analytics } from '../analytics/analytics'
+import { AuthManager } from '../auth/authManager'
 import type { ConfigService } from '../config/service'
 import { clientRequests } from '../protocol/registry'
 import type { Connection } from '../transport/connection'
@@ -13,6 +14,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/stdio'
 import { CLOSE_GOING_AWAY, type CloseInfo, type Transport } from '../transport/types'
 import { DisposableStore } from '../util/event'
 import type { LoggerFactory } from '../util/log'
+import { accountHandlers } from './account'
 import type { HandlerMap } from './context'
 import { configHandlers } from './config'
 import { initializeHandler } from './initialize'
@@ -52,6 +54,7 @@ export class AppServer {
   readonly originator: Originator
   readonly config: ConfigService
   readonly analytics: Analytics
+  readonly auth: AuthManager
   private system: Promise<ThreadSystem> | null = null
   private loadedSystem: ThreadSystem | null = null
   private readonly disposables = new DisposableStore()
@@ -71,6 +74,16 @@ export class AppServer {
     })
     this.broker = new ServerRequestBroker(this.router, logs.get('server'))
     const config = (this.config = options.config)
+    this.auth = new AuthManager({
+      home: options.codexHome,
+      env,
+      router: this.router,
+      broker: this.broker,
+      config: () => config.current.effective,
+      allowedLoginMethods: () => config.requirements()?.allowedLoginMethods ?? null,
+      log: logs.get('auth'),
+    })
+    config.setIdentity(() => this.auth.identity())
     this.analytics = new Analytics({
       state: () => ({
         enabled: config.analytics.enabled,
@@ -93,6 +106,7 @@ export class AppServer {
       ),
       ...turnHandlers(() => this.threadSystem()),
       ...configHandlers({ config }),
+      ...accountHandlers({ auth: this.auth, config, router: this.router, env }),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,
@@ -116,9 +130,16 @@ export class AppServer {
         for (const warning of warnings) this.router.notify('all', 'configWarning', warning)
       }),
     )
+    // Remote requirements are fetched for the signed-in account: a new account gets its own.
+    this.disposables.add(
+      this.auth.onDidChange(() => {
+        if (config.current.merged.requirements?.url) void config.reload('account changed')
+      }),
+    )
     this.disposables.add(
       this.router.onConnectionClosed(({ connection }) => {
         this.broker.connectionClosed(connection.id)
+        this.auth.connectionClosed(connection.id)
         this.loadedSystem?.manager.connectionClosed(connection.id)
       }),
     )
@@ -143,6 +164,8 @@ export class AppServer {
         analytics: this.analytics,
         version: options.version,
         originator: () => this.originator.value ?? null,
+        auth: this.auth,
+        upstreamHeaders: () => this.originator.upstreamHeaders(options.version),
         log: logs.get('threads'),
         ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
         ...(options.tools ? { tools: options.tools } : {}),
@@ -190,6 +213,7 @@ export class AppServer {
     this.router.closeAll(info)
     this.disposables.dispose()
     this.config.dispose()
+    this.auth.dispose()
     if (this.system) {
       const system = await this.system
       await system.manager.close()

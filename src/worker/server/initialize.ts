@@ -43,8 +43,10 @@ export function initializeHandler(deps: InitializeDeps): Handler<'initialize'> {
       for (const warning of deps.startupWarnings())
         deps.router.notify(connection.id, 'configWarning', warning)
     })
+    const agent = userAgent({ originator, version: deps.version, clientName: name, clientVersion: version })
+    deps.originator.recordUserAgent(agent)
     return {
-      userAgent: userAgent({ originator, version: deps.version, clientName: name, clientVersion: version }),
+      userAgent: agent,
       codexHome: deps.codexHome,
       platformFamily: platformFamily(),
       platformOs: platformOs(),

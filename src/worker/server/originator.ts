@@ -18,8 +18,23 @@ export function isValidHeaderValue(value: string): boolean {
 
 export class Originator {
   private current: string | undefined
+  private firstUserAgent: string | undefined
 
   constructor(private readonly override?: string) {}
+
+  /** The first client's user agent is the process's: upstream requests carry it. */
+  recordUserAgent(userAgent: string): void {
+    this.firstUserAgent ??= userAgent
+  }
+
+  /** `originator` and `User-Agent` for model requests (a generic agent until a client initializes). */
+  upstreamHeaders(version: string): Record<string, string> {
+    const originator = this.value ?? 'codex-desk'
+    return {
+      originator,
+      'User-Agent': this.firstUserAgent ?? `${originator}/${version} (${platformDescription()})`,
+    }
+  }
 
   /** The first caller's name wins, unless the environment override is set. */
   claim(clientName: string): string {

@@ -7,6 +7,7 @@
  * resuming or reading a thread never pays for them.
  */
 import type { ToolHost } from '../agent/tools'
+import type { AuthManager } from '../auth/authManager'
 import { TurnController, type TurnControllerOptions } from '../agent/turns'
 import type { SandboxAvailability } from '../agent/sandbox/sandbox'
 import { ThreadManager, type ThreadManagerOptions } from './threadManager'
@@ -26,10 +27,15 @@ export interface ThreadSystemOptions extends ThreadManagerOptions {
   modelClientOptions?: TurnControllerOptions['modelClientOptions']
   /** Told once when commands cannot be sandboxed here (a `configWarning` for every client). */
   onNoSandbox?: (availability: SandboxAvailability) => void
+  /** The account: credentials for providers with `requires_openai_auth`. */
+  auth?: AuthManager
+  /** `originator` and `User-Agent` for every model request. */
+  upstreamHeaders?: () => Record<string, string>
 }
 
 export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
-  const { tools, env, turnLog, modelClientOptions, onNoSandbox, ...managerOptions } = options
+  const { tools, env, turnLog, modelClientOptions, onNoSandbox, auth, upstreamHeaders, ...managerOptions } =
+    options
   const manager = new ThreadManager(managerOptions)
   let loaded: Promise<ToolHost> | null = tools ? Promise.resolve(tools) : null
   let host: ToolHost | null = tools ?? null
@@ -50,6 +56,8 @@ export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
     env,
     log: turnLog,
     ...(modelClientOptions ? { modelClientOptions } : {}),
+    ...(auth ? { auth } : {}),
+    ...(upstreamHeaders ? { upstreamHeaders } : {}),
   })
   return { manager, turns, disposeTools: () => host?.dispose?.() }
 }

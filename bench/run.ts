@@ -2,7 +2,7 @@
  * `npm run bench`: measures the built app-server against the issue's targets and codex-cli 0.169.0's
  * numbers: cold start, request round trip, broadcast lag with a stalled client, idle RSS, thread
  * persistence, `thread/list` over stdio, streaming throughput to one client, and `thread/resume` of
- * a large thread, and what a tool call adds to a turn. Prints a table, then one JSON line per figure, and writes everything to
+ * a large thread, what a tool call adds to a turn, and what an expired ChatGPT token adds. Prints a table, then one JSON line per figure, and writes everything to
  * bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
  * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
+import { AUTH_BENCH_DEFAULTS, authRefresh } from './auth'
 import { broadcastLag } from './broadcast'
 import { coldStarts } from './coldStart'
 import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
@@ -92,6 +93,10 @@ const STEPS: Step[] = [
       'tool_turn_apply_patch_2000_lines',
     ],
     run: () => toolCalls(TOOLS),
+  },
+  {
+    names: ['auth_turn_chatgpt_baseline', 'auth_turn_401_refresh', 'auth_refresh_8_concurrent_turns'],
+    run: () => authRefresh(AUTH_BENCH_DEFAULTS),
   },
 ]
 

@@ -8,7 +8,6 @@
  * message a test caught and every page the loopback showed the browser is checked for every token
  * and authorization code the issuer handed out.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -27,6 +26,7 @@ import { TOKEN_STORE_KEY, TokenStore, type Cipher } from '../../src/main/auth/to
 import { AppServerClient } from '../../src/worker/protocol/client'
 import { makeTempDir, spawnAppServer, type AppServerProcess } from '../support/appServerProcess'
 import { connectWebSocket, webSocketChannel } from '../support/channels'
+import { aesCipher } from '../support/cipher'
 import { startModelServer, text, unauthorized, type ModelServer } from '../support/modelServer'
 import { startOAuthIssuer, type OAuthIssuerOptions, type ScriptedIssuer } from '../support/oauthIssuer'
 import { withTimeout, type TestClient } from '../support/testClient'
@@ -46,25 +46,6 @@ afterEach(async () => {
 })
 
 // --- the owner's surroundings ---
-
-/** Electron safeStorage's shape over AES-256-GCM (iv | tag | ciphertext). */
-function aesCipher(available = true): Cipher {
-  const key = randomBytes(32)
-  return {
-    isEncryptionAvailable: () => available,
-    encryptString(plain) {
-      const iv = randomBytes(12)
-      const cipher = createCipheriv('aes-256-gcm', key, iv)
-      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
-      return Buffer.concat([iv, cipher.getAuthTag(), body])
-    },
-    decryptString(data) {
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12))
-      decipher.setAuthTag(data.subarray(12, 28))
-      return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]).toString('utf8')
-    },
-  }
-}
 
 type BrowserMode = 'follow' | 'forge-state' | 'ignore'
 
@@ -161,7 +142,7 @@ async function setup(
     warn: (obj, msg) => void logs.push({ level: 'warn', obj, msg }),
     error: (obj, msg) => void logs.push({ level: 'error', obj, msg }),
   }
-  const cipher = aesCipher(options.encryptionAvailable ?? true)
+  const cipher = aesCipher({ available: () => options.encryptionAvailable ?? true })
   const openConf = () =>
     new Conf<Record<string, unknown>>({ projectName: 'codex-desk-test', cwd: temp.path, configName: 'auth' })
   const conf = openConf()

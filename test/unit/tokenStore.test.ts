@@ -3,7 +3,7 @@
  * what electron-store is built on) in a temp dir: round trip, nothing readable on disk, tampering,
  * and no plain-text fallback when encryption is unavailable.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,32 +14,9 @@ import {
   EncryptionUnavailableError,
   TOKEN_STORE_KEY,
   TokenStore,
-  type Cipher,
   type StoredTokens,
 } from '../../src/main/auth/tokenStore'
-
-/** safeStorage's shape over AES-256-GCM: iv (12) | tag (16) | ciphertext. */
-function aesCipher(options: { available?: () => boolean; backend?: string } = {}): Cipher & {
-  key: Buffer
-} {
-  const key = randomBytes(32)
-  return {
-    key,
-    isEncryptionAvailable: options.available ?? (() => true),
-    ...(options.backend ? { getSelectedStorageBackend: () => options.backend as string } : {}),
-    encryptString(plain) {
-      const iv = randomBytes(12)
-      const cipher = createCipheriv('aes-256-gcm', key, iv)
-      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
-      return Buffer.concat([iv, cipher.getAuthTag(), body])
-    },
-    decryptString(data) {
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12))
-      decipher.setAuthTag(data.subarray(12, 28))
-      return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]).toString('utf8')
-    },
-  }
-}
+import { aesCipher } from '../support/cipher'
 
 const fakeJwt = (label: string) =>
   [

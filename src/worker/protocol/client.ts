@@ -7,6 +7,7 @@
  * validated against the registry before anyone sees them. It must never log a message's content
  * (requests carry tokens).
  */
+import { RpcError } from './errors'
 import type { InitializeParams, InitializeResponse } from './initialize'
 import { classify, type ErrorObject, type RequestId } from './jsonrpc'
 import {
@@ -31,24 +32,11 @@ export interface ClientChannel {
   close(): void
 }
 
+/** The server answered a request with a JSON-RPC error (`code`, `message`, `data`). */
+export { RpcError }
+
 export interface Disposable {
   dispose(): void
-}
-
-/** The server answered a request with a JSON-RPC error. */
-export class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message)
-    this.name = 'RpcError'
-  }
-
-  static from(error: ErrorObject): RpcError {
-    return new RpcError(error.code, error.message, error.data)
-  }
 }
 
 /** What a server-request handler throws to answer with a specific JSON-RPC error. */
@@ -224,7 +212,8 @@ export class AppServerClient {
       case 'error': {
         const id = incoming.message.id
         const pending = id === null ? undefined : this.pending.get(id)
-        pending?.reject(RpcError.from(incoming.message.error))
+        const { code, message, data } = incoming.message.error
+        pending?.reject(new RpcError(code, message, data))
         return
       }
       case 'notification': {

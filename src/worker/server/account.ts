@@ -4,7 +4,6 @@
  * `account/login/completed`, then `account/updated`, to every initialized connection). The
  * AuthManager (auth/authManager.ts) holds the state; this file maps it to the wire.
  */
-import { resolveProvider } from '../agent/providers'
 import type { AuthManager } from '../auth/authManager'
 import type { ConfigService } from '../config/service'
 import { invalidRequest } from '../protocol/errors'
@@ -14,7 +13,8 @@ import type { Handler } from './context'
 type AccountMethods = 'account/read' | 'account/login/start' | 'account/login/cancel' | 'account/logout'
 
 export interface AccountHandlerDeps {
-  auth: AuthManager
+  /** Loaded on the first account request (it is not needed to start serving). */
+  auth: () => Promise<AuthManager>
   config: ConfigService
   router: OutboundRouter
   env: NodeJS.ProcessEnv
@@ -23,16 +23,17 @@ export interface AccountHandlerDeps {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export function accountHandlers(deps: AccountHandlerDeps): { [M in AccountMethods]: Handler<M> } {
-  const { auth, config, router, env } = deps
+  const { config, router, env } = deps
 
-  const notifyUpdated = () => router.notify('all', 'account/updated', auth.state())
-  const notifyLoggedIn = () => {
+  const notifyUpdated = (auth: AuthManager) => () => router.notify('all', 'account/updated', auth.state())
+  const notifyLoggedIn = (auth: AuthManager) => () => {
     router.notify('all', 'account/login/completed', { loginId: null, success: true, error: null })
-    notifyUpdated()
+    notifyUpdated(auth)()
   }
 
   return {
     'account/read': async () => {
+      const [auth, { resolveProvider }] = await Promise.all([deps.auth(), import('../agent/providers')])
       const effective = config.current.effective
       let provider
       try {
@@ -49,14 +50,15 @@ export function accountHandlers(deps: AccountHandlerDeps): { [M in AccountMethod
     },
 
     'account/login/start': async (params, ctx) => {
+      const auth = await deps.auth()
       switch (params.type) {
         case 'apiKey':
           await auth.loginApiKey(params.apiKey)
-          ctx.afterResponse(notifyLoggedIn)
+          ctx.afterResponse(notifyLoggedIn(auth))
           return { type: 'apiKey' }
         case 'chatgptAuthTokens':
           auth.loginExternal(params, ctx.connection.id)
-          ctx.afterResponse(notifyLoggedIn)
+          ctx.afterResponse(notifyLoggedIn(auth))
           return { type: 'chatgptAuthTokens' }
         case 'chatgpt':
         case 'chatgptDeviceCode':
@@ -71,8 +73,9 @@ export function accountHandlers(deps: AccountHandlerDeps): { [M in AccountMethod
     },
 
     'account/logout': async (_params, ctx) => {
+      const auth = await deps.auth()
       await auth.logout()
-      ctx.afterResponse(notifyUpdated)
+      ctx.afterResponse(notifyUpdated(auth))
       return {}
     },
   }

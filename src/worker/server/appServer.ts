@@ -4,7 +4,7 @@
  * these; nothing here knows which transports exist.
  */
 import { Analytics } from '../analytics/analytics'
-import { AuthManager } from '../auth/authManager'
+import type { AuthManager } from '../auth/authManager'
 import type { ConfigService } from '../config/service'
 import { clientRequests } from '../protocol/registry'
 import type { Connection } from '../transport/connection'
@@ -54,7 +54,8 @@ export class AppServer {
   readonly originator: Originator
   readonly config: ConfigService
   readonly analytics: Analytics
-  readonly auth: AuthManager
+  private authLoad: Promise<AuthManager> | null = null
+  private loadedAuth: AuthManager | null = null
   private system: Promise<ThreadSystem> | null = null
   private loadedSystem: ThreadSystem | null = null
   private readonly disposables = new DisposableStore()
@@ -74,16 +75,7 @@ export class AppServer {
     })
     this.broker = new ServerRequestBroker(this.router, logs.get('server'))
     const config = (this.config = options.config)
-    this.auth = new AuthManager({
-      home: options.codexHome,
-      env,
-      router: this.router,
-      broker: this.broker,
-      config: () => config.current.effective,
-      allowedLoginMethods: () => config.requirements()?.allowedLoginMethods ?? null,
-      log: logs.get('auth'),
-    })
-    config.setIdentity(() => this.auth.identity())
+    config.setIdentity(() => this.loadedAuth?.identity())
     this.analytics = new Analytics({
       state: () => ({
         enabled: config.analytics.enabled,
@@ -106,7 +98,7 @@ export class AppServer {
       ),
       ...turnHandlers(() => this.threadSystem()),
       ...configHandlers({ config }),
-      ...accountHandlers({ auth: this.auth, config, router: this.router, env }),
+      ...accountHandlers({ auth: () => this.auth(), config, router: this.router, env }),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,
@@ -130,16 +122,10 @@ export class AppServer {
         for (const warning of warnings) this.router.notify('all', 'configWarning', warning)
       }),
     )
-    // Remote requirements are fetched for the signed-in account: a new account gets its own.
-    this.disposables.add(
-      this.auth.onDidChange(() => {
-        if (config.current.merged.requirements?.url) void config.reload('account changed')
-      }),
-    )
     this.disposables.add(
       this.router.onConnectionClosed(({ connection }) => {
         this.broker.connectionClosed(connection.id)
-        this.auth.connectionClosed(connection.id)
+        this.loadedAuth?.connectionClosed(connection.id)
         this.loadedSystem?.manager.connectionClosed(connection.id)
       }),
     )
@@ -151,37 +137,65 @@ export class AppServer {
     this.router.notify('all', 'configWarning', warning)
   }
 
-  /** The threads subsystem, loaded on first use (threads/threadSystem.ts). */
-  threadSystem(): Promise<ThreadSystem> {
-    this.system ??= import('../threads/threadSystem').then(({ createThreadSystem }) => {
-      const { options } = this
-      const logs = options.logs
-      this.loadedSystem = createThreadSystem({
+  /** The account (auth/authManager.ts), loaded on the first account request or model request. */
+  auth(): Promise<AuthManager> {
+    this.authLoad ??= import('../auth/authManager').then(({ AuthManager }) => {
+      const { options, config } = this
+      const auth = new AuthManager({
         home: options.codexHome,
+        env: options.env ?? process.env,
         router: this.router,
         broker: this.broker,
-        config: this.config,
-        analytics: this.analytics,
-        version: options.version,
-        originator: () => this.originator.value ?? null,
-        auth: this.auth,
-        upstreamHeaders: () => this.originator.upstreamHeaders(options.version),
-        log: logs.get('threads'),
-        ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
-        ...(options.tools ? { tools: options.tools } : {}),
-        onNoSandbox: (availability) =>
-          this.warn({
-            summary: 'Commands cannot be sandboxed on this machine',
-            details:
-              `${availability.reason ?? 'no sandbox found'}. Every command that is not known to be ` +
-              'read-only now needs your approval, unless the sandbox policy is danger-full-access.',
-          }),
-        env: options.env ?? process.env,
-        turnLog: logs.get('turns'),
-        ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),
+        config: () => config.current.effective,
+        allowedLoginMethods: () => config.requirements()?.allowedLoginMethods ?? null,
+        log: options.logs.get('auth'),
       })
-      return this.loadedSystem
+      // Remote requirements are fetched for the signed-in account: a new account gets its own.
+      this.disposables.add(
+        auth.onDidChange(() => {
+          if (config.current.merged.requirements?.url) void config.reload('account changed')
+        }),
+      )
+      this.disposables.add(auth)
+      this.loadedAuth = auth
+      return auth
     })
+    return this.authLoad
+  }
+
+  /** The threads subsystem, loaded on first use (threads/threadSystem.ts). */
+  threadSystem(): Promise<ThreadSystem> {
+    this.system ??= Promise.all([import('../threads/threadSystem'), this.auth()]).then(
+      ([{ createThreadSystem }, auth]) => {
+        const { options } = this
+        const logs = options.logs
+        this.loadedSystem = createThreadSystem({
+          home: options.codexHome,
+          router: this.router,
+          broker: this.broker,
+          config: this.config,
+          analytics: this.analytics,
+          version: options.version,
+          originator: () => this.originator.value ?? null,
+          auth,
+          upstreamHeaders: () => this.originator.upstreamHeaders(options.version),
+          log: logs.get('threads'),
+          ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
+          ...(options.tools ? { tools: options.tools } : {}),
+          onNoSandbox: (availability) =>
+            this.warn({
+              summary: 'Commands cannot be sandboxed on this machine',
+              details:
+                `${availability.reason ?? 'no sandbox found'}. Every command that is not known to be ` +
+                'read-only now needs your approval, unless the sandbox policy is danger-full-access.',
+            }),
+          env: options.env ?? process.env,
+          turnLog: logs.get('turns'),
+          ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),
+        })
+        return this.loadedSystem
+      },
+    )
     return this.system
   }
 
@@ -213,7 +227,6 @@ export class AppServer {
     this.router.closeAll(info)
     this.disposables.dispose()
     this.config.dispose()
-    this.auth.dispose()
     if (this.system) {
       const system = await this.system
       await system.manager.close()

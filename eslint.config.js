@@ -44,7 +44,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/worker/protocol/**/*.ts', 'src/worker/auth/claims.ts', 'src/renderer/**/*.ts'],
+    files: [
+      'src/worker/protocol/**/*.ts',
+      'src/worker/auth/claims.ts',
+      'src/main/portHandoff.ts',
+      'src/renderer/**/*.ts',
+    ],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': [

@@ -1,8 +1,9 @@
 /**
  * Electron main process: forks the core as a utility process, opens the window, and gives the
  * window its own app-server connection over a MessagePort handed through the preload with a
- * nonce. The only place (with preload) that imports electron. Supervision with restart and the
- * token owner arrive with the desktop-shell and accounts work.
+ * nonce. The only place (with preload) that imports electron. Its parts are built and tested under
+ * Node (workerHost.ts, settings.ts, portHandoff.ts, auth/); wiring them in here, with restart and
+ * the token owner's connection, lands with the desktop-shell work.
  */
 import {
   app,
@@ -14,27 +15,14 @@ import {
   type UtilityProcess,
 } from 'electron'
 import { join } from 'node:path'
-
-const CHILD_ENV_ALLOW = [
-  'HOME',
-  'USER',
-  'PATH',
-  'LANG',
-  'TMPDIR',
-  'CODEX_DESK_HOME',
-  'CODEX_DESK_LOG',
-  'LOG_FORMAT',
-]
+import { childEnvironment } from './workerHost'
 
 let core: UtilityProcess | undefined
 
+/** The allow-listed environment (workerHost.ts), with the app's home folder for the core. */
 function childEnv(): Record<string, string> {
-  const env: Record<string, string> = { CODEX_DESK_HOME: join(app.getPath('home'), '.codex-desk') }
-  for (const key of CHILD_ENV_ALLOW) {
-    const value = process.env[key]
-    if (value !== undefined) env[key] = value
-  }
-  return env
+  const home = process.env.CODEX_DESK_HOME ?? join(app.getPath('home'), '.codex-desk')
+  return childEnvironment(process.env, { CODEX_DESK_HOME: home })
 }
 
 function startCore(): UtilityProcess {

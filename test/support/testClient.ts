@@ -15,14 +15,11 @@ import {
 } from '../../src/worker/protocol/registry'
 import type { InitializeResponse } from '../../src/worker/protocol/initialize'
 import type { ErrorObject, RequestId } from '../../src/worker/protocol/jsonrpc'
+import type { ClientChannel } from '../../src/worker/protocol/client'
 import type { CloseInfo } from '../../src/worker/transport/types'
 
-export interface ClientChannel {
-  send(frame: string): void
-  onFrame(listener: (frame: string) => void): void
-  onClose(listener: (info: CloseInfo) => void): void
-  close(): void
-}
+/** The same text-frame channel the app's AppServerClient speaks over. */
+export type { ClientChannel }
 
 export interface ServerMessage {
   id?: RequestId | null

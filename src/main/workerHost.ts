@@ -10,6 +10,7 @@
  * or `dispose()` resolves. It never imports electron.
  */
 import { Emitter, type Disposable, type Event } from '../worker/util/event'
+import { backoffDelayMs } from '../worker/util/retry'
 import { RotatingLog } from './rotatingLog'
 
 /** What the child may inherit from the parent's environment; anything else needs `extraEnv`. */
@@ -92,7 +93,7 @@ export interface WorkerHostOptions {
   env?: NodeJS.ProcessEnv
   /** Added as given (after the allow-list), e.g. CODEX_DESK_HOME chosen by the app. */
   extraEnv?: Record<string, string>
-  /** First restart delay, doubling per recent crash up to `maxMs`; `jitter` is a ± fraction. */
+  /** First restart delay, doubling per recent crash up to `maxMs` (jitter included); `jitter` is a ± fraction. */
   backoff?: { initialMs?: number; maxMs?: number; jitter?: number }
   /** `maxCrashes` crashes within `windowMs` put the host in `failed`. */
   crashLoop?: { maxCrashes?: number; windowMs?: number }
@@ -449,8 +450,11 @@ export class WorkerHost implements Disposable {
       this.setState({ kind: 'failed', reason, lastExit: exit })
       return
     }
-    const base = Math.min(this.maxMs, this.initialMs * 2 ** (crashes - 1))
-    const delayMs = Math.max(0, Math.round(base * (1 + this.jitter * (this.random() * 2 - 1))))
+    const delayMs = backoffDelayMs(
+      crashes,
+      { baseMs: this.initialMs, capMs: this.maxMs, jitter: this.jitter },
+      this.random,
+    )
     this.logger.warn(
       { code: exit.code, signal: exit.signal, attempt: crashes, delayMs },
       'the core crashed; restarting',

@@ -27,14 +27,15 @@ export function parseRetryAfter(
 }
 
 /**
- * Backoff before retry `retry` (1-based): `baseMs` x 2^(retry-1), ±10% jitter so clients that failed
- * together do not retry in lockstep, at most `capMs`.
+ * Backoff before retry `retry` (1-based): `baseMs` x 2^(retry-1), at most `capMs`, with ±`jitter`
+ * (a fraction, default 0.1) so clients that failed together do not retry in lockstep.
  */
 export function backoffDelayMs(
   retry: number,
-  policy: { baseMs: number; capMs: number },
+  policy: { baseMs: number; capMs: number; jitter?: number },
   random: () => number = Math.random,
 ): number {
   const base = Math.min(policy.baseMs * 2 ** Math.max(0, retry - 1), policy.capMs)
-  return Math.round(Math.min(base * (0.9 + 0.2 * random()), policy.capMs))
+  const jitter = policy.jitter ?? 0.1
+  return Math.round(Math.min(base * (1 + jitter * (2 * random() - 1)), policy.capMs))
 }

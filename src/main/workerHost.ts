@@ -199,9 +199,11 @@ export class WorkerHost implements Disposable {
   private readonly maxCrashes: number
   private readonly windowMs: number
 
-  private readonly stateEmitter = new Emitter<WorkerHostState>()
-  private readonly startEmitter = new Emitter<SupervisedProcess>()
-  private readonly exitEmitter = new Emitter<ExitInfo>()
+  private readonly listenerThrew = (error: unknown) =>
+    this.logger.error({ error: String(error) }, 'a core supervisor listener threw')
+  private readonly stateEmitter = new Emitter<WorkerHostState>(this.listenerThrew)
+  private readonly startEmitter = new Emitter<SupervisedProcess>(this.listenerThrew)
+  private readonly exitEmitter = new Emitter<ExitInfo>(this.listenerThrew)
   private currentState: WorkerHostState = { kind: 'stopped' }
   private run: Run | undefined
   private ready: Deferred<SupervisedProcess> | undefined
@@ -212,11 +214,11 @@ export class WorkerHost implements Disposable {
   private disposed = false
 
   /** Every state change, in order. */
-  readonly onDidChangeState: Event<WorkerHostState> = this.guarded(this.stateEmitter.event)
+  readonly onDidChangeState: Event<WorkerHostState> = this.stateEmitter.event
   /** Every spawned process, first start and each restart: reconnect windows and the token owner here. */
-  readonly onDidStart: Event<SupervisedProcess> = this.guarded(this.startEmitter.event)
+  readonly onDidStart: Event<SupervisedProcess> = this.startEmitter.event
   /** Every exit, requested or not. */
-  readonly onDidExit: Event<ExitInfo> = this.guarded(this.exitEmitter.event)
+  readonly onDidExit: Event<ExitInfo> = this.exitEmitter.event
 
   constructor(private readonly options: WorkerHostOptions) {
     this.logger = options.logger ?? consoleLogger
@@ -560,16 +562,6 @@ export class WorkerHost implements Disposable {
   }
 
   /** A listener that throws is logged; it must not break supervision or the other listeners. */
-  private guarded<T>(event: Event<T>): Event<T> {
-    return (listener) =>
-      event((value) => {
-        try {
-          listener(value)
-        } catch (error) {
-          this.logger.error({ error: String(error) }, 'a core supervisor listener threw')
-        }
-      })
-  }
 }
 
 async function defaultShutdown(proc: SupervisedProcess): Promise<void> {

@@ -31,6 +31,7 @@ import {
   type Disposable,
 } from '../../worker/protocol/client'
 import type { ServerRequestResponse } from '../../worker/protocol/registry'
+import { Emitter } from '../../worker/util/event'
 import {
   authorizeWithPkce,
   discoverEndpoints,
@@ -122,7 +123,9 @@ export class TokenOwner {
   private readonly now: () => number
   private tokens: StoredTokens | null = null
   private readonly problems = new Map<ProblemKind, string>()
-  private readonly listeners = new Set<(summary: AccountSummary) => void>()
+  private readonly changed = new Emitter<AccountSummary>((error) =>
+    this.log.error({ error: errorName(error) }, 'an account change listener threw'),
+  )
   private readonly clients = new Map<AppServerClient, AttachedClient>()
   private signInFlight: { controller: AbortController; done: Promise<unknown> } | null = null
   private refreshFlight: Promise<StoredTokens> | null = null
@@ -168,8 +171,7 @@ export class TokenOwner {
   }
 
   onDidChange(listener: (summary: AccountSummary) => void): Disposable {
-    this.listeners.add(listener)
-    return { dispose: () => void this.listeners.delete(listener) }
+    return this.changed.event(listener)
   }
 
   /**
@@ -280,7 +282,7 @@ export class TokenOwner {
     this.disposed = true
     this.signInFlight?.controller.abort()
     for (const client of [...this.clients.keys()]) this.forget(client, false)
-    this.listeners.clear()
+    this.changed.dispose()
   }
 
   /** Resolves once the deferred work (logging cores out after an expiry) is done; for tests and shutdown. */
@@ -676,14 +678,7 @@ export class TokenOwner {
 
   private emit(): void {
     if (this.disposed) return
-    const summary = this.summary()
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(summary)
-      } catch (error) {
-        this.log.error({ error: errorName(error) }, 'an account change listener threw')
-      }
-    }
+    this.changed.fire(this.summary())
   }
 
   /** Fields for a log line about a failure: the OAuth error code and status, never a secret. */

@@ -60,14 +60,14 @@ export interface AuthManagerOptions {
   log: Logger
 }
 
-export const EXTERNAL_AUTH_ACTIVE_MESSAGE =
+const EXTERNAL_AUTH_ACTIVE_MESSAGE =
   'External auth is active. Use account/login/start (chatgptAuthTokens) to update it or account/logout to clear it.'
 
 /** Rust's `{:?}` of a `Vec<String>`: `["a", "b"]`. */
 const debugList = (values: readonly string[]) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`
 
 /** `forced_chatgpt_workspace_id` as a list (codex accepts one id or several). */
-export function forcedWorkspaces(config: EffectiveConfig): string[] | null {
+function forcedWorkspaces(config: EffectiveConfig): string[] | null {
   const value = config.forced_chatgpt_workspace_id
   if (value === undefined) return null
   const list = (Array.isArray(value) ? value : [value]).map((v) => v.trim()).filter(Boolean)
@@ -89,10 +89,6 @@ export class AuthManager {
 
   constructor(private readonly options: AuthManagerOptions) {
     this.file = new AuthFile(options.home, options.log)
-  }
-
-  get externalActive(): boolean {
-    return this.external !== null
   }
 
   /** The signed-in ChatGPT account, for remote requirements. */

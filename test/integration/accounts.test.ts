@@ -431,6 +431,24 @@ describe('who is asked for fresh tokens', () => {
     expect(owner.received.filter((m) => m.method === 'account/chatgptAuthTokens/refresh')).toHaveLength(1)
   })
 
+  it('passes a waiting refresh on, with its id, when the owner it was sent to disconnects', async () => {
+    const core = await startCore()
+    const olderOwner = await core.connect('older_owner')
+    const supplier = await core.connect('supplier')
+    await loginTokens(olderOwner)
+    await loginTokens(supplier)
+    core.model.enqueue(unauthorized(), text('ok'))
+    const turn = await startTurn(olderOwner)
+    const first = await supplier.waitForServerRequest('account/chatgptAuthTokens/refresh')
+    supplier.close()
+    const passedOn = await olderOwner.waitForServerRequest('account/chatgptAuthTokens/refresh')
+    expect(passedOn.id).toBe(first.id)
+    expect(passedOn.params).toEqual(first.params)
+    answer(olderOwner, passedOn, { accessToken: TOKEN_2, chatgptAccountId: 'acct_1' })
+    expect((await completed(olderOwner, turn.turnId)).status).toBe('completed')
+    expect(core.model.requests.at(-1)?.headers.authorization).toBe(`Bearer ${TOKEN_2}`)
+  })
+
   it('asks the supplier, then another token owner, then every client', async () => {
     const core = await startCore()
     const bystander = await core.connect('bystander')

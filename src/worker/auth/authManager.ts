@@ -82,6 +82,8 @@ export class AuthManager {
   /** Connections that logged in with chatgptAuthTokens, oldest first; the supplier is last. */
   private owners: ConnectionId[] = []
   private refreshing: Promise<void> | null = null
+  /** The refresh request in flight and the connections it was sent to. */
+  private asking: { id: number; targets: Set<ConnectionId> } | null = null
   private readonly file: AuthFile
   private readonly changed = new Emitter<AccountState>()
   /** Fires after every login and logout, with what `account/updated` says. */
@@ -206,8 +208,21 @@ export class AuthManager {
     return !allowed || allowed.includes(method)
   }
 
+  /**
+   * Forgets a token owner that left. If every connection a refresh is waiting on has gone, the
+   * request goes on to the next one by the usual rule, with its id, instead of waiting out the timeout.
+   */
   connectionClosed(connectionId: ConnectionId): void {
     this.owners = this.owners.filter((id) => id !== connectionId)
+    const asking = this.asking
+    if (!asking?.targets.delete(connectionId) || asking.targets.size > 0) return
+    for (const target of this.refreshTargets()) {
+      if (this.options.broker.replay(asking.id, target)) asking.targets.add(target)
+    }
+    this.options.log.info(
+      { targets: [...asking.targets] },
+      'the token owner left during a refresh; asking the next one',
+    )
   }
 
   /**
@@ -269,15 +284,19 @@ export class AuthManager {
       'asking the token owner for fresh ChatGPT tokens',
     )
     let response: ServerRequestResponse<'account/chatgptAuthTokens/refresh'>
+    const sent = this.options.broker.send(
+      targets,
+      'account/chatgptAuthTokens/refresh',
+      { reason: 'unauthorized', previousAccountId: previous.accountId },
+      { timeoutMs: timeoutSecs * 1000 },
+    )
+    this.asking = { id: sent.id, targets: new Set(targets) }
     try {
-      response = await this.options.broker.send(
-        targets,
-        'account/chatgptAuthTokens/refresh',
-        { reason: 'unauthorized', previousAccountId: previous.accountId },
-        { timeoutMs: timeoutSecs * 1000 },
-      ).response
+      response = await sent.response
     } catch (error) {
       throw refreshError(error, timeoutSecs)
+    } finally {
+      this.asking = null
     }
     // The config may have changed since login: the same rules apply to every refresh.
     const now = this.options.config()

@@ -4,12 +4,7 @@
  * Imports nothing from Node. The thread list, turn view and approvals arrive with the desktop work.
  */
 import { PORT_ACK_EVERY } from '../worker/protocol/portFrames'
-
-declare global {
-  interface Window {
-    codexDesk?: { connect(nonce: string): void }
-  }
-}
+import './bridge'
 
 interface Channel {
   send(frame: string): void

@@ -13,7 +13,8 @@ import {
 } from '../../src/worker/protocol/client'
 import { spawnAppServer, type AppServerProcess } from '../support/appServerProcess'
 import { webSocketChannel } from '../support/channels'
-import { startModelServer, text, unauthorized, type ModelServer } from '../support/modelServer'
+import { functionCall, startModelServer, text, unauthorized, type ModelServer } from '../support/modelServer'
+import { modelConfig } from '../support/threadHarness'
 
 const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const jwt = (n: number) =>
@@ -42,13 +43,26 @@ async function start(config = ''): Promise<void> {
   })
 }
 
-async function connect(): Promise<AppServerClient> {
+/** A core whose model provider is the scripted server, so turns run. */
+async function startWithModel(): Promise<void> {
+  model = await startModelServer()
+  proc = await spawnAppServer(['--listen', 'ws://127.0.0.1:0'], {
+    waitForUrl: true,
+    env: { CODEX_DESK_LOG: 'warn', OPENAI_API_KEY: '' },
+    files: { 'config.toml': modelConfig(model.url) },
+  })
+}
+
+async function connect(sent?: string[]): Promise<AppServerClient> {
   const ws = new WebSocket(proc.url as string)
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
     ws.once('error', reject)
   })
-  const client = new AppServerClient(webSocketChannel(ws) as ClientChannel)
+  const channel = webSocketChannel(ws) as ClientChannel
+  const send = channel.send
+  if (sent) channel.send = (frame) => (sent.push(frame), send(frame))
+  const client = new AppServerClient(channel)
   clients.push(client)
   await client.initialize({ clientInfo: { name: 'client_test', version: '1.0.0' } })
   return client
@@ -141,5 +155,75 @@ describe('AppServerClient', () => {
     await expect(patient.request('account/read', {})).rejects.toThrow(
       /connection to the app server is closed/,
     )
+  })
+
+  it('hands onResult the result before the promise settles, and rejects when onResult throws', async () => {
+    await start()
+    const client = await connect()
+    const order: string[] = []
+    const result = await client.request(
+      'thread/list',
+      {},
+      { onResult: (r) => order.push(`onResult ${r.data.length}`) },
+    )
+    order.push(`resolved ${result.data.length}`)
+    expect(order).toEqual(['onResult 0', 'resolved 0'])
+    await expect(
+      client.request(
+        'thread/list',
+        {},
+        {
+          onResult: () => {
+            throw new Error('snapshot rejected')
+          },
+        },
+      ),
+    ).rejects.toThrow('snapshot rejected')
+  })
+
+  it('aborts a waiting approval handler once another connection answers, and sends no reply of its own', async () => {
+    await startWithModel()
+    const sentByA: string[] = []
+    const a = await connect(sentByA)
+    const b = await connect()
+    const { thread } = await a.request('thread/start', {
+      cwd: proc.home,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write',
+    })
+    await b.request('thread/resume', { threadId: thread.id })
+
+    const seenByA: { id: unknown; aborted: boolean }[] = []
+    a.handleRequest('item/commandExecution/requestApproval', (params, { id, signal }) => {
+      expect(params.command).toBe('touch approved.txt')
+      // Waits like a person would, and "answers" accept only after the abort: that must not be sent.
+      return new Promise((resolve) =>
+        signal.addEventListener('abort', () => {
+          seenByA.push({ id, aborted: signal.aborted })
+          resolve({ decision: 'accept' })
+        }),
+      )
+    })
+    let answeredByB: unknown
+    b.handleRequest('item/commandExecution/requestApproval', async (_params, { id }) => {
+      answeredByB = id
+      return { decision: 'decline' }
+    })
+    const items: { type: string; status?: string }[] = []
+    a.onNotification('item/completed', (p) => items.push(p.item as (typeof items)[number]))
+    const completed = new Promise((resolve) => a.onNotification('turn/completed', resolve))
+
+    model.enqueue(
+      functionCall({ name: 'shell_command', arguments: { command: 'touch approved.txt' }, callId: 'c1' }),
+      text('done'),
+    )
+    await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] })
+    await completed
+
+    expect(answeredByB).toBeDefined()
+    expect(seenByA).toEqual([{ id: answeredByB, aborted: true }])
+    expect(items.find((item) => item.type === 'commandExecution')?.status).toBe('declined')
+    const replies = sentByA.map((frame) => JSON.parse(frame) as { id?: unknown; method?: string })
+    expect(replies.filter((m) => m.id === answeredByB && m.method === undefined)).toEqual([])
   })
 })

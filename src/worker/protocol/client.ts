@@ -4,7 +4,10 @@
  * main process's token owner and the renderer use it. Runtime-free: no node: or electron imports.
  *
  * Every wait has a timeout; results, server requests and the notifications someone listens to are
- * validated against the registry before anyone sees them. It must never log a message's content
+ * validated against the registry before anyone sees them. A server request may stay unanswered as
+ * long as its handler likes (an approval waits for a person); once the server reports it resolved
+ * (`serverRequest/resolved`: answered on another connection, or cleared) or the connection closes,
+ * the handler's signal aborts and no reply is sent. It must never log a message's content
  * (requests carry tokens).
  */
 import { RpcError } from './errors'
@@ -60,23 +63,48 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
+export interface ResultOptions<R> extends RequestOptions {
+  /**
+   * Called with the validated result while its response frame is handled, before any later frame
+   * reaches a listener. The promise settles a microtask later, after frames that arrived in the
+   * same batch, so a caller that applies a snapshot in frame order (thread/resume, then live
+   * events) does it here. If it throws, the request rejects with that error.
+   */
+  onResult?: (result: R) => void
+}
+
+/** What a server-request handler gets besides the params. */
+export interface ServerRequestContext {
+  /** The id as the server sent it: the same on every connection and on a replay after a resume. */
+  id: RequestId
+  /**
+   * Aborts when the server reports the request resolved (`serverRequest/resolved`) or the
+   * connection closes. After that the client sends no reply, whatever the handler returns.
+   */
+  signal: AbortSignal
+}
+
 interface PendingRequest {
   method: ClientRequestMethod
+  onResult?: (result: unknown) => void
   resolve(result: unknown): void
   reject(error: Error): void
 }
 
 type NotificationListener = (params: unknown) => void
-type RequestHandler = (params: unknown) => Promise<unknown> | unknown
+type RequestHandler = (params: unknown, context: ServerRequestContext) => Promise<unknown> | unknown
 
 const INTERNAL_ERROR = -32603
 const METHOD_NOT_FOUND = -32601
+const REQUEST_RESOLVED: ServerNotificationMethod = 'serverRequest/resolved'
 
 export class AppServerClient {
   private nextId = 1
   private readonly pending = new Map<RequestId, PendingRequest>()
   private readonly notificationListeners = new Map<string, Set<NotificationListener>>()
   private readonly requestHandlers = new Map<string, RequestHandler>()
+  /** Server requests whose handler has not returned yet, by id. */
+  private readonly unanswered = new Map<RequestId, AbortController>()
   private readonly closeListeners = new Set<(info: { code: number; reason: string }) => void>()
   private closeInfo: { code: number; reason: string } | undefined
   private readonly requestTimeoutMs: number
@@ -105,7 +133,7 @@ export class AppServerClient {
   request<M extends ClientRequestMethod>(
     method: M,
     params: ParamsIn<M>,
-    options: RequestOptions = {},
+    options: ResultOptions<ResultOf<M>> = {},
   ): Promise<ResultOf<M>> {
     if (this.closeInfo) return Promise.reject(this.closedError())
     const id = this.nextId++
@@ -124,6 +152,7 @@ export class AppServerClient {
       }
       this.pending.set(id, {
         method,
+        ...(options.onResult ? { onResult: options.onResult as (result: unknown) => void } : {}),
         resolve: (result) => settle(() => resolve(result as ResultOf<M>)),
         reject: (error) => settle(() => reject(error)),
       })
@@ -148,11 +177,15 @@ export class AppServerClient {
 
   /**
    * Answers every server request of one method. The handler's value is the response; a thrown
-   * RequestHandlerError becomes that JSON-RPC error, anything else -32603 with its message.
+   * RequestHandlerError becomes that JSON-RPC error, anything else -32603 with its message. Once
+   * `context.signal` aborts, nothing is sent.
    */
   handleRequest<M extends ServerRequestMethod>(
     method: M,
-    handler: (params: z.output<(typeof serverRequests)[M]['params']>) => Promise<ServerRequestResponse<M>>,
+    handler: (
+      params: z.output<(typeof serverRequests)[M]['params']>,
+      context: ServerRequestContext,
+    ) => Promise<ServerRequestResponse<M>>,
   ): Disposable {
     const entry = handler as RequestHandler
     this.requestHandlers.set(method, entry)
@@ -187,6 +220,8 @@ export class AppServerClient {
     this.closeInfo = info
     const error = this.closedError()
     for (const pending of [...this.pending.values()]) pending.reject(error)
+    for (const controller of [...this.unanswered.values()]) controller.abort()
+    this.unanswered.clear()
     for (const listener of [...this.closeListeners]) listener(info)
     this.closeListeners.clear()
   }
@@ -205,8 +240,17 @@ export class AppServerClient {
         if (!pending) return
         const schema = clientRequests[pending.method].result as z.ZodMiniType
         const parsed = schema.safeParse(incoming.message.result)
-        if (parsed.success) pending.resolve(parsed.data)
-        else pending.reject(new Error(`invalid ${pending.method} result from the app server`))
+        if (!parsed.success) {
+          pending.reject(new Error(`invalid ${pending.method} result from the app server`))
+          return
+        }
+        try {
+          pending.onResult?.(parsed.data)
+        } catch (error) {
+          pending.reject(error instanceof Error ? error : new Error(String(error)))
+          return
+        }
+        pending.resolve(parsed.data)
         return
       }
       case 'error': {
@@ -218,6 +262,13 @@ export class AppServerClient {
       }
       case 'notification': {
         const { method, params } = incoming.message
+        if (method === REQUEST_RESOLVED) {
+          const requestId = (params as { requestId?: unknown } | undefined)?.requestId
+          if (typeof requestId === 'string' || typeof requestId === 'number') {
+            this.unanswered.get(requestId)?.abort()
+            this.unanswered.delete(requestId)
+          }
+        }
         const listeners = this.notificationListeners.get(method)
         if (!listeners?.size) return
         const schema = (serverNotifications as Record<string, z.ZodMiniType | undefined>)[method]
@@ -235,8 +286,10 @@ export class AppServerClient {
   }
 
   private async answer(id: RequestId, method: string, params: unknown): Promise<void> {
+    const controller = new AbortController()
     const reply = (body: { result: unknown } | { error: ErrorObject }) => {
-      if (!this.closeInfo) this.channel.send(JSON.stringify({ id, ...body }))
+      if (this.unanswered.get(id) === controller) this.unanswered.delete(id)
+      if (!this.closeInfo && !controller.signal.aborted) this.channel.send(JSON.stringify({ id, ...body }))
     }
     const handler = this.requestHandlers.get(method)
     const spec = (serverRequests as Record<string, { params: z.ZodMiniType } | undefined>)[method]
@@ -247,8 +300,11 @@ export class AppServerClient {
     if (!parsed.success) {
       return reply({ error: { code: -32602, message: `invalid ${method} params` } })
     }
+    // A replay of a request still waiting here (same id) supersedes the earlier wait.
+    this.unanswered.get(id)?.abort()
+    this.unanswered.set(id, controller)
     try {
-      reply({ result: await handler(parsed.data) })
+      reply({ result: await handler(parsed.data, { id, signal: controller.signal }) })
     } catch (error) {
       const code = error instanceof RequestHandlerError ? error.code : INTERNAL_ERROR
       reply({ error: { code, message: error instanceof Error ? error.message : String(error) } })

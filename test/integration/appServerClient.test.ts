@@ -207,7 +207,7 @@ describe('AppServerClient', () => {
     let answeredByB: unknown
     b.handleRequest('item/commandExecution/requestApproval', async (_params, { id }) => {
       answeredByB = id
-      return { decision: 'decline' }
+      return { decision: 'decline' as const }
     })
     const items: { type: string; status?: string }[] = []
     a.onNotification('item/completed', (p) => items.push(p.item as (typeof items)[number]))

@@ -1,58 +1,107 @@
 /**
- * The renderer's connection states against the real headless app-server: connected (initialize
- * answered), refused by the Origin check (HTTP 403 on the upgrade), and the core dying mid-session.
+ * The connection indicator against the real headless core: the web UI opened from the URL the core
+ * prints (token handed over in the fragment, kept across reloads), a page without the token, a page
+ * from another origin refused by the Origin check, the core dying, and the dev-mode page (a separate
+ * static server with `?ws=`) with and without a core address.
  */
+import type { Page } from 'playwright/test'
 import { expect, test } from './fixtures'
+import { connection } from './ui'
 
-test('connects over the websocket and shows the user agent', async ({ desk, page }) => {
-  const pageErrors: Error[] = []
-  page.on('pageerror', (error) => pageErrors.push(error))
-
-  await page.goto(desk.rendererUrl(desk.server.url))
-
-  const status = page.getByRole('status')
-  // The user agent starts with the originator, which the first initialize's clientInfo.name fixes.
-  await expect(status).toHaveText(/^Connected: codex_desk_ui\//)
-  await expect(page.getByRole('heading', { name: 'codex-desk' })).toBeVisible()
-
-  const screenshot = test.info().outputPath('connected.png')
-  await page.screenshot({ path: screenshot, fullPage: true })
-  await test.info().attach('connected', { path: screenshot, contentType: 'image/png' })
-  expect(pageErrors).toEqual([])
-})
-
-test('shows an error when the core refuses the Origin', async ({ desk, page }) => {
-  // No --ws-allow-origin: the browser's upgrade carries Origin: http://127.0.0.1:<static port>.
-  const strict = await desk.startAppServer({ allowOrigins: [] })
-  const consoleErrors: string[] = []
+/** Chromium logs the HTTP status of a refused websocket upgrade, which the page itself never sees. */
+function consoleErrors(page: Page): string[] {
+  const errors: string[] = []
   page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text())
+    if (message.type() === 'error') errors.push(message.text())
   })
+  return errors
+}
 
-  await page.goto(desk.rendererUrl(strict.url))
-
-  await expect(page.getByRole('status')).toHaveText(/^Cannot connect to the core/)
-  // A browser WebSocket never exposes the HTTP status to the page; Chromium's console does, and it
-  // tells a 403 apart from a refused or unreachable port.
-  await expect.poll(() => consoleErrors.join('\n')).toContain('Unexpected response code: 403')
-})
-
-test('shows the disconnect when the app-server process dies', async ({ desk, page }) => {
-  await page.goto(desk.rendererUrl(desk.server.url))
-  const status = page.getByRole('status')
-  await expect(status).toHaveText(/^Connected: /)
-
-  await desk.server.kill('SIGKILL')
-
-  await expect(status).toHaveText('Disconnected from the core (1006).')
-})
-
-test('explains how to connect when opened in a plain browser without a core address', async ({
+test('opens from the printed URL, connects, shows the user agent, and keeps the token out of the address bar', async ({
   desk,
   page,
 }) => {
-  await page.goto(desk.rendererUrl(desk.server.url).replace(/\?.*$/, ''))
-  await expect(page.getByRole('status')).toHaveText(
-    'Cannot connect to the core: open this page inside codex-desk, or add ?ws=ws://127.0.0.1:PORT to reach a headless core',
-  )
+  const pageErrors: Error[] = []
+  page.on('pageerror', (error) => pageErrors.push(error))
+  expect(desk.uiUrl).toBe(`${desk.origin}/#token=${encodeURIComponent(desk.token)}`)
+
+  await page.goto(desk.uiUrl)
+
+  const status = connection(page)
+  await expect(status).toHaveAttribute('data-state', 'connected')
+  await expect(status).toHaveText('Connected')
+  // A codex user agent: originator/version (os; arch) ...
+  await expect(status).toHaveAttribute('title', /^[\w.-]+\/\d+\.\d+\.\d+/)
+  // The token must not stay where a screenshot, a bookmark or the history would keep it.
+  await expect(page).toHaveURL(`${desk.origin}/`)
+
+  // A reload has no fragment any more: the page finds the token again in its session.
+  await page.reload()
+  await expect(status).toHaveAttribute('data-state', 'connected')
+  await expect(page).toHaveURL(`${desk.origin}/`)
+  expect(pageErrors).toEqual([])
+})
+
+test('the web UI without its token cannot connect', async ({ desk, browser }) => {
+  // A fresh context: nothing in sessionStorage, no fragment.
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    const errors = consoleErrors(page)
+    await page.goto(`${desk.origin}/`)
+    const status = connection(page)
+    await expect(status).not.toHaveAttribute('data-state', 'connected')
+    await expect(status).toHaveText(/^Cannot connect to the core: /)
+    await expect.poll(() => errors.join('\n')).toContain('Unexpected response code: 401')
+  } finally {
+    await context.close()
+  }
+})
+
+test('a page from another origin is refused by the Origin check', async ({ desk, page }) => {
+  // The --web-ui core allows only its own origin; this page comes from a separate static server.
+  const other = await desk.serveStatic()
+  const errors = consoleErrors(page)
+
+  await page.goto(other.pageUrl(desk.wsUrl))
+
+  const status = connection(page)
+  await expect(status).toHaveAttribute('data-state', 'reconnecting')
+  await expect(status).toHaveText(/^Cannot connect to the core: .+\. Retrying in \d+ s…$/)
+  // A 403 (origin), not a 401 (token) or a refused port.
+  await expect.poll(() => errors.join('\n')).toContain('Unexpected response code: 403')
+})
+
+test('the dev page on another origin connects with ?ws= to a core that allows that origin', async ({
+  desk,
+  page,
+}) => {
+  const other = await desk.serveStatic()
+  const core = await desk.startAppServer({ allowOrigins: [other.origin] })
+
+  await page.goto(other.pageUrl(core.url))
+
+  await expect(connection(page)).toHaveAttribute('data-state', 'connected')
+  await expect(connection(page)).toHaveText('Connected')
+})
+
+test('shows the disconnect and retries when the core process dies', async ({ desk, page }) => {
+  await desk.open(page)
+  const status = connection(page)
+
+  await desk.core().kill('SIGKILL')
+
+  await expect(status).toHaveAttribute('data-state', 'reconnecting')
+  await expect(status).toHaveText(/^Disconnected from the core \(1006[^)]*\)\. Reconnecting in \d+ s…$/)
+})
+
+test('explains how to connect when the page has no core address', async ({ desk, page }) => {
+  const other = await desk.serveStatic()
+
+  await page.goto(other.pageUrl())
+
+  const status = connection(page)
+  await expect(status).toHaveAttribute('data-state', 'offline')
+  await expect(status).toHaveText(/^Cannot connect to the core: /)
+  await expect(status).not.toContainText('Retrying')
 })

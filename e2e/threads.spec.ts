@@ -1,0 +1,116 @@
+/**
+ * Threads and turns as the user sees them: the thread list's live status badges (driven by
+ * `thread/status/changed`) through a turn that runs, waits for an approval, runs again and ends,
+ * then a failed turn; and an agent message streaming into the thread view.
+ */
+import { delayMs, httpError, stall, text } from '../test/support/modelServer'
+import { expect, test } from './fixtures'
+import {
+  commandApproval,
+  escalatedCommand,
+  expectBadge,
+  items,
+  openThread,
+  pausedMessage,
+  screenshot,
+  send,
+  startThread,
+  threadRow,
+  threadRows,
+  threadView,
+  turns,
+} from './ui'
+
+test('the thread list shows the status live: idle, running, waiting for approval, running, idle, then error', async ({
+  desk,
+  page,
+}) => {
+  await desk.open(page)
+  desk.model.enqueue(text('Ready when you are.'))
+  const id = await startThread(page, 'Check the build')
+  const row = threadRow(page, id)
+  await expect(turns(page).last()).toHaveAttribute('data-status', 'completed')
+  await expectBadge(row, 'idle')
+
+  // Each stall holds the model's answer, so every state stays on screen until the test moves on.
+  desk.model.enqueue(
+    [stall(), escalatedCommand('echo build-ok', 'Print the build result', 'call_build')],
+    [stall(), text('The build is fine.')],
+  )
+  await send(page, 'Run the build check')
+  await desk.model.waitForStall(1)
+  await expectBadge(row, 'active')
+
+  desk.model.release()
+  await expectBadge(row, 'waitingOnApproval')
+  await commandApproval(page).getByRole('button', { name: 'Accept', exact: true }).click()
+
+  await desk.model.waitForStall(2)
+  await expectBadge(row, 'active')
+
+  desk.model.release()
+  await expectBadge(row, 'idle')
+  await expect(turns(page).last()).toHaveAttribute('data-status', 'completed')
+
+  desk.model.enqueue(
+    httpError(400, { error: { message: 'the request was malformed', type: 'invalid_request_error' } }),
+  )
+  await send(page, 'Now break it')
+  await expectBadge(row, 'systemError')
+  const failed = turns(page).last()
+  await expect(failed).toHaveAttribute('data-status', 'failed')
+  await expect(failed.locator('.turn-status')).toHaveText(/^failed: .*the request was malformed/)
+})
+
+test('a thread that is not open keeps its badge live', async ({ desk, page }) => {
+  await desk.open(page)
+  desk.model.enqueue(text('First answer.'))
+  const first = await startThread(page, 'First thread')
+  desk.model.enqueue([stall(), text('Second answer.')])
+  const second = await startThread(page, 'Second thread')
+  await desk.model.waitForStall(1)
+  await expectBadge(threadRow(page, second), 'active')
+
+  // Newest first.
+  await expect(threadRows(page).first()).toHaveAttribute('data-thread-id', second)
+  await openThread(page, first, 'First thread')
+  await expect(threadRow(page, second)).not.toHaveAttribute('aria-current', 'true')
+
+  desk.model.release()
+  await expectBadge(threadRow(page, second), 'idle')
+  await expectBadge(threadRow(page, first), 'idle')
+})
+
+test('an agent message streams into the thread view and ends with the exact final text', async ({
+  desk,
+  page,
+}) => {
+  await desk.open(page)
+  // An earlier thread, so the list in the screenshot holds more than one.
+  desk.model.enqueue(text('Three fixes and one new setting; nothing breaks.'))
+  await startThread(page, 'Summarize the release notes')
+  await expect(turns(page).last()).toHaveAttribute('data-status', 'completed')
+
+  const before = ['Streaming ', 'shows ', 'the ', 'answer ']
+  const after = ['as ', 'it ', 'arrives, ', 'word ', 'by ', 'word.']
+  desk.model.enqueue([delayMs(40), ...pausedMessage(before, after)])
+  const id = await startThread(page, 'How does streaming look?')
+
+  const turn = turns(page).last()
+  const agentText = items(turn, 'agentMessage').locator('.item-text')
+  // Mid-message: the deltas so far are on screen while the turn is still running.
+  await expect(agentText).toHaveText('Streaming shows the answer')
+  await expect(turn).toHaveAttribute('data-status', 'inProgress')
+  await expect(turn.locator('.turn-status')).toHaveText('running')
+  await expectBadge(threadRow(page, id), 'active')
+  await expect(threadView(page).getByRole('heading', { level: 2 })).toHaveText('How does streaming look?')
+  await screenshot(page, 'thread-streaming', { readme: 'thread-streaming.png' })
+
+  desk.model.release()
+  await expect(turn).toHaveAttribute('data-status', 'completed')
+  await expect(turn.locator('.turn-status')).toHaveText('completed')
+  await expect(agentText).toHaveText('Streaming shows the answer as it arrives, word by word.')
+  await expect(items(turn, 'userMessage').locator('.item-text')).toHaveText('How does streaming look?')
+  await expect(items(turn)).toHaveCount(2)
+  await expectBadge(threadRow(page, id), 'idle')
+})

@@ -1,7 +1,8 @@
 /**
  * Playwright config for the renderer e2e tests. Electron cannot launch on this machine, so the built
- * renderer runs in Debian's Chromium instead (see stack-notes §6). There is no `webServer` entry: each
- * test starts its own static server and app-server on port 0 (e2e/fixtures.ts), so nothing collides.
+ * renderer runs in Debian's Chromium instead (see stack-notes §6), served by the headless core's
+ * `--web-ui`. There is no `webServer` entry: each test starts its own scripted model server and core on
+ * port 0 (e2e/fixtures.ts), so nothing collides. Screenshots and failure logs go to test-results/.
  */
 import { defineConfig, devices } from 'playwright/test'
 
@@ -15,6 +16,8 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   use: {
     ...devices['Desktop Chrome'],
+    // The size of the README screenshots (docs/screenshots, written with UPDATE_SCREENSHOTS=1).
+    viewport: { width: 1200, height: 760 },
     headless: true,
     launchOptions: {
       // Never `playwright install`: the bundled browser download is unreachable here, Debian's works.

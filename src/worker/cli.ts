@@ -1,10 +1,11 @@
 /**
  * Headless entry: `codex-desk app-server [--listen stdio://|ws://IP:PORT|off] [-c key=value] ...`,
- * the same command line as `codex app-server` for what codex-desk implements. Usage mistakes exit 2
- * with a message that says what to write instead; SIGINT/SIGTERM close every connection and exit 0.
+ * the same command line as `codex app-server` for what codex-desk implements, plus `--web-ui` (the
+ * built renderer served on the websocket port). Usage mistakes exit 2 with a message that says what
+ * to write instead; SIGINT/SIGTERM close every connection and exit 0.
  */
 import { realpathSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import {
   ConfigOverrideError,
@@ -22,6 +23,16 @@ import type { WebSocketListener } from './transport/webSocket'
 import { loadWsAuthConfig, WsAuthConfigError, type WsAuthOptions } from './transport/wsAuth'
 import { loggerFromEnv, type LoggerFactory } from './util/log'
 import { VERSION } from './version'
+import {
+  assertWebUiBuilt,
+  capabilityTokenAuth,
+  loadOrCreateWebUiToken,
+  resolveWebUiDir,
+  webUiAuthConflict,
+  webUiPageUrl,
+  webUiTokenFromFile,
+  webUiUrl,
+} from './webUi'
 
 const HELP = `codex-desk ${VERSION}: a desktop host for the Codex app-server protocol
 
@@ -37,6 +48,8 @@ Options for app-server:
   --enable FEATURE              same as -c features.FEATURE=true (repeatable)
   --disable FEATURE             same as -c features.FEATURE=false (repeatable)
   --analytics-default-enabled   turn analytics on unless config says [analytics] enabled = false
+  --web-ui                      also serve the web UI (the built renderer) on the websocket port and
+                                print its URL with a capability token; needs --listen ws://IP:PORT
 
 Websocket listener:
   --ws-auth MODE                capability-token | signed-bearer-token (required off loopback)
@@ -54,9 +67,18 @@ Websocket listener:
 Clients send the token as "Authorization: Bearer <token>"; browsers, which cannot set that header,
 offer the subprotocols "codex-desk" and "codex-desk.bearer.<token>" instead.
 
+Web UI (--web-ui):
+  Prints "codex-desk web UI: http://IP:PORT/#token=TOKEN" after the listening line; open it in a
+  browser on this machine. The token is kept in $CODEX_DESK_HOME/web-ui-token (created on first use,
+  mode 0600), so a restart prints the same URL; delete the file for a new token. With
+  --ws-auth capability-token --ws-token-file FILE the URL carries that token instead. The page's own
+  origin (and http://localhost:PORT on loopback) is allowed; --ws-allow-origin adds more.
+
 Environment:
   CODEX_DESK_HOME               home folder (default ~/.codex-desk)
   CODEX_DESK_LOG                log levels, e.g. info,transport=debug (default info)
+  CODEX_DESK_WEB_UI_DIR         the built renderer served by --web-ui (default: out/renderer beside
+                                the CLI bundle)
   LOG_FORMAT=json               one JSON object per log line on stderr (default: readable text)
   CODEX_INTERNAL_ORIGINATOR_OVERRIDE
                                 fixes the originator reported in user agents
@@ -78,6 +100,7 @@ const OPTIONS = {
   'ws-max-clock-skew-seconds': { type: 'string' },
   'ws-allow-origin': { type: 'string', multiple: true },
   'ws-max-payload': { type: 'string' },
+  'web-ui': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies ParseArgsConfig['options']
@@ -92,6 +115,8 @@ export interface AppServerArgs {
   wsAuth: WsAuthOptions
   allowedOrigins: string[]
   maxPayload: number | undefined
+  /** `--web-ui`: serve the built renderer on the websocket listener (needs a ws listen target). */
+  webUi?: boolean
 }
 
 export type ParsedCommand =
@@ -144,9 +169,35 @@ export async function parseCommandLine(argv: readonly string[]): Promise<ParsedC
       throw new UsageError(`--ws-allow-origin expects scheme://host[:port] with no path, got \`${origin}\``)
     }
   }
+  const webUi = values['web-ui'] ?? false
+  if (webUi && listen.kind !== 'ws') {
+    throw new UsageError(
+      '--web-ui serves the web UI on the websocket listener, so it needs --listen ws://IP:PORT, ' +
+        'e.g. `codex-desk app-server --listen ws://127.0.0.1:4500 --web-ui`',
+    )
+  }
   const wsFlagsUsed = Object.keys(values).some((k) => k.startsWith('ws-'))
   if (wsFlagsUsed && listen.kind !== 'ws') {
     throw new UsageError('websocket flags (--ws-*) need --listen ws://IP:PORT')
+  }
+  const wsAuth: WsAuthOptions = {
+    wsAuth: values['ws-auth'],
+    wsTokenFile: values['ws-token-file'],
+    wsTokenSha256: values['ws-token-sha256'],
+    wsSharedSecretFile: values['ws-shared-secret-file'],
+    wsIssuer: values['ws-issuer'],
+    wsAudience: values['ws-audience'],
+    wsMaxClockSkewSeconds: values['ws-max-clock-skew-seconds'],
+  }
+  if (webUi && listen.kind === 'ws') {
+    if (isUnspecifiedAddress(listen.host)) {
+      throw new UsageError(
+        `--web-ui needs the address browsers will open, not the wildcard ${listen.host}: ` +
+          "listen on 127.0.0.1 (or one of this machine's addresses) instead",
+      )
+    }
+    const conflict = webUiAuthConflict(wsAuth)
+    if (conflict) throw new UsageError(conflict)
   }
   return {
     kind: 'app-server',
@@ -154,19 +205,23 @@ export async function parseCommandLine(argv: readonly string[]): Promise<ParsedC
       listen,
       overrides,
       analyticsDefaultEnabled: values['analytics-default-enabled'] ?? false,
-      wsAuth: {
-        wsAuth: values['ws-auth'],
-        wsTokenFile: values['ws-token-file'],
-        wsTokenSha256: values['ws-token-sha256'],
-        wsSharedSecretFile: values['ws-shared-secret-file'],
-        wsIssuer: values['ws-issuer'],
-        wsAudience: values['ws-audience'],
-        wsMaxClockSkewSeconds: values['ws-max-clock-skew-seconds'],
-      },
+      wsAuth,
       allowedOrigins,
       maxPayload,
+      webUi,
     },
   }
+}
+
+function isUnspecifiedAddress(host: string): boolean {
+  return host.includes(':') ? new URL(`http://[${host}]/`).hostname === '[::]' : host === '0.0.0.0'
+}
+
+/** Where `--web-ui` finds the renderer by default: out/renderer beside the bundle (out/main/cli.js). */
+function defaultWebUiDir(): string {
+  // Run from source (tsx src/worker/cli.ts) the build still lives in out/renderer, not src/renderer.
+  const fromSource = import.meta.url.endsWith('.ts')
+  return fileURLToPath(new URL(fromSource ? '../../out/renderer/' : '../renderer/', import.meta.url))
 }
 
 export interface RunningAppServer {
@@ -196,6 +251,22 @@ export async function startAppServer(
     throw error
   }
   const codexHome = resolveCodexDeskHome(io.env)
+  // Everything --web-ui needs is checked before the port is bound, so a mistake prints no URL.
+  let webUi: { dir: string; token: string } | undefined
+  if (args.webUi && args.listen.kind === 'ws') {
+    const conflict = webUiAuthConflict(args.wsAuth)
+    if (conflict) throw new UsageError(conflict)
+    const dir = resolveWebUiDir(io.env, defaultWebUiDir())
+    await assertWebUiBuilt(dir)
+    let token: string
+    if (wsAuth?.mode === 'capability-token' && args.wsAuth.wsTokenFile !== undefined) {
+      token = await webUiTokenFromFile(args.wsAuth.wsTokenFile, wsAuth.tokenSha256)
+    } else {
+      token = await loadOrCreateWebUiToken(codexHome, log)
+      wsAuth = capabilityTokenAuth(token)
+    }
+    webUi = { dir, token }
+  }
   let config: ConfigService
   try {
     config = await ConfigService.create({
@@ -227,12 +298,16 @@ export async function startAppServer(
   } else if (args.listen.kind === 'ws') {
     const { WebSocketListener, InsecureListenerError } = await import('./transport/webSocket')
     try {
+      const staticFiles = webUi
+        ? await (await import('./transport/staticFiles')).StaticFiles.open(webUi.dir)
+        : undefined
       listener = await WebSocketListener.start(
         {
           host: args.listen.host,
           port: args.listen.port,
           auth: wsAuth ?? { mode: 'none' },
           allowedOrigins: args.allowedOrigins,
+          ...(staticFiles ? { staticFiles, allowOwnOrigin: true } : {}),
           ...(args.maxPayload ? { maxPayload: args.maxPayload } : {}),
           log: io.logs.get('transport'),
         },
@@ -242,8 +317,15 @@ export async function startAppServer(
       await server.close()
       throw error instanceof InsecureListenerError ? new UsageError(error.message) : error
     }
-    io.stdout.write(`codex-desk app-server listening on ${listener.url}\n`)
+    const lines = [`codex-desk app-server listening on ${listener.url}\n`]
+    if (webUi) lines.push(`codex-desk web UI: ${webUiUrl(args.listen.host, listener.port, webUi.token)}\n`)
+    io.stdout.write(lines.join(''))
     log.info({ url: listener.url, auth: wsAuth?.mode ?? 'none' }, 'websocket listener ready')
+    if (webUi) {
+      // The token stays out of the log: the URL line on stdout is its only appearance.
+      const url = webUiPageUrl(args.listen.host, listener.port)
+      log.info({ url, dir: webUi.dir }, 'web UI ready; open the URL printed on stdout')
+    }
   } else {
     log.info('no listener (--listen off); waiting for a signal')
   }

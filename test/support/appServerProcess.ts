@@ -128,3 +128,34 @@ export async function runCli(
     await home.remove()
   }
 }
+
+/**
+ * Waits until what the process printed on stdout matches `pattern` (stdout is collected when it was
+ * spawned with `waitForUrl`); resolves with the match.
+ */
+export async function waitForStdout(
+  proc: AppServerProcess,
+  pattern: RegExp,
+  timeoutMs = 15_000,
+): Promise<RegExpExecArray> {
+  let onData = () => {}
+  try {
+    return await withTimeout(
+      new Promise<RegExpExecArray>((resolveMatch, reject) => {
+        onData = () => {
+          const match = pattern.exec(proc.stdout())
+          if (match) resolveMatch(match)
+        }
+        proc.child.stdout.on('data', onData)
+        onData()
+        void proc.exited.then(({ code }) =>
+          reject(new Error(`app-server exited with ${code}: ${proc.stderr()}`)),
+        )
+      }),
+      timeoutMs,
+      `stdout to match ${pattern}`,
+    )
+  } finally {
+    proc.child.stdout.off('data', onData)
+  }
+}

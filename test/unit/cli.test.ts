@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseCommandLine } from '../../src/worker/cli'
+import { parseCommandLine, UsageError } from '../../src/worker/cli'
 import { runCli } from '../support/appServerProcess'
 
 describe('command line', () => {
@@ -67,5 +67,84 @@ describe('command line', () => {
     } finally {
       blocker.close()
     }
+  })
+})
+
+describe('--web-ui on the command line', () => {
+  const listen = ['app-server', '--listen', 'ws://127.0.0.1:4500']
+
+  it('is off unless given, and on with a websocket listener', async () => {
+    expect(await parseCommandLine(listen)).toMatchObject({ args: { webUi: false } })
+    expect(await parseCommandLine([...listen, '--web-ui'])).toMatchObject({
+      kind: 'app-server',
+      args: { webUi: true, listen: { kind: 'ws', host: '127.0.0.1', port: 4500 } },
+    })
+    expect(
+      await parseCommandLine([
+        'app-server',
+        '--listen',
+        'ws://[::1]:0',
+        '--web-ui',
+        '--ws-allow-origin',
+        'http://x:1',
+      ]),
+    ).toMatchObject({ args: { webUi: true, allowedOrigins: ['http://x:1'] } })
+  })
+
+  it('needs --listen ws://IP:PORT and says how to write it', async () => {
+    const hint =
+      '--web-ui serves the web UI on the websocket listener, so it needs --listen ws://IP:PORT, ' +
+      'e.g. `codex-desk app-server --listen ws://127.0.0.1:4500 --web-ui`'
+    for (const argv of [
+      ['app-server', '--web-ui'],
+      ['app-server', '--stdio', '--web-ui'],
+      ['app-server', '--listen', 'stdio://', '--web-ui'],
+      ['app-server', '--listen', 'off', '--web-ui'],
+    ]) {
+      await expect(parseCommandLine(argv)).rejects.toThrow(new UsageError(hint))
+    }
+  })
+
+  it('refuses a wildcard address, whose origin a browser page could not match', async () => {
+    for (const host of ['0.0.0.0', '[::]', '[0:0::0]']) {
+      await expect(
+        parseCommandLine(['app-server', '--listen', `ws://${host}:4500`, '--web-ui']),
+      ).rejects.toThrow(/^--web-ui needs the address browsers will open, not the wildcard /)
+    }
+  })
+
+  it('takes a capability token file but refuses auth whose token it cannot put in the URL', async () => {
+    expect(
+      await parseCommandLine([
+        ...listen,
+        '--web-ui',
+        '--ws-auth',
+        'capability-token',
+        '--ws-token-file',
+        '/t',
+      ]),
+    ).toMatchObject({ args: { webUi: true, wsAuth: { wsAuth: 'capability-token', wsTokenFile: '/t' } } })
+    await expect(
+      parseCommandLine([...listen, '--web-ui', '--ws-auth', 'capability-token', '--ws-token-sha256', 'ab']),
+    ).rejects.toThrow(
+      '--web-ui prints a URL carrying the token, so it needs the token itself, not its SHA-256: use --ws-token-file FILE',
+    )
+    await expect(
+      parseCommandLine([
+        ...listen,
+        '--web-ui',
+        '--ws-auth',
+        'signed-bearer-token',
+        '--ws-shared-secret-file',
+        '/s',
+      ]),
+    ).rejects.toThrow('--web-ui manages its own capability token and cannot use signed bearer tokens')
+  })
+
+  it('is described in --help with its environment variable', async () => {
+    const help = await runCli(['--help'])
+    expect(help.stdout).toContain('--web-ui ')
+    expect(help.stdout).toContain('codex-desk web UI: http://IP:PORT/#token=TOKEN')
+    expect(help.stdout).toContain('CODEX_DESK_WEB_UI_DIR')
   })
 })

@@ -1,15 +1,17 @@
 /**
  * Websocket transport (`ws`) and the listener behind `--listen ws://IP:PORT`. One JSON message per
  * text frame; binary frames are dropped with a log line; pings are answered by `ws`. The same port
- * answers `GET /readyz` and `GET /healthz` with 200 (no auth, as codex). Any request carrying an `Origin` that
- * is not explicitly allowed gets 403, and auth runs on the upgrade, before any JSON-RPC (401 with a
- * plain-text reason). Never logs a credential.
+ * answers `GET /readyz` and `GET /healthz` with 200 (no auth, as codex), and, when given a static file
+ * handler (`--web-ui`), hands every other GET/HEAD to it. Any request carrying an `Origin` that is not
+ * allowed gets 403, and auth runs on the upgrade, before any JSON-RPC (401 with a plain-text reason).
+ * Never logs a credential.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { isIP } from 'node:net'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from '../util/log'
+import type { StaticFileHandler } from './staticFiles'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './stdio'
 import { TransportBase } from './transportBase'
 import { CLOSE_GOING_AWAY, CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
@@ -84,6 +86,13 @@ export interface WebSocketListenerOptions {
   auth: WsAuthConfig
   /** Exact origins (scheme://host[:port]) that may connect, e.g. the app's own web UI. */
   allowedOrigins?: readonly string[]
+  /**
+   * Also allow the listener's own origin, `http://HOST:PORT` with the port actually bound (and
+   * `http://localhost:PORT` on a loopback address): set when the listener serves the page itself.
+   */
+  allowOwnOrigin?: boolean
+  /** Serves GET/HEAD requests other than the probes (the web UI); without it they get 400. */
+  staticFiles?: StaticFileHandler
   maxPayload?: number
   log: Logger
 }
@@ -151,6 +160,15 @@ export class WebSocketListener {
       if (originRejected(req)) return reply(res, 403, 'forbidden origin')
       // codex serves both probes from one handler without auth: they reveal nothing but liveness.
       if (req.method === 'GET' && (path === '/readyz' || path === '/healthz')) return reply(res, 200, '')
+      const { staticFiles } = options
+      if (staticFiles) {
+        staticFiles.handle(req, res).catch((error: unknown) => {
+          log.error({ path, error: String(error) }, 'serving a static file failed')
+          if (res.headersSent) res.destroy()
+          else reply(res, 500, 'internal error')
+        })
+        return
+      }
       return reply(res, 400, 'expected a websocket upgrade, GET /readyz or GET /healthz')
     }
 
@@ -184,18 +202,20 @@ export class WebSocketListener {
       })
     })
 
+    const port = () => (server.address() as AddressInfo).port
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) =>
         reject(new ListenError(`cannot listen on ${host}:${options.port}: ${error.code ?? error.message}`))
       server.once('error', onError)
       server.listen(options.port, host, () => {
         server.off('error', onError)
+        // Before any request is read: with port 0 the own origin is only known now.
+        if (options.allowOwnOrigin) for (const origin of ownOrigins(host, port())) allowed.add(origin)
         resolve()
       })
     })
-    const port = (server.address() as AddressInfo).port
-    const url = `ws://${isIP(host) === 6 ? `[${host}]` : host}:${port}`
-    const listener = new WebSocketListener(server, wss, url, port)
+    const url = `ws://${hostForUrl(host)}:${port()}`
+    const listener = new WebSocketListener(server, wss, url, port())
     return listener
   }
 
@@ -215,6 +235,20 @@ export class WebSocketListener {
     await closed
     clearTimeout(deadline)
   }
+}
+
+function hostForUrl(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host
+}
+
+/**
+ * The origins of pages this listener serves itself: its address, and `localhost` on loopback. Spelled
+ * as a browser sends them (URL's serialization: canonical IPv6, no `:80`).
+ */
+export function ownOrigins(host: string, port: number): string[] {
+  const origins = [new URL(`http://${hostForUrl(host)}:${port}`).origin]
+  if (isLoopback(host)) origins.push(new URL(`http://localhost:${port}`).origin)
+  return origins
 }
 
 function parseProtocols(header: string | undefined): string[] {

@@ -290,6 +290,47 @@ describe('web UI (--web-ui)', () => {
     await client.initialize('browser')
   })
 
+  it('refuses a token file whose token a browser could not send, without printing the token', async () => {
+    const tokenFile = join(root.path, 'spaced-token')
+    await writeFile(tokenFile, 'two words\n')
+    const result = await runCli(
+      [
+        'app-server',
+        '--listen',
+        'ws://127.0.0.1:0',
+        '--web-ui',
+        '--ws-auth',
+        'capability-token',
+        '--ws-token-file',
+        tokenFile,
+      ],
+      { CODEX_DESK_WEB_UI_DIR: uiDir },
+    )
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toBe(
+      `error: --ws-token-file ${tokenFile} holds characters a browser cannot send in a websocket subprotocol ` +
+        "(allowed: letters, digits and !#$%&'*+-.^_`|~)\n",
+    )
+  })
+
+  it('does not allow its own origin or serve files without --web-ui', async () => {
+    const proc = await spawnAppServer(['--listen', 'ws://127.0.0.1:0'], {
+      waitForUrl: true,
+      env: { CODEX_DESK_WEB_UI_DIR: uiDir },
+    })
+    cleanups.push(() => proc.dispose())
+    const url = proc.url as string
+    const port = Number(new URL(url).port)
+    expect((await http(port, '/')).status).toBe(400)
+    expect(await refusedUpgrade(url, { headers: { origin: `http://127.0.0.1:${port}` } })).toEqual({
+      status: 403,
+      body: 'forbidden origin',
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(proc.stdout()).toBe(`codex-desk app-server listening on ${url}\n`)
+  })
+
   it('exits 1 naming the folder when the web UI is not built', async () => {
     const empty = join(root.path, 'not-built')
     await mkdir(empty, { recursive: true })

@@ -1,7 +1,8 @@
 /**
  * The app's settings over an injected key-value store (electron-store in the app, `conf` in tests):
  * the local websocket listener (off by default, loopback only), its capability token (generated on
- * first use), and the OAuth settings, kept opaque here and parsed by `auth/settings.ts`.
+ * first use), the editor command that opens a file at a line (editorCommand.ts), and the OAuth
+ * settings, kept opaque here and parsed by `auth/settings.ts`.
  *
  * It must never write an invalid or half-merged section: `update` validates the whole result first
  * and throws a `SettingsError` naming the field. It must never let a hand-edited file brick the app:
@@ -12,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import * as z from 'zod/mini'
 import type { WebSocketListenerSettings } from '../worker/protocol/control'
 import { Emitter, type Disposable, type Event } from '../worker/util/event'
+import { editorCommandProblem } from './editorCommand'
 
 /** electron-store / conf's shape. `onDidChange` (both have it) lets changes made elsewhere show up. */
 export interface SettingsStore {
@@ -36,12 +38,18 @@ export interface AppSettings {
   webSocketListener: WebSocketListenerConfig
   /** 32 random bytes, base64url: what a websocket client must present. */
   capabilityToken: string
+  /**
+   * Opens a file at a line: `code --goto {path}:{line}:{column}`, split into arguments and run
+   * without a shell. Empty (the default): the OS default app.
+   */
+  editorCommand: string
   /** Opaque here; `auth/settings.ts` parses it (an empty object means its defaults). */
   oauth: Record<string, unknown>
 }
 
 export interface SettingsPatch {
   webSocketListener?: Partial<WebSocketListenerConfig>
+  editorCommand?: string
   oauth?: Record<string, unknown>
 }
 
@@ -64,8 +72,12 @@ export class SettingsError extends Error {
 export const SETTINGS_KEYS = {
   webSocketListener: 'webSocketListener',
   capabilityToken: 'capabilityToken',
+  editorCommand: 'editorCommand',
   oauth: 'oauth',
 } as const
+
+/** Longer than any real command line; a bound so a pasted file cannot bloat the settings. */
+const EDITOR_COMMAND_MAX_LENGTH = 4096
 
 export const DEFAULT_WEBSOCKET_LISTENER: Readonly<WebSocketListenerConfig> = Object.freeze({
   enabled: false,
@@ -134,6 +146,15 @@ function parseListener(raw: unknown): { value: WebSocketListenerConfig; problems
   return { value, problems }
 }
 
+/** Why `raw` is not a usable editor command (a phrase after the field name), or null. */
+function editorCommandIssue(raw: unknown): string | null {
+  if (typeof raw !== 'string') return 'must be a string'
+  if (raw.length > EDITOR_COMMAND_MAX_LENGTH) {
+    return `must be at most ${EDITOR_COMMAND_MAX_LENGTH} characters`
+  }
+  return editorCommandProblem(raw)
+}
+
 function describeProblems(problems: Problem[]): string {
   return problems.map((p) => `${p.field} ${p.message}`).join('; ')
 }
@@ -196,7 +217,11 @@ export class Settings implements Disposable {
           'Invalid setting capabilityToken: it cannot be set; regenerate it instead',
         )
       }
-      if (key !== SETTINGS_KEYS.webSocketListener && key !== SETTINGS_KEYS.oauth) {
+      if (
+        key !== SETTINGS_KEYS.webSocketListener &&
+        key !== SETTINGS_KEYS.oauth &&
+        key !== SETTINGS_KEYS.editorCommand
+      ) {
         throw new SettingsError(key, `Invalid setting ${key}: is not a setting`)
       }
     }
@@ -211,6 +236,13 @@ export class Settings implements Disposable {
       const first = problems[0]
       if (first) throw new SettingsError(first.field, `Invalid setting ${describeProblems(problems)}`)
       writes.push([SETTINGS_KEYS.webSocketListener, value])
+    }
+    if (patch.editorCommand !== undefined) {
+      const issue = editorCommandIssue(patch.editorCommand)
+      if (issue) {
+        throw new SettingsError(SETTINGS_KEYS.editorCommand, `Invalid setting editorCommand: ${issue}`)
+      }
+      writes.push([SETTINGS_KEYS.editorCommand, (patch.editorCommand as string).trim()])
     }
     if (patch.oauth !== undefined) {
       const result = OAuthSchema.safeParse(patch.oauth)
@@ -266,6 +298,20 @@ export class Settings implements Disposable {
       repairs.push([SETTINGS_KEYS.capabilityToken, capabilityToken])
     }
 
+    const rawEditor = this.readKey(SETTINGS_KEYS.editorCommand)
+    let editorCommand = ''
+    if (rawEditor !== undefined) {
+      const issue = editorCommandIssue(rawEditor)
+      if (issue === null) editorCommand = (rawEditor as string).trim()
+      else {
+        this.warnOnce(
+          [SETTINGS_KEYS.editorCommand],
+          `settings: editorCommand ${issue}; using the OS default app instead`,
+        )
+        repairs.push([SETTINGS_KEYS.editorCommand, editorCommand])
+      }
+    }
+
     const rawOAuth = this.readKey(SETTINGS_KEYS.oauth)
     let oauth: Record<string, unknown> = {}
     if (rawOAuth !== undefined) {
@@ -285,7 +331,7 @@ export class Settings implements Disposable {
         this.warnOnce(['write'], `settings: could not save repaired settings (${(error as Error).message})`)
       }
     }
-    return { webSocketListener: listener.value, capabilityToken, oauth }
+    return { webSocketListener: listener.value, capabilityToken, editorCommand, oauth }
   }
 
   private readKey(key: string): unknown {

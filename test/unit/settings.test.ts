@@ -1,6 +1,6 @@
 /**
  * Settings over a real file-backed store (`conf`, what electron-store is built on) in a temp dir:
- * defaults, the capability token, validated updates that write nothing when refused, repair of a
+ * defaults, the capability token, the editor command, validated updates that write nothing when refused, repair of a
  * hand-edited file, change events, and the listener settings handed to the core.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -58,6 +58,7 @@ describe('Settings', () => {
     expect(first).toEqual({
       webSocketListener: { enabled: false, port: 0, allowedOrigins: [] },
       capabilityToken: expect.stringMatching(TOKEN),
+      editorCommand: '',
       oauth: {},
     })
     expect(Buffer.from(first.capabilityToken, 'base64url')).toHaveLength(32)
@@ -118,6 +119,16 @@ describe('Settings', () => {
     [{ oauth: ['openid'] }, 'oauth', 'must be an object'],
     [{ capabilityToken: 'chosen-by-me' }, 'capabilityToken', 'it cannot be set'],
     [{ theme: 'dark' }, 'theme', 'is not a setting'],
+    [{ editorCommand: 'code --goto' }, 'editorCommand', 'must contain {path} where the file goes'],
+    [{ editorCommand: 'code "{path}' }, 'editorCommand', 'has an unclosed " quote'],
+    [{ editorCommand: '{path}' }, 'editorCommand', 'must start with the editor program'],
+    [{ editorCommand: 'code {file}' }, 'editorCommand', 'has an unknown placeholder {file}'],
+    [{ editorCommand: ['code', '{path}'] }, 'editorCommand', 'must be a string'],
+    [
+      { editorCommand: `code {path} ${'x'.repeat(4100)}` },
+      'editorCommand',
+      'must be at most 4096 characters',
+    ],
   ])('an update of %j is refused naming %s and writes nothing', (patch, field, message) => {
     const { settings } = open()
     settings.update({ webSocketListener: { enabled: true, port: 4500 }, oauth: { clientId: 'app' } })
@@ -173,6 +184,7 @@ describe('Settings', () => {
     expect(settings.get()).toEqual({
       webSocketListener: { enabled: true, port: 0, allowedOrigins: [] },
       capabilityToken: token,
+      editorCommand: '',
       oauth: {},
     })
     expect(warnings).toHaveLength(2)
@@ -206,6 +218,27 @@ describe('Settings', () => {
     subscription.dispose()
     store.set('webSocketListener', { enabled: true, port: 4700, allowedOrigins: [] })
     expect(changes).toHaveLength(1)
+  })
+
+  it('an editor command is stored trimmed, read back by a new process, and cleared with an empty one', () => {
+    const { settings } = open()
+    const changes: string[] = []
+    settings.onDidChange(({ settings: next }) => changes.push(next.editorCommand))
+    const next = settings.update({ editorCommand: '  code --goto {path}:{line}:{column}  ' })
+    expect(next.editorCommand).toBe('code --goto {path}:{line}:{column}')
+    expect(open().settings.get().editorCommand).toBe('code --goto {path}:{line}:{column}')
+    expect(settings.update({ editorCommand: '' }).editorCommand).toBe('')
+    expect(changes).toEqual(['code --goto {path}:{line}:{column}', ''])
+  })
+
+  it('a hand-edited editor command that cannot be used falls back to the OS default app, with a warning', () => {
+    writeFileSync(settingsFile(), JSON.stringify({ editorCommand: 'code --goto' }))
+    const { settings, warnings } = open()
+    expect(settings.get().editorCommand).toBe('')
+    expect(warnings).toEqual([
+      'settings: editorCommand must contain {path} where the file goes, e.g. code --goto {path}:{line}:{column}; using the OS default app instead',
+    ])
+    expect(JSON.parse(readFileSync(settingsFile(), 'utf8')).editorCommand).toBe('')
   })
 
   it('the listener settings for the core are loopback-only and carry the token', () => {

@@ -1,84 +1,282 @@
 /**
- * Electron main process: forks the core as a utility process, opens the window, and gives the
- * window its own app-server connection over a MessagePort handed through the preload with a
- * nonce. The only place (with preload) that imports electron. Its parts are built and tested under
- * Node (workerHost.ts, settings.ts, portHandoff.ts, auth/); wiring them in here, with restart and
- * the token owner's connection, lands with the desktop-shell work.
+ * Electron main process: the desktop shell. Wires the parts built and tested under Node: the
+ * WorkerHost (supervises the core utility process), the CoreController (control port, websocket
+ * listener, main's own connection for the token owner, window ports, the core's state for the
+ * windows), Settings, the TokenOwner, and the bridge's IPC (desktopIpc.ts). The only place besides
+ * window.ts and the preload that imports electron; keep it thin.
+ *
+ * One instance per user-data folder. Quitting asks the core to shut down and kills it after 5 s.
  */
 import {
   app,
-  BrowserWindow,
+  clipboard,
+  dialog,
   ipcMain,
   MessageChannelMain,
+  safeStorage,
+  session,
   shell,
   utilityProcess,
-  type UtilityProcess,
+  type BrowserWindow,
+  type IpcMainEvent,
+  type IpcMainInvokeEvent,
+  type MessageBoxOptions,
+  type MessagePortMain,
 } from 'electron'
-import { join } from 'node:path'
-import { childEnvironment } from './workerHost'
+import Store from 'electron-store'
+import { join, resolve } from 'node:path'
+import type { AppInfo } from '../renderer/bridge'
+import { resolveCodexDeskHome } from '../worker/home'
+import { fromElectronPort, type EventEmitterLike } from '../worker/transport/port'
+import { VERSION } from '../worker/version'
+import { DEFAULT_OAUTH_SETTINGS, parseOAuthSettings, type OAuthSettings } from './auth/settings'
+import { TokenOwner } from './auth/tokenOwner'
+import { TokenStore } from './auth/tokenStore'
+import { CoreController, type CorePorts } from './coreSession'
+import { DesktopIpc, settingsView } from './desktopIpc'
+import { IPC_EVENT, type EventChannel } from './ipcChannels'
+import { senderProblem, type IpcSender, type TrustedRenderer } from './ipcSchemas'
+import { openFileAt } from './openFile'
+import { PORT_REQUEST_CHANNEL } from './portHandoff'
+import { Settings } from './settings'
+import { fromUtilityProcess } from './utilityProcess'
+import { createMainWindow, denyPermissions, hardenWebContents, rendererPage } from './window'
+import { WorkerHost } from './workerHost'
 
-let core: UtilityProcess | undefined
+const QUIT_TIMEOUT_MS = 5000
 
-/** The allow-listed environment (workerHost.ts), with the app's home folder for the core. */
-function childEnv(): Record<string, string> {
-  const home = process.env.CODEX_DESK_HOME ?? join(app.getPath('home'), '.codex-desk')
-  return childEnvironment(process.env, { CODEX_DESK_HOME: home })
+const log = {
+  info: (fields: object, message: string) => console.info(`codex-desk: ${message}`, fields),
+  warn: (fields: object, message: string) => console.warn(`codex-desk: ${message}`, fields),
+  error: (fields: object, message: string) => console.error(`codex-desk: ${message}`, fields),
 }
 
-function startCore(): UtilityProcess {
-  const child = utilityProcess.fork(join(import.meta.dirname, 'worker.js'), [], {
-    serviceName: 'codex-desk core',
-    env: childEnv(),
-    stdio: 'inherit',
-  })
-  child.on('exit', (code) => {
-    if (core === child) core = undefined
-    if (code !== 0) console.error(`codex-desk core exited with code ${code}`)
-  })
-  return child
+// A separate profile (settings, sign-in, logs, the single-instance lock) for tests and side-by-side runs.
+const userDataDir = process.env.CODEX_DESK_USER_DATA_DIR?.trim()
+if (userDataDir) {
+  app.setPath('userData', resolve(userDataDir))
+  app.setAppLogsPath(join(resolve(userDataDir), 'logs'))
 }
 
-function createWindow(): void {
-  const win = new BrowserWindow({
-    width: 1100,
-    height: 760,
-    title: 'codex-desk',
-    webPreferences: {
-      preload: join(import.meta.dirname, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
+if (!app.requestSingleInstanceLock()) {
+  // The running instance gets 'second-instance' and shows its window.
+  app.quit()
+} else {
+  void app.whenReady().then(main, (error: unknown) => {
+    log.error({ error: String(error) }, 'the app did not start')
+    app.exit(1)
+  })
+}
+
+function describeSender(event: IpcMainEvent | IpcMainInvokeEvent): IpcSender {
+  let frameUrl: string | null = null
+  let isMainFrame = false
+  try {
+    const frame = event.senderFrame
+    if (frame) {
+      frameUrl = frame.url
+      isMainFrame = frame.parent === null
+    }
+  } catch {
+    // A frame disposed while we looked: treated as gone.
+  }
+  return { webContentsId: event.sender.id, frameUrl, isMainFrame }
+}
+
+function main(): void {
+  const page = rendererPage(app.isPackaged)
+  const preload = join(import.meta.dirname, '../preload/index.cjs')
+  const windows = new Map<number, BrowserWindow>()
+  const trusted: TrustedRenderer = { isAppWindow: (id) => windows.has(id), rendererUrl: page.url }
+
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, page))
+  denyPermissions(session.defaultSession)
+
+  const settings = new Settings({
+    store: new Store<Record<string, unknown>>({
+      name: 'settings',
+      configFileMode: 0o600,
+      clearInvalidConfig: true,
+    }),
+    log,
+  })
+
+  let oauth: OAuthSettings = DEFAULT_OAUTH_SETTINGS
+  try {
+    oauth = parseOAuthSettings(settings.get().oauth)
+  } catch (error) {
+    log.warn({ error: (error as Error).message }, 'the oauth settings are invalid; using the defaults')
+  }
+  const authStore = new Store<Record<string, unknown>>({
+    name: 'auth',
+    configFileMode: 0o600,
+    clearInvalidConfig: true,
+  })
+  const owner = new TokenOwner({
+    settings: oauth,
+    store: new TokenStore(authStore, safeStorage, log),
+    openExternal: (url) => shell.openExternal(url),
+    log,
+  })
+
+  const codexDeskHome = resolveCodexDeskHome(process.env)
+  const host: WorkerHost = new WorkerHost({
+    launch: ({ env, serviceName }) =>
+      fromUtilityProcess(
+        utilityProcess.fork(join(import.meta.dirname, 'worker.js'), [], { serviceName, env, stdio: 'pipe' }),
+      ),
+    // `core` exists before the host can start, let alone stop.
+    requestShutdown: (proc): Promise<void> => core.requestShutdown(proc),
+    logDir: app.getPath('logs'),
+    extraEnv: { CODEX_DESK_HOME: codexDeskHome },
+    logger: log,
+  })
+
+  const ports: CorePorts = {
+    open(proc, message) {
+      const { port1, port2 } = new MessageChannelMain()
+      proc.postMessage(message, [port1])
+      return fromElectronPort(port2 as unknown as EventEmitterLike)
     },
+  }
+  const core: CoreController = new CoreController({
+    host,
+    ports,
+    settings,
+    account: owner,
+    clientInfo: { name: 'codex_desk', title: 'codex-desk', version: VERSION },
+    log,
   })
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url)
-    return { action: 'deny' }
+
+  const broadcast = (channel: EventChannel, payload: unknown) => {
+    for (const window of windows.values()) {
+      if (!window.isDestroyed()) window.webContents.send(channel, payload)
+    }
+  }
+  const currentSettingsView = () => settingsView(settings.get(), core.listenerStatus)
+  core.onDidChangeState((state) => broadcast(IPC_EVENT.coreStateChanged, state))
+  core.onDidChangeListener(() => broadcast(IPC_EVENT.settingsChanged, currentSettingsView()))
+  settings.onDidChange(() => broadcast(IPC_EVENT.settingsChanged, currentSettingsView()))
+  owner.onDidChange((summary) => broadcast(IPC_EVENT.accountChanged, summary))
+
+  const appInfo = (): AppInfo => ({
+    name: app.getName(),
+    version: app.getVersion(),
+    platform: process.platform,
+    electronVersion: process.versions.electron ?? '',
+    coreLogPath: host.logPath,
+    codexDeskHome,
   })
-  win.webContents.on('will-navigate', (event) => event.preventDefault())
-  const devUrl = process.env.ELECTRON_RENDERER_URL
-  if (devUrl) void win.loadURL(devUrl)
-  else void win.loadFile(join(import.meta.dirname, '../renderer/index.html'))
-}
 
-ipcMain.on('codex-desk:connect', (event, nonce: unknown) => {
-  if (typeof nonce !== 'string' || !core) return
-  const { port1, port2 } = new MessageChannelMain()
-  core.postMessage({ type: 'connect', client: `window ${event.sender.id}` }, [port1])
-  event.sender.postMessage('codex-desk:port', { nonce }, [port2])
-})
+  const ipc = new DesktopIpc({
+    trusted,
+    settings,
+    listenerStatus: () => core.listenerStatus,
+    account: owner,
+    coreState: () => core.state,
+    retryCore: () => core.retry(),
+    openFile: (location) =>
+      openFileAt(location, {
+        editorCommand: () => settings.get().editorCommand,
+        openPath: (path) => shell.openPath(path),
+      }),
+    copyText: (text) => clipboard.writeText(text),
+    appInfo,
+    async confirmEditorCommand(command, sender) {
+      const options: MessageBoxOptions = {
+        type: 'question',
+        title: 'Editor command',
+        message: 'Open files from codex-desk with this command?',
+        detail: `${command}\n\nIt runs directly (no shell) with {path}, {line} and {column} filled in.`,
+        buttons: ['Use this command', 'Cancel'],
+        defaultId: 1,
+        cancelId: 1,
+        noLink: true,
+      }
+      const parent = windows.get(sender.webContentsId)
+      const { response } = parent
+        ? await dialog.showMessageBox(parent, options)
+        : await dialog.showMessageBox(options)
+      return response === 0
+    },
+    log,
+  })
+  for (const channel of ipc.channels) {
+    ipcMain.handle(channel, (event, ...args: unknown[]) => ipc.invoke(channel, describeSender(event), args))
+  }
 
-void app.whenReady().then(() => {
-  core = startCore()
-  createWindow()
+  ipcMain.on(PORT_REQUEST_CHANNEL, (event, nonce: unknown) => {
+    const sender = describeSender(event)
+    const problem = senderProblem(sender, trusted)
+    if (problem) {
+      log.warn({ webContentsId: sender.webContentsId, problem }, 'refused a port request')
+      return
+    }
+    const contents = event.sender
+    void core.openWindowPort(sender.webContentsId, nonce).then((result) => {
+      if (!result.ok) {
+        log.warn({ webContentsId: sender.webContentsId, reason: result.reason }, 'no port for a window')
+        return
+      }
+      if (contents.isDestroyed()) {
+        result.port.close()
+        return
+      }
+      contents.postMessage(result.channel, result.message, [result.port.raw as MessagePortMain])
+    })
+  })
+
+  const openWindow = () => {
+    const window = createMainWindow(preload, page)
+    const id = window.webContents.id
+    windows.set(id, window)
+    window.on('closed', () => {
+      windows.delete(id)
+      core.forgetWindow(id)
+    })
+    return window
+  }
+  const showWindow = () => {
+    const window = [...windows.values()].find((w) => !w.isDestroyed())
+    if (!window) return void openWindow()
+    if (window.isMinimized()) window.restore()
+    window.show()
+    window.focus()
+  }
+
+  app.on('second-instance', showWindow)
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createWindow()
+    if (windows.size === 0) openWindow()
   })
-})
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit()
+  })
 
-app.on('window-all-closed', () => {
-  if (process.platform !== 'darwin') app.quit()
-})
+  let quitting: 'no' | 'stopping' | 'done' = 'no'
+  app.on('before-quit', (event) => {
+    if (quitting === 'done') return
+    event.preventDefault()
+    if (quitting === 'stopping') return
+    quitting = 'stopping'
+    void (async () => {
+      try {
+        await core.shutdown(QUIT_TIMEOUT_MS)
+      } catch (error) {
+        log.error({ error: String(error) }, 'stopping the core failed')
+      }
+      core.dispose()
+      owner.dispose()
+      settings.dispose()
+      await host.dispose()
+    })().finally(() => {
+      quitting = 'done'
+      app.quit()
+    })
+  })
 
-app.on('before-quit', () => {
-  core?.kill()
-})
+  void host.start().catch((error: unknown) => {
+    // The state (failed) reaches the windows; the retry button starts it again.
+    log.error({ error: String(error) }, 'the core did not start')
+  })
+  openWindow()
+}

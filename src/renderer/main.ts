@@ -1,99 +1,76 @@
 /**
- * Renderer entry. Connects to the core over a MessagePort (inside the app, through the preload) or
- * over a websocket (in a browser: `?ws=ws://127.0.0.1:PORT`), initializes, and shows the result.
- * Imports nothing from Node. The thread list, turn view and approvals arrive with the desktop work.
+ * Renderer entry: picks the transport (the app's MessagePort through the preload, or a websocket
+ * in a browser), starts the session, mounts the views, and in the app wires the core's state and
+ * the account to the bridge. Imports nothing from Node.
  */
-import { PORT_ACK_EVERY } from '../worker/protocol/portFrames'
-import './bridge'
+import { receivePort, type MessageEventTarget } from '../main/portHandoff'
+import { version } from '../../package.json'
+import type { DesktopBridge, CoreStateView } from './bridge'
+import { openWebSocket, portChannel } from './channels'
+import { DeskSession, type KeyValueStorage } from './session'
+import { DeskStore } from './state/store'
+import { resolveTarget } from './target'
+import { mountApp } from './view/app'
 
-interface Channel {
-  send(frame: string): void
-  onFrame(listener: (frame: string) => void): void
-  onClose(listener: (reason: string) => void): void
-}
-
-const status = document.getElementById('status') as HTMLElement
-
-function portChannel(): Promise<Channel> {
-  const nonce = crypto.randomUUID()
-  return new Promise((resolve) => {
-    const onWindowMessage = (event: MessageEvent) => {
-      const data = event.data as { type?: string; nonce?: string }
-      if (event.source !== window || data?.type !== 'codex-desk:port' || data.nonce !== nonce) return
-      window.removeEventListener('message', onWindowMessage)
-      const port = event.ports[0] as MessagePort
-      let unacked = 0
-      const frameListeners: ((frame: string) => void)[] = []
-      const closeListeners: ((reason: string) => void)[] = []
-      port.onmessage = (e) => {
-        if (typeof e.data === 'string') {
-          for (const l of frameListeners) l(e.data)
-          if (++unacked >= PORT_ACK_EVERY) {
-            port.postMessage({ type: 'ack', count: unacked })
-            unacked = 0
-          }
-        } else if ((e.data as { type?: string })?.type === 'close') {
-          for (const l of closeListeners) l((e.data as { reason: string }).reason)
-        }
-      }
-      resolve({
-        send: (frame) => port.postMessage(frame),
-        onFrame: (l) => frameListeners.push(l),
-        onClose: (l) => closeListeners.push(l),
-      })
-    }
-    window.addEventListener('message', onWindowMessage)
-    window.codexDesk?.connect(nonce)
-  })
-}
-
-function webSocketChannel(url: string): Promise<Channel> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url)
-    // The browser hides the HTTP status of a refused upgrade, so name both likely causes.
-    ws.onerror = () =>
-      reject(new Error(`cannot reach ${url} (is it running, and does it allow this page's origin?)`))
-    ws.onopen = () =>
-      resolve({
-        send: (frame) => ws.send(frame),
-        onFrame: (l) => ws.addEventListener('message', (e) => l(String(e.data))),
-        onClose: (l) =>
-          ws.addEventListener('close', (e) => l(e.reason ? `${e.code} ${e.reason}` : String(e.code))),
-      })
-  })
-}
-
-async function main(): Promise<void> {
-  const wsUrl = new URLSearchParams(location.search).get('ws')
-  if (!wsUrl && !window.codexDesk) {
-    throw new Error(
-      'open this page inside codex-desk, or add ?ws=ws://127.0.0.1:PORT to reach a headless core',
-    )
+function sessionStore(): KeyValueStorage | null {
+  try {
+    const storage = window.sessionStorage
+    storage.getItem('codex-desk.probe')
+    return storage
+  } catch {
+    return null // storage disabled (e.g. some file:// setups): a reload then starts fresh
   }
-  const channel = wsUrl ? await webSocketChannel(wsUrl) : await portChannel()
-  channel.onClose((reason) => {
-    status.textContent = `Disconnected from the core (${reason}).`
-  })
-  channel.onFrame((frame) => {
-    const message = JSON.parse(frame) as {
-      id?: unknown
-      result?: { userAgent?: string }
-      error?: { message: string }
-    }
-    if (message.id !== 0) return
-    status.textContent = message.error
-      ? `The core refused the connection: ${message.error.message}`
-      : `Connected: ${message.result?.userAgent ?? ''}`
-  })
-  channel.send(
-    JSON.stringify({
-      id: 0,
-      method: 'initialize',
-      params: { clientInfo: { name: 'codex_desk_ui', title: 'codex-desk', version: '0.1.0' } },
-    }),
+}
+
+function watchCore(bridge: DesktopBridge, store: DeskStore, session: DeskSession): void {
+  let generation: number | null = null
+  const onState = (state: CoreStateView) => {
+    store.setCore(state)
+    if (state.kind !== 'running') return
+    // A new core (after a crash or a Retry): the old port is dead, connect now instead of waiting.
+    if (generation !== null && state.generation !== generation) session.reconnectNow()
+    generation = state.generation
+  }
+  bridge.core.onDidChangeState(onState)
+  bridge.core.state().then(onState, () => undefined)
+  bridge.account.onDidChange((summary) => store.setDesktopAccount(summary))
+  bridge.account.summary().then(
+    (summary) => store.setDesktopAccount(summary),
+    (error: unknown) => store.setAccountError(`Could not read the account: ${(error as Error).message}`),
   )
 }
 
-main().catch((error: unknown) => {
-  status.textContent = `Cannot connect to the core: ${(error as Error).message}`
-})
+function start(): void {
+  const bridge = window.codexDesk
+  const storage = sessionStore()
+  const { target, stripHash } = resolveTarget(window.location, Boolean(bridge), storage)
+  // The token stays in this tab's sessionStorage, out of the address bar and its history.
+  if (stripHash) history.replaceState(history.state, '', window.location.pathname + window.location.search)
+
+  const store = new DeskStore()
+  const session = new DeskSession({
+    store,
+    storage,
+    clientVersion: version,
+    openChannel: () => {
+      if (target.kind === 'websocket') return openWebSocket(target.url, target.protocols)
+      if (target.kind === 'app' && bridge) {
+        return receivePort<MessagePort>(
+          window as unknown as MessageEventTarget<MessagePort>,
+          (nonce) => bridge.connect(nonce),
+          { source: window, timeoutMs: 5000 },
+        ).then(portChannel)
+      }
+      return Promise.reject(new Error('nowhere to connect'))
+    },
+  })
+  mountApp({ root: document.getElementById('app') as HTMLElement, store, session, bridge })
+  if (target.kind === 'offline') {
+    store.setConnection({ state: 'offline', message: target.message })
+    return
+  }
+  if (bridge) watchCore(bridge, store, session)
+  session.start()
+}
+
+start()

@@ -1,0 +1,425 @@
+/**
+ * The session: one AppServerClient at a time over whatever channel `openChannel` gives (a
+ * MessagePort in the app, a websocket in a browser), kept alive with reconnects, and the user's
+ * actions (open, start, send, interrupt, archive, rename, answer a prompt) as protocol requests.
+ * It feeds the store; views call it and never touch the client.
+ *
+ * On every (re)connection: initialize, thread/list, and thread/resume of the open thread, whose
+ * turns replace the view's in frame order (AppServerClient `onResult`), so a running turn goes on
+ * with nothing missing or doubled. Runtime-free (no DOM, no Node): the integration tests drive it
+ * against a real core. A failed request is a notice for the user, never an uncaught error.
+ */
+import { AppServerClient, type ClientChannel, type ServerRequestContext } from '../worker/protocol/client'
+import { backoffDelayMs, type ConnectionCause } from './state/model'
+import { STORE_NOTIFICATIONS, type DeskStore, type NewApproval } from './state/store'
+
+export type Decision = 'accept' | 'acceptForSession' | 'decline'
+
+/** The slice of Web Storage the session uses (sessionStorage in a page). */
+export interface KeyValueStorage {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+  removeItem(key: string): void
+}
+
+export interface SessionOptions {
+  store: DeskStore
+  /** Opens one connection; rejects with a readable reason when it cannot. */
+  openChannel: () => Promise<ClientChannel>
+  /** Remembers the open thread across a page reload. */
+  storage?: KeyValueStorage | null
+  clientVersion: string
+  backoff?: { initialMs?: number; maxMs?: number; jitter?: number }
+  random?: () => number
+  requestTimeoutMs?: number
+  /** How long a prompt from a closed connection may wait for its replay after a resume. */
+  staleApprovalGraceMs?: number
+}
+
+export const OPEN_THREAD_KEY = 'codex-desk.openThread'
+export const CLIENT_NAME = 'codex_desk_ui'
+const THREAD_PAGE = 100
+/** Errors that mean the remembered thread is gone for good (not a passing failure). */
+const GONE = /no rollout found|invalid thread id|thread not loaded/
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+export class DeskSession {
+  readonly store: DeskStore
+  private client: AppServerClient | null = null
+  private initialized = new WeakSet<AppServerClient>()
+  private attempt = 0
+  private everConnected = false
+  private lastLoss: { code: number; reason: string } | null = null
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private connecting = 0
+  private disposed = false
+  private readonly responders = new Map<string, (decision: Decision) => void>()
+  private readonly staleTimers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly backoff: { initialMs: number; maxMs: number; jitter: number }
+
+  constructor(private readonly options: SessionOptions) {
+    this.store = options.store
+    this.backoff = { initialMs: 250, maxMs: 5000, jitter: 0.25, ...options.backoff }
+    const remembered = options.storage?.getItem(OPEN_THREAD_KEY)
+    if (remembered) this.store.openThread(remembered)
+  }
+
+  /** Connected and initialized right now. */
+  get connected(): boolean {
+    return this.client !== null && this.initialized.has(this.client)
+  }
+
+  start(): void {
+    void this.connect()
+  }
+
+  /** Drops the current connection (if any) and connects at once, e.g. when the core restarted. */
+  reconnectNow(): void {
+    if (this.disposed) return
+    const old = this.client
+    this.client = null
+    if (old) {
+      this.store.connectionLost()
+      this.responders.clear()
+      old.close()
+    }
+    this.attempt = 0
+    void this.connect()
+  }
+
+  dispose(): void {
+    this.disposed = true
+    clearTimeout(this.retryTimer)
+    for (const timer of this.staleTimers) clearTimeout(timer)
+    const client = this.client
+    this.client = null
+    client?.close()
+  }
+
+  // ── the connection ───────────────────────────────────────────────────────────────────────────
+
+  private async connect(): Promise<void> {
+    clearTimeout(this.retryTimer)
+    if (this.disposed) return
+    const attempt = ++this.connecting
+    if (!this.everConnected && this.attempt === 0) this.store.setConnection({ state: 'connecting' })
+    let channel: ClientChannel
+    try {
+      channel = await this.options.openChannel()
+    } catch (error) {
+      if (attempt === this.connecting && !this.disposed)
+        this.retry({ kind: 'refused', message: messageOf(error) })
+      return
+    }
+    if (attempt !== this.connecting || this.disposed) {
+      channel.close()
+      return
+    }
+    const client = new AppServerClient(channel, { requestTimeoutMs: this.options.requestTimeoutMs ?? 30_000 })
+    this.client = client
+    this.wire(client)
+    let refusal: string | undefined
+    client.onClose((info) => this.lost(client, info, refusal))
+    this.store.resetDiagnostics()
+    try {
+      const init = await client.initialize({
+        clientInfo: { name: CLIENT_NAME, title: 'codex-desk', version: this.options.clientVersion },
+        capabilities: { experimentalApi: true },
+      })
+      if (this.client !== client) return
+      this.initialized.add(client)
+      this.attempt = 0
+      this.everConnected = true
+      this.store.setConnection({ state: 'connected', userAgent: init.userAgent })
+    } catch (error) {
+      if (this.client !== client || client.closedWith) return
+      refusal = `the core refused the connection: ${messageOf(error)}`
+      client.close()
+      return
+    }
+    await Promise.all([this.loadThreads(client), this.readAccount(client), this.resumeOpenThread(client)])
+  }
+
+  private lost(client: AppServerClient, info: { code: number; reason: string }, refusal?: string): void {
+    if (this.client !== client) return
+    this.client = null
+    this.store.connectionLost()
+    this.responders.clear()
+    if (this.disposed) return
+    if (this.initialized.has(client)) this.lastLoss = info
+    const cause: ConnectionCause = this.everConnected
+      ? { kind: 'lost', ...(this.lastLoss ?? info) }
+      : { kind: 'refused', message: refusal ?? `the connection closed (${info.code} ${info.reason})`.trim() }
+    this.retry(cause)
+  }
+
+  private retry(cause: ConnectionCause): void {
+    if (this.disposed) return
+    if (cause.kind === 'refused' && this.everConnected && this.lastLoss) {
+      cause = { kind: 'lost', ...this.lastLoss }
+    }
+    const delay = backoffDelayMs(this.attempt++, this.backoff, this.options.random)
+    this.store.setConnection({ state: 'reconnecting', cause, retryInMs: delay })
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => void this.connect(), delay)
+  }
+
+  private wire(client: AppServerClient): void {
+    for (const method of STORE_NOTIFICATIONS) {
+      client.onNotification(method, (params) => this.store.applyNotification(method, params))
+    }
+    client.onNotification('account/updated', () => void this.readAccount(client))
+    client.onNotification('thread/unarchived', () => void this.loadThreads(client))
+    client.onNotification('warning', (params) => {
+      const open = this.store.state.openThreadId
+      if (!params.threadId || params.threadId === open) this.store.addNotice(params.message)
+    })
+    client.handleRequest('item/commandExecution/requestApproval', (params, context) =>
+      this.awaitDecision(context, {
+        kind: 'command',
+        requestId: context.id,
+        threadId: params.threadId,
+        turnId: params.turnId,
+        itemId: params.itemId,
+        reason: params.reason ?? null,
+        command: params.command ?? null,
+        cwd: params.cwd ?? null,
+      }),
+    )
+    client.handleRequest('item/fileChange/requestApproval', (params, context) =>
+      this.awaitDecision(context, {
+        kind: 'fileChange',
+        requestId: context.id,
+        threadId: params.threadId,
+        turnId: params.turnId,
+        itemId: params.itemId,
+        reason: params.reason ?? null,
+        grantRoot: params.grantRoot ?? null,
+      }),
+    )
+  }
+
+  /** Shows the prompt and waits for the person; the client drops the wait if it is resolved elsewhere. */
+  private awaitDecision(
+    context: ServerRequestContext,
+    approval: NewApproval,
+  ): Promise<{ decision: Decision }> {
+    const key = this.store.addApproval(approval)
+    return new Promise((resolve, reject) => {
+      const responder = (decision: Decision) => resolve({ decision })
+      this.responders.set(key, responder)
+      context.signal.addEventListener(
+        'abort',
+        () => {
+          if (this.responders.get(key) === responder) this.responders.delete(key)
+          reject(new Error('the request was resolved elsewhere'))
+        },
+        { once: true },
+      )
+    })
+  }
+
+  private async loadThreads(client: AppServerClient): Promise<void> {
+    try {
+      await client.request(
+        'thread/list',
+        { limit: THREAD_PAGE, sortKey: 'created_at', sortDirection: 'desc' },
+        { onResult: (r) => this.store.replaceThreadList(r.data, r.nextCursor) },
+      )
+    } catch (error) {
+      this.fail('Could not load the threads', error, client, true)
+    }
+  }
+
+  private async readAccount(client: AppServerClient): Promise<void> {
+    try {
+      const { account } = await client.request('account/read', {})
+      this.store.setCoreAccount(account)
+    } catch (error) {
+      this.fail('Could not read the account', error, client, true)
+    }
+  }
+
+  private async resumeOpenThread(client: AppServerClient): Promise<void> {
+    const open = this.store.state.openThreadId
+    if (open) await this.resume(client, open)
+  }
+
+  private async resume(client: AppServerClient, threadId: string): Promise<void> {
+    try {
+      await client.request(
+        'thread/resume',
+        { threadId },
+        {
+          onResult: (r) => {
+            if (this.store.state.openThreadId === threadId) this.store.applyThreadSnapshot(r.thread)
+          },
+        },
+      )
+      // Prompts replayed after the response replace their stale copies; the rest were answered meanwhile.
+      const timer = setTimeout(() => {
+        this.staleTimers.delete(timer)
+        if (this.client === client) this.store.dropStaleApprovals(threadId)
+      }, this.options.staleApprovalGraceMs ?? 1500)
+      this.staleTimers.add(timer)
+    } catch (error) {
+      if (client.closedWith || this.store.state.openThreadId !== threadId) return
+      const message = messageOf(error)
+      this.store.threadLoadFailed(threadId, `Could not open the thread: ${message}`)
+      if (GONE.test(message)) this.options.storage?.removeItem(OPEN_THREAD_KEY)
+    }
+  }
+
+  /**
+   * A request failed: tell the user. Background loads stay quiet when the connection closed (the
+   * indicator says so, and they run again on reconnect); what the user asked for never does.
+   */
+  private fail(what: string, error: unknown, client: AppServerClient, background = false): void {
+    if (background && client.closedWith) return
+    this.store.addNotice(`${what}: ${messageOf(error)}`)
+  }
+
+  private requireClient(what: string): AppServerClient | null {
+    const client = this.client
+    if (client && this.initialized.has(client)) return client
+    this.store.addNotice(`${what}: not connected to the core.`)
+    return null
+  }
+
+  private unsubscribe(client: AppServerClient, threadId: string | null): void {
+    if (!threadId) return
+    // Its badge stays live (status changes are broadcast); its events stop until it is opened again.
+    void client.request('thread/unsubscribe', { threadId }).catch(() => undefined)
+  }
+
+  // ── actions ──────────────────────────────────────────────────────────────────────────────────
+
+  async openThread(threadId: string): Promise<void> {
+    const previous = this.store.state.openThreadId
+    if (previous === threadId && this.store.state.view?.phase !== 'error') return
+    this.store.closeThread()
+    this.store.openThread(threadId)
+    this.options.storage?.setItem(OPEN_THREAD_KEY, threadId)
+    const client = this.client
+    if (!client || !this.initialized.has(client)) return // resumed once connected
+    if (previous !== threadId) this.unsubscribe(client, previous)
+    await this.resume(client, threadId)
+  }
+
+  /** thread/start with no overrides; the new thread opens. Resolves with its id, or null on failure. */
+  async newThread(): Promise<string | null> {
+    const client = this.requireClient('Could not start a thread')
+    if (!client) return null
+    const previous = this.store.state.openThreadId
+    try {
+      const { thread } = await client.request(
+        'thread/start',
+        {},
+        {
+          onResult: (r) => {
+            this.store.closeThread()
+            this.store.openThread(r.thread.id)
+            this.store.applyThreadSnapshot(r.thread)
+          },
+        },
+      )
+      this.options.storage?.setItem(OPEN_THREAD_KEY, thread.id)
+      if (previous && previous !== thread.id) this.unsubscribe(client, previous)
+      return thread.id
+    } catch (error) {
+      this.fail('Could not start a thread', error, client)
+      return null
+    }
+  }
+
+  /** Starts a turn with the text (in a new thread when none is open). False when it failed. */
+  async sendMessage(text: string): Promise<boolean> {
+    const client = this.requireClient('Could not send the message')
+    if (!client) return false
+    const threadId = this.store.state.openThreadId ?? (await this.newThread())
+    if (!threadId) return false
+    try {
+      await client.request(
+        'turn/start',
+        { threadId, input: [{ type: 'text', text, text_elements: [] }] },
+        { onResult: (r) => this.store.applyNotification('turn/started', { threadId, turn: r.turn }) },
+      )
+      return true
+    } catch (error) {
+      this.fail('Could not send the message', error, client)
+      return false
+    }
+  }
+
+  async interrupt(): Promise<void> {
+    const threadId = this.store.state.openThreadId
+    const turn = this.store.runningTurn()
+    if (!threadId || !turn) return
+    const client = this.requireClient('Could not interrupt the turn')
+    if (!client) return
+    try {
+      await client.request('turn/interrupt', { threadId, turnId: turn.id })
+    } catch (error) {
+      this.fail('Could not interrupt the turn', error, client)
+    }
+  }
+
+  async archive(threadId: string): Promise<void> {
+    const client = this.requireClient('Could not archive the thread')
+    if (!client) return
+    try {
+      await client.request('thread/archive', { threadId })
+      this.store.applyNotification('thread/archived', { threadId })
+      if (this.options.storage?.getItem(OPEN_THREAD_KEY) === threadId) {
+        this.options.storage.removeItem(OPEN_THREAD_KEY)
+      }
+    } catch (error) {
+      this.fail('Could not archive the thread', error, client)
+    }
+  }
+
+  async rename(threadId: string, name: string): Promise<boolean> {
+    const client = this.requireClient('Could not rename the thread')
+    if (!client) return false
+    try {
+      await client.request('thread/name/set', { threadId, name })
+      this.store.applyNotification('thread/name/updated', { threadId, threadName: name })
+      return true
+    } catch (error) {
+      this.fail('Could not rename the thread', error, client)
+      return false
+    }
+  }
+
+  async loadMoreThreads(): Promise<void> {
+    const cursor = this.store.state.moreThreadsCursor
+    const client = this.requireClient('Could not load more threads')
+    if (!cursor || !client) return
+    try {
+      const page = await client.request('thread/list', {
+        cursor,
+        limit: THREAD_PAGE,
+        sortKey: 'created_at',
+        sortDirection: 'desc',
+      })
+      this.store.addThreadPage(page.data, page.nextCursor)
+    } catch (error) {
+      this.fail('Could not load more threads', error, client)
+    }
+  }
+
+  /** Answers a prompt shown by the store (its `key`). */
+  answerApproval(key: string, decision: Decision): void {
+    const responder = this.responders.get(key)
+    if (!responder) {
+      this.store.addNotice('This approval cannot be answered right now; it comes back once reconnected.')
+      return
+    }
+    this.responders.delete(key)
+    this.store.removeApproval(key)
+    responder(decision)
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The thread view: title, turns and items, approval prompts and the composer. `renderAll` builds
+ * it from the store; the other methods patch one turn, one item, or the end of one streaming item,
+ * which is all a delta ever costs.
+ */
+import type { DeskSession } from '../session'
+import { badgeOf, parentThreadIdOf, threadTitle, turnStatusText } from '../state/model'
+import type { DeskStore, TurnView } from '../state/store'
+import { renderApprovals } from './approvals'
+import { h, icon, replaceChildren } from './dom'
+import { renderDiff, renderItem, type ItemContext, type RenderedItem } from './items'
+
+interface TurnElements {
+  article: HTMLElement
+  items: HTMLElement
+  status: HTMLElement
+  retry: HTMLElement
+  diff: HTMLElement
+  diffText: string | null
+}
+
+/** Within this many pixels of the bottom, the view follows new output. */
+const FOLLOW_SLACK_PX = 48
+
+export class ThreadPane {
+  readonly root: HTMLElement
+  private readonly title = h('h2', { class: 'thread-title' })
+  private readonly badge = h('span', { class: 'thread-status' })
+  private readonly parent = h('div', { class: 'thread-parent' })
+  private readonly body = h('div', { class: 'thread-body' })
+  private readonly turnsEl = h('div', { class: 'turns' })
+  private readonly placeholder = h('div', { class: 'thread-placeholder' })
+  private readonly approvalsEl = h('div', { class: 'approvals' })
+  private readonly textarea = h('textarea', {
+    'aria-label': 'Message',
+    rows: 3,
+    placeholder: 'Ask codex… (Enter sends, Shift+Enter for a new line)',
+  })
+  private readonly send = h('button', { type: 'submit', class: 'primary' }, 'Send')
+  private readonly interrupt = h('button', { type: 'button', class: 'danger', hidden: true }, 'Interrupt')
+  private readonly turns = new Map<string, TurnElements>()
+  private readonly items = new Map<string, RenderedItem>()
+  private following = true
+
+  constructor(
+    private readonly store: DeskStore,
+    private readonly session: DeskSession,
+    private readonly context: ItemContext,
+  ) {
+    const composer = h(
+      'form',
+      { 'aria-label': 'Composer', class: 'composer' },
+      this.textarea,
+      h('div', { class: 'composer-actions' }, this.interrupt, this.send),
+    )
+    composer.addEventListener('submit', (event) => {
+      event.preventDefault()
+      void this.submit()
+    })
+    this.textarea.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault()
+        void this.submit()
+      }
+    })
+    this.interrupt.addEventListener('click', () => void this.session.interrupt())
+    this.body.addEventListener('scroll', () => {
+      this.following = this.atBottom()
+    })
+    this.body.append(this.placeholder, this.turnsEl)
+    this.root = h(
+      'section',
+      { 'aria-label': 'Thread', class: 'thread' },
+      h('header', { class: 'thread-head' }, this.parent, this.title, this.badge),
+      this.body,
+      this.approvalsEl,
+      composer,
+    )
+  }
+
+  private atBottom(): boolean {
+    return this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < FOLLOW_SLACK_PX
+  }
+
+  /** Call after a batch of patches: keeps the newest output in view if the user was there. */
+  follow(): void {
+    if (this.following) this.body.scrollTop = this.body.scrollHeight
+  }
+
+  focusComposer(): void {
+    this.textarea.focus()
+  }
+
+  private async submit(): Promise<void> {
+    const text = this.textarea.value
+    if (!text.trim() || this.send.disabled) return
+    this.textarea.value = ''
+    this.following = true
+    const sent = await this.session.sendMessage(text)
+    if (!sent && !this.textarea.value) this.textarea.value = text
+  }
+
+  /** Composer availability: disabled while disconnected; Interrupt only while a turn runs. */
+  renderComposer(): void {
+    const connected = this.store.state.connection.state === 'connected'
+    this.textarea.disabled = !connected
+    this.send.disabled = !connected
+    this.interrupt.hidden = !this.store.runningTurn()
+    this.interrupt.disabled = !connected
+  }
+
+  renderMeta(): void {
+    const state = this.store.state
+    const view = state.view
+    if (!view) {
+      this.title.textContent = 'New thread'
+      this.badge.hidden = true
+      replaceChildren(this.parent)
+      return
+    }
+    const thread = this.store.thread(view.threadId)
+    this.title.textContent = threadTitle(thread)
+    const badge = badgeOf(this.store.statusOf(view.threadId))
+    this.badge.hidden = false
+    this.badge.dataset.status = badge.status
+    this.badge.textContent = badge.label
+    const parentId = thread ? parentThreadIdOf(thread) : null
+    if (parentId) {
+      const link = this.context.threadLink(
+        parentId,
+        this.context.titleOf(parentId) ?? 'Parent thread',
+        'parent-link',
+      )
+      link.prepend(icon('up'))
+      link.title = 'Open the parent thread'
+      replaceChildren(this.parent, link)
+    } else {
+      replaceChildren(this.parent)
+    }
+  }
+
+  renderAll(): void {
+    this.turns.clear()
+    this.items.clear()
+    this.turnsEl.textContent = ''
+    this.renderMeta()
+    this.renderPlaceholder()
+    for (const turn of this.store.state.view?.turns ?? []) this.renderTurn(turn.id)
+    this.renderApprovals()
+    this.renderComposer()
+    this.following = true
+  }
+
+  private renderPlaceholder(): void {
+    const view = this.store.state.view
+    let content: HTMLElement | null = null
+    if (!view) {
+      content = h('p', null, 'Type a message to start a new thread, or pick one on the left.')
+    } else if (view.phase === 'loading') {
+      content = h('p', { class: 'loading' }, 'Loading the thread…')
+    } else if (view.phase === 'error') {
+      const threadId = view.threadId
+      content = h(
+        'div',
+        { class: 'thread-error', role: 'alert' },
+        h('p', null, view.error ?? 'Could not open the thread.'),
+        h('button', { type: 'button', onclick: () => void this.session.openThread(threadId) }, 'Try again'),
+      )
+    } else if (view.turns.length === 0) {
+      content = h('p', null, 'No turns yet. Send a message to start one.')
+    }
+    this.placeholder.hidden = content === null
+    replaceChildren(this.placeholder, content)
+  }
+
+  private turnView(turnId: string): TurnView | undefined {
+    return this.store.state.view?.turnById.get(turnId)
+  }
+
+  /** Creates the turn's article if needed and updates its status line, error and diff. */
+  renderTurn(turnId: string): void {
+    const turn = this.turnView(turnId)
+    if (!turn) return
+    let elements = this.turns.get(turnId)
+    if (!elements) {
+      elements = {
+        article: h('article', { class: 'turn', 'data-turn-id': turnId }),
+        items: h('div', { class: 'turn-items' }),
+        status: h('p', { class: 'turn-status' }),
+        retry: h('p', { class: 'turn-retry', hidden: true }),
+        diff: h('details', { class: 'turn-diff', hidden: true }),
+        diffText: null,
+      }
+      elements.article.append(elements.items, elements.retry, elements.status, elements.diff)
+      this.turnsEl.appendChild(elements.article)
+      this.turns.set(turnId, elements)
+      for (const item of turn.items) this.renderItem(turnId, item.id)
+      if (this.turns.size === 1) this.renderPlaceholder()
+    }
+    elements.article.dataset.status = turn.status
+    elements.status.textContent = turnStatusText(turn.status, turn.error?.message)
+    elements.retry.hidden = !turn.retrying
+    elements.retry.textContent = turn.retrying ? `retrying: ${turn.retrying}` : ''
+    if (turn.diff !== elements.diffText) {
+      elements.diffText = turn.diff
+      elements.diff.hidden = !turn.diff
+      replaceChildren(
+        elements.diff,
+        h('summary', null, 'Turn diff'),
+        turn.diff ? renderDiff(turn.diff) : null,
+      )
+    }
+  }
+
+  /** Creates or replaces one item's element, in the turn's order. */
+  renderItem(turnId: string, itemId: string): void {
+    const turn = this.turnView(turnId)
+    const item = turn?.itemById.get(itemId)
+    if (!turn || !item) return
+    const elements = this.turns.get(turnId)
+    if (!elements) return this.renderTurn(turnId)
+    const rendered = renderItem(item, this.context)
+    const previous = this.items.get(itemId)
+    this.items.set(itemId, rendered)
+    if (previous) {
+      previous.element.replaceWith(rendered.element)
+      return
+    }
+    // Before the first later item already on screen (items only ever arrive at the end, but a
+    // batch may hold several).
+    const index = turn.items.indexOf(item)
+    for (let i = index + 1; i < turn.items.length; i++) {
+      const next = this.items.get(turn.items[i]?.id ?? '')
+      if (next?.element.parentNode === elements.items) {
+        elements.items.insertBefore(rendered.element, next.element)
+        return
+      }
+    }
+    elements.items.appendChild(rendered.element)
+  }
+
+  /** The item's streaming text grew: append the new end to its Text node. */
+  appendItem(turnId: string, itemId: string): void {
+    const rendered = this.items.get(itemId)
+    const item = this.turnView(turnId)?.itemById.get(itemId)
+    if (!rendered?.stream || !item) return this.renderItem(turnId, itemId)
+    const text =
+      item.type === 'agentMessage'
+        ? item.text
+        : item.type === 'commandExecution'
+          ? (item.aggregatedOutput ?? '')
+          : item.type === 'reasoning'
+            ? item.summary.join('\n\n')
+            : null
+    if (text === null || text.length < rendered.streamLength) return this.renderItem(turnId, itemId)
+    if (text.length > rendered.streamLength) {
+      rendered.stream.appendData(text.slice(rendered.streamLength))
+      rendered.streamLength = text.length
+    }
+  }
+
+  renderApprovals(): void {
+    renderApprovals(this.approvalsEl, this.store, this.session)
+  }
+}

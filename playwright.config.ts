@@ -31,6 +31,9 @@ export default defineConfig({
         '--disable-sync',
         '--no-first-run',
         '--disable-quic',
+        // The offline test opens out/renderer/index.html as a file, as Electron would without a
+        // bridge; Chromium otherwise refuses its module script and stylesheet (CORS, origin null).
+        '--allow-file-access-from-files',
       ],
     },
   },

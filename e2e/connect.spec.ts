@@ -4,8 +4,10 @@
  * from another origin refused by the Origin check, the core dying, and the dev-mode page (a separate
  * static server with `?ws=`) with and without a core address.
  */
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { Page } from 'playwright/test'
-import { expect, test } from './fixtures'
+import { expect, rendererDir, test } from './fixtures'
 import { connection } from './ui'
 
 /** Chromium logs the HTTP status of a refused websocket upgrade, which the page itself never sees. */
@@ -42,17 +44,20 @@ test('opens from the printed URL, connects, shows the user agent, and keeps the 
   expect(pageErrors).toEqual([])
 })
 
-test('the web UI without its token cannot connect', async ({ desk, browser }) => {
-  // A fresh context: nothing in sessionStorage, no fragment.
+test('the web UI without its token, or with a wrong one, cannot connect', async ({ desk, browser }) => {
+  // A fresh context: nothing in sessionStorage. Each tab has its own session anyway.
   const context = await browser.newContext()
   try {
-    const page = await context.newPage()
-    const errors = consoleErrors(page)
-    await page.goto(`${desk.origin}/`)
-    const status = connection(page)
-    await expect(status).not.toHaveAttribute('data-state', 'connected')
-    await expect(status).toHaveText(/^Cannot connect to the core: /)
-    await expect.poll(() => errors.join('\n')).toContain('Unexpected response code: 401')
+    for (const url of [`${desk.origin}/`, `${desk.origin}/#token=not-the-token`]) {
+      const page = await context.newPage()
+      const errors = consoleErrors(page)
+      await page.goto(url)
+      const status = connection(page)
+      await expect(status).toHaveAttribute('data-state', 'reconnecting')
+      await expect(status).toHaveText(/^Cannot connect to the core: .+\. Retrying in \d+ s…$/)
+      // Chromium's words for a 401 on the upgrade.
+      await expect.poll(() => errors.join('\n')).toContain('HTTP Authentication failed')
+    }
   } finally {
     await context.close()
   }
@@ -95,13 +100,23 @@ test('shows the disconnect and retries when the core process dies', async ({ des
   await expect(status).toHaveText(/^Disconnected from the core \(1006[^)]*\)\. Reconnecting in \d+ s…$/)
 })
 
-test('explains how to connect when the page has no core address', async ({ desk, page }) => {
-  const other = await desk.serveStatic()
-
-  await page.goto(other.pageUrl())
+test('explains how to connect when the page has no core address', async ({ page }) => {
+  // Opened as a file, outside the app: there is nothing to connect to and nothing to retry.
+  await page.goto(pathToFileURL(join(rendererDir, 'index.html')).href)
 
   const status = connection(page)
   await expect(status).toHaveAttribute('data-state', 'offline')
-  await expect(status).toHaveText(/^Cannot connect to the core: /)
+  await expect(status).toHaveText(/^Cannot connect to the core: .*--web-ui.*\?ws=ws:\/\/127\.0\.0\.1:PORT/)
+  await expect(status).not.toContainText('Retrying')
+})
+
+test('says what is wrong with a ?ws= address that is not a websocket URL', async ({ desk, page }) => {
+  const other = await desk.serveStatic()
+
+  await page.goto(other.pageUrl('http://127.0.0.1:1/'))
+
+  const status = connection(page)
+  await expect(status).toHaveAttribute('data-state', 'offline')
+  await expect(status).toContainText('http://127.0.0.1:1/')
   await expect(status).not.toContainText('Retrying')
 })

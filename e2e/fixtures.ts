@@ -23,7 +23,7 @@ import { test as base, type Page, type TestInfo } from 'playwright/test'
 import { startModelServer, type ModelServer } from '../test/support/modelServer'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
-const rendererDir = join(repoRoot, 'out', 'renderer')
+export const rendererDir = join(repoRoot, 'out', 'renderer')
 const cliBin = join(repoRoot, 'bin', 'codex-desk.js')
 const cliBundle = join(repoRoot, 'out', 'main', 'cli.js')
 

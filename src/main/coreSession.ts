@@ -56,7 +56,10 @@ export interface CoreControllerOptions {
   log: CoreControllerLog
   /** Each control call and main's initialize (default 10 s). */
   callTimeoutMs?: number
-  /** How long a window's connect waits for a (re)starting core (default 5 s). */
+  /**
+   * How long a window's connect waits for a (re)starting core (default 4 s): less than the
+   * renderer's 5 s wait for the port, so main does not post a port to a request already given up.
+   */
   connectWaitMs?: number
   broker?: PortBroker
 }
@@ -169,7 +172,7 @@ export class CoreController implements Disposable {
     this.host = options.host
     this.log = options.log
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000
-    this.connectWaitMs = options.connectWaitMs ?? 5000
+    this.connectWaitMs = options.connectWaitMs ?? 4000
     this.broker = options.broker ?? new PortBroker()
     if (this.host.state.kind !== 'stopped') this.generation = 1
     this.view = this.toView()

@@ -63,6 +63,8 @@ export function hardenWebContents(contents: WebContents, page: RendererPage): vo
   contents.on('will-frame-navigate', (event) => {
     const { url, isMainFrame } = event
     if (isMainFrame && isRendererPage(url, page.url)) return
+    // The developer tools' own pages (a page cannot navigate to devtools: itself).
+    if (url.startsWith('devtools://')) return
     event.preventDefault()
     // A link the user clicked in the page: the system browser, not this window.
     if (isMainFrame && isWebUrl(url)) void shell.openExternal(url)

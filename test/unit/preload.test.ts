@@ -5,6 +5,8 @@
  * real PortBroker; the window is an EventTarget. A channel name or argument shape that does not
  * match main's shows up as a failed call here.
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
 import Conf from 'conf'
@@ -21,7 +23,7 @@ import {
 } from '../../src/main/portHandoff'
 import { Settings } from '../../src/main/settings'
 import type { CoreStateView, DesktopBridge, SettingsView } from '../../src/renderer/bridge'
-import { makeTempDir } from '../support/appServerProcess'
+import { REPO_ROOT, makeTempDir } from '../support/appServerProcess'
 
 type Listener = (event: { ports: MessagePort[] }, ...args: unknown[]) => void
 
@@ -138,7 +140,23 @@ afterAll(async () => {
   await temp.remove()
 })
 
+/** Value imports of a source file (type-only imports are erased from the bundle). */
+const valueImports = (file: string) =>
+  [...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)]
+    .filter((m) => !m[1])
+    .map((m) => m[2])
+
 describe('the preload', () => {
+  it('imports electron and runtime-free modules only, so the sandboxed CommonJS bundle stays small', () => {
+    expect(valueImports('src/main/preload/index.ts').sort()).toEqual([
+      '../ipcChannels',
+      '../portHandoff',
+      'electron',
+    ])
+    expect(valueImports('src/main/ipcChannels.ts')).toEqual([])
+    expect(valueImports('src/main/portHandoff.ts')).toEqual([])
+  })
+
   it('exposes only window.codexDesk, with exactly the bridge functions', () => {
     expect([...fake.state.exposed.keys()]).toEqual(['codexDesk'])
     const shape = (value: unknown): unknown =>

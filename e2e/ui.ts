@@ -63,8 +63,13 @@ export async function startThread(page: Page, message: string): Promise<string> 
     .locator('button:not(li *)')
     .and(page.getByRole('button', { name: 'New thread', exact: true }))
     .click()
-  await send(page, message)
+  // Type only once the new thread is open and shown, as a user would: until then the view (and the
+  // composer) still belong to the thread open before.
   const open = threadList(page).locator('li[data-thread-id][aria-current="true"]')
+  await expect(open.getByRole('button', { name: 'New thread', exact: true })).toBeVisible()
+  await expect(threadView(page).getByRole('heading', { level: 2 })).toHaveText('New thread')
+  await expect(turns(page)).toHaveCount(0)
+  await send(page, message)
   await expect(open).toHaveCount(1)
   // The first message becomes the thread's preview, and so its title.
   await expect(open.getByRole('button', { name: message, exact: true })).toBeVisible()

@@ -2,7 +2,8 @@
  * `npm run bench`: measures the built app-server against the issue's targets and codex-cli 0.169.0's
  * numbers: cold start, request round trip, broadcast lag with a stalled client, idle RSS, thread
  * persistence, `thread/list` over stdio, streaming throughput to one client, and `thread/resume` of
- * a large thread, what a tool call adds to a turn, and what an expired ChatGPT token adds. Prints a table, then one JSON line per figure, and writes everything to
+ * a large thread, what a tool call adds to a turn, what an expired ChatGPT token adds, and the UI in
+ * Chromium (load, streaming on screen, reconnect, bundle size). Prints a table, then one JSON line per figure, and writes everything to
  * bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
  * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
@@ -24,9 +25,10 @@ import { benchThreadList } from './threadList'
 import { THREAD_LIST_WIRE_DEFAULTS, threadListWire } from './threadListWire'
 import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
 import { TOOL_BENCH_DEFAULTS, toolCalls } from './tools'
+import { UI_BENCH_DEFAULTS, uiFigures } from './ui'
 
-/** The whole run must stay well under three minutes; past this something hangs, so give up. */
-const WATCHDOG_MS = 170_000
+/** The whole run takes two to three minutes; past this something hangs, so give up. */
+const WATCHDOG_MS = 240_000
 
 const COLD = { warmup: 2, runs: 20 }
 const ROUND_TRIP = { warmup: 200, count: 2_000, rounds: 4 }
@@ -36,6 +38,7 @@ const STREAMING = STREAMING_DEFAULTS
 const RESUME = THREAD_RESUME_DEFAULTS
 const THREAD_LIST_WIRE = THREAD_LIST_WIRE_DEFAULTS
 const TOOLS = TOOL_BENCH_DEFAULTS
+const UI = UI_BENCH_DEFAULTS
 
 interface Step {
   /** Names of the figures the step produces, for the error rows if it fails. */
@@ -98,6 +101,15 @@ const STEPS: Step[] = [
     names: ['auth_turn_chatgpt_baseline', 'auth_turn_401_refresh', 'auth_refresh_8_concurrent_turns'],
     run: () => authRefresh(AUTH_BENCH_DEFAULTS),
   },
+  {
+    names: [
+      'ui_load_to_thread_list',
+      'ui_stream_render',
+      'ui_reconnect_after_core_restart',
+      'ui_bundle_gzip',
+    ],
+    run: () => uiFigures(UI),
+  },
 ]
 
 function failed(bench: string, error: unknown): Figure {
@@ -152,7 +164,7 @@ async function main(): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
-    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME, THREAD_LIST_WIRE },
+    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME, THREAD_LIST_WIRE, TOOLS, UI },
     figures,
   }
   await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')

@@ -43,7 +43,7 @@ export type TargetStat = 'p50' | 'p99' | 'value'
 /** One benchmark figure: a JSON line in the output and an entry of results/latest.json. */
 export interface Figure {
   bench: string
-  unit: 'ms' | 'MiB' | 'deltas/s'
+  unit: 'ms' | 'MiB' | 'KiB' | 'deltas/s'
   p50?: number
   p99?: number
   min?: number

@@ -73,8 +73,10 @@ test.describe('under approval_policy untrusted', () => {
     await startThread(page, 'Add a notes file')
 
     const prompt = fileChangeApproval(page)
+    await expect(prompt.locator('.file-change .path')).toContainText('notes-from-e2e.txt')
     await expect(prompt.locator('.diff')).toContainText('first line')
     await expect(prompt.locator('.diff')).toContainText('second line')
+    await expect(prompt.locator('.cwd')).toHaveText(desk.project)
     await screenshot(page, 'file-change-approval')
     await prompt.getByRole('button', { name: 'Decline', exact: true }).click()
 
@@ -82,6 +84,7 @@ test.describe('under approval_policy untrusted', () => {
     const turn = turns(page).last()
     const change = items(turn, 'fileChange')
     await expect(change).toHaveAttribute('data-status', 'declined')
+    await expect(change.locator('.item-label')).toContainText('declined')
     await expect(change.locator('.file-change .path')).toContainText('notes-from-e2e.txt')
     await expect(items(turn, 'agentMessage').locator('.item-text')).toHaveText(
       'Understood, I left the files alone.',
@@ -127,4 +130,34 @@ test('a prompt answered in a second tab disappears from the first', async ({ des
   } finally {
     await second.close()
   }
+})
+
+test('a prompt of a thread that is not open is announced, and its title opens it', async ({ desk, page }) => {
+  await desk.open(page)
+  desk.model.enqueue(text('Nothing to run here.'))
+  const quiet = await startThread(page, 'A quiet thread')
+  desk.model.enqueue(
+    escalatedCommand('echo from-the-background', 'Answer me from another thread', 'call_bg'),
+    text('Done in the background.'),
+  )
+  const busyTitle = 'A thread that needs me'
+  const busy = await startThread(page, busyTitle)
+  await expect(commandApproval(page)).toBeVisible()
+
+  await openThread(page, quiet, 'A quiet thread')
+  await expect(commandApproval(page)).toHaveCount(0)
+  const note = threadView(page).locator('.approval-elsewhere')
+  await expect(note).toHaveText(`${busyTitle} is waiting for your approval.`)
+  await expectBadge(threadRow(page, busy), 'waitingOnApproval')
+
+  await note.getByRole('button', { name: busyTitle, exact: true }).click()
+  await expect(threadRow(page, busy)).toHaveAttribute('aria-current', 'true')
+  const prompt = commandApproval(page)
+  await expect(prompt.locator('.command')).toContainText('echo from-the-background')
+  await prompt.getByRole('button', { name: 'Accept', exact: true }).click()
+  await expect(items(turns(page).last(), 'agentMessage').locator('.item-text')).toHaveText(
+    'Done in the background.',
+  )
+  await expect(note).toHaveCount(0)
+  await expectBadge(threadRow(page, busy), 'idle')
 })

@@ -53,6 +53,7 @@ test.describe('a setting with the wrong type', () => {
       .getByRole('button')
       .or(diagnostic.locator('button.location'))
       .click()
+    await expect(diagnostic.locator('.location-feedback')).toHaveText('Copied')
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(location)
   })
 })

@@ -7,6 +7,7 @@ import { delayMs, httpError, stall, text } from '../test/support/modelServer'
 import { expect, test } from './fixtures'
 import {
   commandApproval,
+  composer,
   escalatedCommand,
   expectBadge,
   items,
@@ -113,4 +114,60 @@ test('an agent message streams into the thread view and ends with the exact fina
   await expect(items(turn, 'userMessage').locator('.item-text')).toHaveText('How does streaming look?')
   await expect(items(turn)).toHaveCount(2)
   await expectBadge(threadRow(page, id), 'idle')
+})
+
+test('Interrupt stops a running turn; the text so far stays and the model stream is closed', async ({
+  desk,
+  page,
+}) => {
+  await desk.open(page)
+  desk.model.enqueue(pausedMessage(['A long answer that '], ['never finishes.']))
+  const id = await startThread(page, 'Write something long')
+  const turn = turns(page).last()
+  const agentText = items(turn, 'agentMessage').locator('.item-text')
+  await expect(agentText).toHaveText('A long answer that')
+
+  await composer(page).getByRole('button', { name: 'Interrupt' }).click()
+
+  await expect(turn).toHaveAttribute('data-status', 'interrupted')
+  await expect(turn.locator('.turn-status')).toHaveText('interrupted')
+  await expect(agentText).toHaveText('A long answer that')
+  await expectBadge(threadRow(page, id), 'idle')
+  await expect(composer(page).getByRole('button', { name: 'Interrupt' })).toHaveCount(0)
+  await desk.model.waitForDisconnect(0)
+})
+
+test('a thread is renamed from the list, keeps its name after a reload, and is archived', async ({
+  desk,
+  page,
+}) => {
+  await desk.open(page)
+  desk.model.enqueue(text('Noted.'), text('Noted again.'))
+  const keep = await startThread(page, 'Keep this one')
+  const id = await startThread(page, 'first draft title')
+  const row = threadRow(page, id)
+
+  await row.getByRole('button', { name: 'Rename thread' }).click()
+  const input = row.getByRole('textbox', { name: 'Thread name' })
+  await input.fill('Quarterly report')
+  await input.press('Enter')
+  await expect(row.getByRole('button', { name: 'Quarterly report', exact: true })).toBeVisible()
+  await expect(threadView(page).getByRole('heading', { level: 2 })).toHaveText('Quarterly report')
+
+  // Escape leaves the name alone.
+  await row.getByRole('button', { name: 'Rename thread' }).click()
+  await row.getByRole('textbox', { name: 'Thread name' }).fill('Not this')
+  await row.getByRole('textbox', { name: 'Thread name' }).press('Escape')
+  await expect(row.getByRole('button', { name: 'Quarterly report', exact: true })).toBeVisible()
+
+  await page.reload()
+  await expect(row.getByRole('button', { name: 'Quarterly report', exact: true })).toBeVisible()
+
+  await row.getByRole('button', { name: 'Archive thread' }).click()
+  await expect(row).toHaveCount(0)
+  await expect(threadRows(page)).toHaveCount(1)
+  await expect(threadRow(page, keep)).toBeVisible()
+  await page.reload()
+  await expect(threadRow(page, keep)).toBeVisible()
+  await expect(row).toHaveCount(0)
 })

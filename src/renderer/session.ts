@@ -134,6 +134,7 @@ export class DeskSession {
       this.attempt = 0
       this.everConnected = true
       this.store.setConnection({ state: 'connected', userAgent: init.userAgent })
+      this.store.dropStaleApprovals({ except: this.store.state.openThreadId })
     } catch (error) {
       if (this.client !== client || client.closedWith) return
       refusal = `the core refused the connection: ${messageOf(error)}`

@@ -327,6 +327,15 @@ describe('renderer store: approvals', () => {
     expect(store.approvalsFor('T')).toEqual([])
   })
 
+  it('after a reconnect forgets stale prompts of threads that are not open (they replay when opened)', () => {
+    const { store } = openStore([turn('u1', [])])
+    store.addApproval(command(1))
+    store.addApproval({ ...command(2), threadId: 'OTHER' })
+    store.connectionLost()
+    store.dropStaleApprovals({ except: 'T' })
+    expect([...store.state.approvals.values()].map((a) => [a.threadId, a.stale])).toEqual([['T', true]])
+  })
+
   it('clears the prompts of a turn that completed', () => {
     const { store } = openStore([turn('u1', [])])
     store.addApproval(command(5))

@@ -373,11 +373,17 @@ export class DeskStore {
     if (this.state.approvals.delete(key)) this.emit({ kind: 'approvals' })
   }
 
-  /** Stale prompts (of one thread, or all) that no replay brought back. */
-  dropStaleApprovals(threadId?: string): void {
+  /**
+   * Stale prompts that no replay brought back: of one thread, or (`{except}`) of every thread but
+   * one. A thread that is not open is not resumed on reconnect, so its prompts come back only when
+   * it is opened again.
+   */
+  dropStaleApprovals(threadId?: string | { except: string | null }): void {
+    const matches = (id: string) =>
+      threadId === undefined || (typeof threadId === 'string' ? id === threadId : id !== threadId.except)
     let changed = false
     for (const [key, approval] of this.state.approvals) {
-      if (approval.stale && (threadId === undefined || approval.threadId === threadId)) {
+      if (approval.stale && matches(approval.threadId)) {
         this.state.approvals.delete(key)
         changed = true
       }

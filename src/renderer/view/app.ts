@@ -129,10 +129,8 @@ export function mountApp(options: {
     coreState.hidden = false
     coreState.dataset.coreState = core.kind
     if (core.kind === 'restarting') {
-      replaceChildren(
-        coreState,
-        `The core stopped (${core.reason}); restarting in ${Math.max(1, Math.ceil(core.delayMs / 1000))} s (attempt ${core.attempt})…`,
-      )
+      const text = `The core stopped (${core.reason}); restarting in ${Math.max(1, Math.ceil(core.delayMs / 1000))} s (attempt ${core.attempt})…`
+      replaceChildren(coreState, h('span', { title: text }, text))
     } else {
       const retry = h('button', { type: 'button', class: 'primary' }, 'Retry')
       retry.addEventListener('click', () => {
@@ -143,7 +141,8 @@ export function mountApp(options: {
             store.addNotice(`Could not restart the core: ${(error as Error).message}`),
           )
       })
-      replaceChildren(coreState, h('span', null, `The core failed: ${core.reason}`), retry)
+      const text = `The core failed: ${core.reason}`
+      replaceChildren(coreState, h('span', { title: text }, text), retry)
     }
   }
 

@@ -47,8 +47,8 @@ export class ThreadList {
       'nav',
       { 'aria-label': 'Threads', class: 'threads' },
       h('div', { class: 'threads-head' }, h('h2', { class: 'threads-title' }, 'Threads'), newThread),
-      this.list,
       this.empty,
+      this.list,
       this.more,
     )
   }
@@ -84,7 +84,9 @@ export class ThreadList {
         row.badge.textContent = badge.label
       }
       const when = thread.updatedAt || thread.createdAt
-      row.time.dateTime = new Date(when * 1000).toISOString()
+      const date = new Date(when * 1000)
+      row.time.dateTime = date.toISOString()
+      row.time.title = date.toLocaleString()
       row.time.textContent = relativeTime(when)
       if (id === open) row.li.setAttribute('aria-current', 'true')
       else row.li.removeAttribute('aria-current')

@@ -3,7 +3,7 @@
  * `thread/status/changed`) through a turn that runs, waits for an approval, runs again and ends,
  * then a failed turn; and an agent message streaming into the thread view.
  */
-import { delayMs, httpError, stall, text } from '../test/support/modelServer'
+import { delayMs, httpError, reasoning, stall, text } from '../test/support/modelServer'
 import { expect, test } from './fixtures'
 import {
   commandApproval,
@@ -94,13 +94,15 @@ test('an agent message streams into the thread view and ends with the exact fina
 
   const before = ['Streaming ', 'shows ', 'the ', 'answer ']
   const after = ['as ', 'it ', 'arrives, ', 'word ', 'by ', 'word.']
-  desk.model.enqueue([delayMs(40), ...pausedMessage(before, after)])
+  const thinking = 'Deltas go straight to the open view; the final text replaces them.'
+  desk.model.enqueue([delayMs(40), reasoning(thinking), ...pausedMessage(before, after, { outputIndex: 1 })])
   const id = await startThread(page, 'How does streaming look?')
 
   const turn = turns(page).last()
   const agentText = items(turn, 'agentMessage').locator('.item-text')
   // Mid-message: the deltas so far are on screen while the turn is still running.
   await expect(agentText).toHaveText('Streaming shows the answer')
+  await expect(items(turn, 'reasoning').locator('.item-text')).toHaveText(thinking)
   await expect(turn).toHaveAttribute('data-status', 'inProgress')
   await expect(turn.locator('.turn-status')).toHaveText('running')
   await expectBadge(threadRow(page, id), 'active')
@@ -112,7 +114,7 @@ test('an agent message streams into the thread view and ends with the exact fina
   await expect(turn.locator('.turn-status')).toHaveText('completed')
   await expect(agentText).toHaveText('Streaming shows the answer as it arrives, word by word.')
   await expect(items(turn, 'userMessage').locator('.item-text')).toHaveText('How does streaming look?')
-  await expect(items(turn)).toHaveCount(2)
+  await expect(items(turn)).toHaveCount(3)
   await expectBadge(threadRow(page, id), 'idle')
 })
 

@@ -91,20 +91,26 @@ let messageCounter = 0
 
 /**
  * An assistant message streamed as separate deltas that stops after `before` and holds the stream
- * open (a model-server stall) until `model.release()`, then sends `after` and completes. Built from
+ * open (a model-server stall) until `model.release()`, then sends `after` and completes. Pass the
+ * `outputIndex` when other output items come before it in the same response. Built from
  * raw Responses events because the core streams from `output_item.added`, the deltas and
  * `output_item.done`, so a test can look at the page while the turn is mid-message.
  */
-export function pausedMessage(before: readonly string[], after: readonly string[]): Step[] {
+export function pausedMessage(
+  before: readonly string[],
+  after: readonly string[],
+  options: { outputIndex?: number } = {},
+): Step[] {
   const id = `msg_e2e_${++messageCounter}`
   const full = [...before, ...after].join('')
-  const base = { item_id: id, output_index: 0, content_index: 0 }
+  const outputIndex = options.outputIndex ?? 0
+  const base = { item_id: id, output_index: outputIndex, content_index: 0 }
   const part = { type: 'output_text', annotations: [], logprobs: [], text: '' }
   const item = { id, type: 'message', role: 'assistant' }
   const delta = (text: string) => event('response.output_text.delta', { ...base, delta: text, logprobs: [] })
   return [
     event('response.output_item.added', {
-      output_index: 0,
+      output_index: outputIndex,
       item: { ...item, status: 'in_progress', content: [] },
     }),
     event('response.content_part.added', { ...base, part }),
@@ -114,7 +120,7 @@ export function pausedMessage(before: readonly string[], after: readonly string[
     event('response.output_text.done', { ...base, text: full, logprobs: [] }),
     event('response.content_part.done', { ...base, part: { ...part, text: full } }),
     event('response.output_item.done', {
-      output_index: 0,
+      output_index: outputIndex,
       item: { ...item, status: 'completed', content: [{ ...part, text: full }] },
     }),
   ]

@@ -27,6 +27,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(__dirname, 'src/renderer'),
-    build: { rolldownOptions: { input: resolve(__dirname, 'src/renderer/index.html') } },
+    // Minified: the page loads over a websocket port or file://, and half its size is zod's validation.
+    build: { minify: true, rolldownOptions: { input: resolve(__dirname, 'src/renderer/index.html') } },
   },
 })

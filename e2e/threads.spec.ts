@@ -8,15 +8,18 @@ import { expect, test } from './fixtures'
 import {
   commandApproval,
   composer,
+  delayAnswers,
   escalatedCommand,
   expectBadge,
   items,
+  newThreadButton,
   openThread,
   pausedMessage,
   screenshot,
   send,
   startThread,
   threadRow,
+  threadList,
   threadRows,
   threadView,
   turns,
@@ -172,4 +175,47 @@ test('a thread is renamed from the list, keeps its name after a reload, and is a
   await page.reload()
   await expect(threadRow(page, keep)).toBeVisible()
   await expect(row).toHaveCount(0)
+})
+
+// Renderer bug (reported): `New thread` opens the new thread only when thread/start answers, and
+// `Send` meanwhile uses whatever is open (session.sendMessage: `openThreadId ?? newThread()`). A
+// message typed at once goes to the previous thread (steered into its running turn), and on a page
+// with no thread open it starts a second thread. These two tests hold thread/start's answer for
+// 300 ms to show it; remove `test.fail` once Send waits for the pending thread/start.
+test.describe('a message sent while New thread is still starting', () => {
+  test('goes to the new thread, not the one open before', async ({ desk, page }) => {
+    test.fail(true, 'renderer: Send during a pending thread/start targets the previously open thread')
+    const starts = await delayAnswers(page, 'thread/start', 300)
+    await desk.open(page)
+    desk.model.enqueue([stall(), text('First answer.')])
+    const first = await startThread(page, 'First thread')
+    await desk.model.waitForStall(1)
+    desk.model.enqueue(text('Second answer.'))
+
+    await newThreadButton(page).click()
+    await send(page, 'Second thread')
+
+    await expect.poll(() => starts.delivered()).toBe(2)
+    await expect(threadRows(page)).toHaveCount(2)
+    const open = threadList(page).locator('li[aria-current="true"]')
+    await expect(open.getByRole('button', { name: 'Second thread', exact: true })).toBeVisible({
+      timeout: 3000,
+    })
+    await expect(items(turns(page).last(), 'agentMessage').locator('.item-text')).toHaveText('Second answer.')
+    await expect(threadRow(page, first)).toHaveCount(1)
+  })
+
+  test('starts exactly one thread on a page with none open', async ({ desk, page }) => {
+    test.fail(true, 'renderer: Send during a pending thread/start starts a second thread')
+    const starts = await delayAnswers(page, 'thread/start', 300)
+    await desk.open(page)
+    desk.model.enqueue(text('Only answer.'))
+
+    await newThreadButton(page).click()
+    await send(page, 'Only thread')
+
+    await expect(items(turns(page).last(), 'agentMessage').locator('.item-text')).toHaveText('Only answer.')
+    await expect.poll(() => starts.delivered()).toBe(starts.requested())
+    await expect(threadRows(page)).toHaveCount(1, { timeout: 3000 })
+  })
 })

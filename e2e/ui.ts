@@ -44,6 +44,12 @@ export async function expectBadge(row: Locator, status: keyof typeof BADGE): Pro
   await expect(badge).toHaveText(BADGE[status])
 }
 
+/** The list's own `New thread` button (rows of threads without a name or preview are titled so too). */
+export const newThreadButton = (page: Page): Locator =>
+  threadList(page)
+    .locator('button:not(li *)')
+    .and(page.getByRole('button', { name: 'New thread', exact: true }))
+
 // ---- Actions --------------------------------------------------------------------------------------
 
 /** Types a message into the composer and sends it with the Send button. */
@@ -58,11 +64,7 @@ export async function send(page: Page, message: string): Promise<void> {
  * the row that is now open (`aria-current="true"`).
  */
 export async function startThread(page: Page, message: string): Promise<string> {
-  // Rows titled `New thread` (no name or preview yet) are buttons too: take the list's own button.
-  await threadList(page)
-    .locator('button:not(li *)')
-    .and(page.getByRole('button', { name: 'New thread', exact: true }))
-    .click()
+  await newThreadButton(page).click()
   // Type only once the new thread is open and shown, as a user would: until then the view (and the
   // composer) still belong to the thread open before.
   const open = threadList(page).locator('li[data-thread-id][aria-current="true"]')
@@ -83,6 +85,37 @@ export async function openThread(page: Page, threadId: string, title: string): P
   const row = threadRow(page, threadId)
   await row.getByRole('button', { name: title, exact: true }).click()
   await expect(row).toHaveAttribute('aria-current', 'true')
+}
+
+/**
+ * Holds the core's answers to `method` for `ms` on their way to the page, as a busy core would
+ * (the websocket is routed through Playwright; everything else passes untouched). Call before the
+ * page connects. Counts the requests and the delivered answers.
+ */
+export async function delayAnswers(
+  page: Page,
+  method: string,
+  ms: number,
+): Promise<{ requested(): number; delivered(): number }> {
+  const ids = new Set<unknown>()
+  let delivered = 0
+  await page.routeWebSocket(/^wss?:\/\//, (ws) => {
+    const server = ws.connectToServer()
+    ws.onMessage((message) => {
+      const parsed = JSON.parse(String(message)) as { id?: unknown; method?: string }
+      if (parsed.method === method) ids.add(parsed.id)
+      server.send(message)
+    })
+    server.onMessage((message) => {
+      const parsed = JSON.parse(String(message)) as { id?: unknown; method?: string }
+      if (parsed.method !== undefined || !ids.has(parsed.id)) return ws.send(message)
+      setTimeout(() => {
+        ws.send(message)
+        delivered += 1
+      }, ms)
+    })
+  })
+  return { requested: () => ids.size, delivered: () => delivered }
 }
 
 // ---- Model scripts --------------------------------------------------------------------------------

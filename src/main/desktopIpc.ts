@@ -5,8 +5,8 @@
  * so the whole surface is tested under Node.
  *
  * It must never act on a message from a frame that is not our page in our window, never pass an
- * unvalidated argument on, and never let the renderer change where tokens go (`oauth`) or set the
- * capability token. A new editor command (a program main will run) takes effect only after the
+ * unvalidated argument on, and never let the renderer change where tokens go (the OAuth issuer; only
+ * the client id may be set) or set the capability token. A new editor command (a program main will run) takes effect only after the
  * user confirms it in a native dialog, so a compromised page cannot pick one silently.
  */
 import type {
@@ -19,6 +19,7 @@ import type {
   SettingsUpdateResult,
   SettingsView,
 } from '../renderer/bridge'
+import { parseOAuthSettings } from './auth/settings'
 import type { ListenerStatus } from './coreSession'
 import { editorCommandProblem } from './editorCommand'
 import { IPC_INVOKE, type InvokeChannel } from './ipcChannels'
@@ -70,8 +71,23 @@ export function settingsView(settings: AppSettings, listener: ListenerStatus): S
     },
     capabilityToken: settings.capabilityToken,
     editorCommand: settings.editorCommand,
+    oauthClientId: storedClientId(settings.oauth),
   }
 }
+
+/** The stored client id, or '' when the oauth settings are unreadable (the app then uses defaults). */
+function storedClientId(oauth: Record<string, unknown>): string {
+  try {
+    return parseOAuthSettings(oauth).clientId
+  } catch {
+    return ''
+  }
+}
+
+/** Client ids are opaque printable tokens (RFC 6749 VSCHAR without spaces). */
+const CLIENT_ID = /^[\x21-\x7e]{0,256}$/
+
+type DialogPatch = SettingsPatch & { oauthClientId?: unknown }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -88,8 +104,7 @@ export class DesktopIpc {
       [IPC_INVOKE.copyText]: ([text]: [string]) => deps.copyText(text),
       [IPC_INVOKE.appInfo]: () => deps.appInfo(),
       [IPC_INVOKE.settingsGet]: () => this.view(),
-      [IPC_INVOKE.settingsUpdate]: ([patch]: [SettingsPatch], sender: IpcSender) =>
-        this.update(patch, sender),
+      [IPC_INVOKE.settingsUpdate]: ([patch]: [DialogPatch], sender: IpcSender) => this.update(patch, sender),
       [IPC_INVOKE.settingsRegenerateToken]: () => {
         deps.settings.regenerateToken()
         return this.view()
@@ -143,7 +158,19 @@ export class DesktopIpc {
     return settingsView(this.deps.settings.get(), this.deps.listenerStatus())
   }
 
-  private async update(patch: SettingsPatch, sender: IpcSender): Promise<SettingsUpdateResult> {
+  private async update(dialogPatch: DialogPatch, sender: IpcSender): Promise<SettingsUpdateResult> {
+    const { oauthClientId, ...patch } = dialogPatch
+    if (oauthClientId !== undefined) {
+      const clientId = typeof oauthClientId === 'string' ? oauthClientId.trim() : null
+      if (clientId === null || !CLIENT_ID.test(clientId)) {
+        return {
+          ok: false,
+          field: 'oauthClientId',
+          message: 'Invalid setting oauthClientId: must be up to 256 printable characters without spaces',
+        }
+      }
+      ;(patch as SettingsPatch).oauth = { ...this.deps.settings.get().oauth, clientId }
+    }
     const command = patch.editorCommand
     if (typeof command === 'string' && command.trim() !== '') {
       const trimmed = command.trim()

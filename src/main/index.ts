@@ -156,7 +156,17 @@ function main(): void {
   const currentSettingsView = () => settingsView(settings.get(), core.listenerStatus)
   core.onDidChangeState((state) => broadcast(IPC_EVENT.coreStateChanged, state))
   core.onDidChangeListener(() => broadcast(IPC_EVENT.settingsChanged, currentSettingsView()))
-  settings.onDidChange(() => broadcast(IPC_EVENT.settingsChanged, currentSettingsView()))
+  settings.onDidChange((next) => {
+    broadcast(IPC_EVENT.settingsChanged, currentSettingsView())
+    try {
+      owner.updateSettings(parseOAuthSettings(next.settings.oauth))
+    } catch (error) {
+      log.warn(
+        { error: (error as Error).message },
+        'the oauth settings are invalid; keeping the previous ones',
+      )
+    }
+  })
   owner.onDidChange((summary) => broadcast(IPC_EVENT.accountChanged, summary))
 
   const appInfo = (): AppInfo => ({

@@ -41,12 +41,14 @@ export const CopyTextSchema = z
 
 /**
  * Only what the settings dialog may change. Values are checked by Settings.update, which names the
- * field; `oauth` (the issuer the tokens go to) and `capabilityToken` are deliberately absent.
+ * field. Of `oauth` only the client id may change (desktopIpc.ts checks it); the issuer the tokens
+ * go to and `capabilityToken` are deliberately absent.
  */
 export const SettingsPatchSchema = z.strictObject(
   {
     webSocketListener: z.optional(z.unknown()),
     editorCommand: z.optional(z.unknown()),
+    oauthClientId: z.optional(z.unknown()),
   },
   { error: 'must be an object' },
 )

@@ -42,11 +42,14 @@ export interface SettingsView {
   capabilityToken: string
   /** Command that opens a file at a line, e.g. `code --goto {path}:{line}:{column}`; empty: the OS default app. */
   editorCommand: string
+  /** The OAuth client id the ChatGPT sign-in presents to the issuer; empty until the user sets one. */
+  oauthClientId: string
 }
 
 export interface SettingsPatchView {
   webSocketListener?: Partial<Pick<WebSocketListenerView, 'enabled' | 'port' | 'allowedOrigins'>>
   editorCommand?: string
+  oauthClientId?: string
 }
 
 export type SettingsUpdateResult =

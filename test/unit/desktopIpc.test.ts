@@ -143,6 +143,7 @@ describe('DesktopIpc', () => {
       },
       capabilityToken: token,
       editorCommand: '',
+      oauthClientId: '',
     } satisfies SettingsView)
     expect(await r.ipc.invoke(IPC_INVOKE.accountSummary, OURS, [])).toEqual({
       signedIn: false,
@@ -328,6 +329,32 @@ describe('DesktopIpc', () => {
     })
     expect(fileText(r)).toBe(before)
     expect(r.settings.get().oauth).toEqual({})
+  })
+
+  it('sets the OAuth client id (and nothing else of oauth), and the next sign-in uses it', async () => {
+    const r = rig()
+    // What index.ts does: the token owner follows the stored oauth settings.
+    r.settings.onDidChange(({ settings }) => r.owner.updateSettings(parseOAuthSettings(settings.oauth)))
+    // A local issuer nothing listens on: discovery fails at once and sign-in falls back to /oauth/*.
+    r.settings.update({ oauth: { issuer: 'http://127.0.0.1:9' } })
+    const ok = await r.ipc.invoke(IPC_INVOKE.settingsUpdate, OURS, [{ oauthClientId: '  app_123  ' }])
+    expect(ok).toMatchObject({ ok: true, settings: { oauthClientId: 'app_123' } })
+    expect(r.settings.get().oauth).toEqual({ issuer: 'http://127.0.0.1:9', clientId: 'app_123' })
+    // Past the client-id check: the sign-in got as far as opening the browser.
+    expect(await r.ipc.invoke(IPC_INVOKE.accountSignIn, OURS, [])).toEqual({
+      ok: false,
+      message: expect.not.stringContaining('client id') as unknown as string,
+    })
+
+    const before = fileText(r)
+    for (const bad of ['has space', 'x'.repeat(257), 42]) {
+      expect(await r.ipc.invoke(IPC_INVOKE.settingsUpdate, OURS, [{ oauthClientId: bad }])).toEqual({
+        ok: false,
+        field: 'oauthClientId',
+        message: 'Invalid setting oauthClientId: must be up to 256 printable characters without spaces',
+      })
+    }
+    expect(fileText(r)).toBe(before)
   })
 
   it('regenerates the token and answers the new settings', async () => {

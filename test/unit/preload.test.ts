@@ -180,6 +180,7 @@ describe('the preload', () => {
       webSocketListener: { enabled: false, port: 0, allowedOrigins: [], url: null, error: null },
       capabilityToken: settings.get().capabilityToken,
       editorCommand: '',
+      oauthClientId: '',
     } satisfies SettingsView)
     const updated = await bridge.settings.update({
       webSocketListener: { enabled: true, port: 4510 },

@@ -117,7 +117,7 @@ export class AccountError extends Error {
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error)
 
 export class TokenOwner {
-  private readonly settings: OAuthSettings
+  private settings: OAuthSettings
   private readonly store: TokenStore
   private readonly log: TokenOwnerLog
   private readonly now: () => number
@@ -156,6 +156,15 @@ export class TokenOwner {
         'loaded the saved ChatGPT sign-in',
       )
     }
+  }
+
+  /**
+   * New OAuth settings (the user set a client id): used from the next sign-in or refresh on. A
+   * changed issuer drops the discovered endpoints.
+   */
+  updateSettings(settings: OAuthSettings): void {
+    if (settings.issuer !== this.settings.issuer) this.endpointsPromise = null
+    this.settings = settings
   }
 
   /** What the renderer may see: never a token. */

@@ -1,18 +1,19 @@
 /**
  * The Settings dialog (app only, docs/renderer.md): the websocket listener (enable, port, allowed
- * origins), its URL or error, the capability token (copy, regenerate) and the editor command, all
- * through `bridge.settings`. A refused update names its field; the message shows beside it.
+ * origins), its URL or error, the capability token (copy, regenerate), the editor command and the
+ * ChatGPT sign-in's OAuth client id, all through `bridge.settings`. A refused update names its field; the message shows beside it.
  */
 import type { DesktopBridge, SettingsPatchView, SettingsView } from '../bridge'
 import { h, icon, replaceChildren } from './dom'
 
-type Field = 'enabled' | 'port' | 'origins' | 'editor'
+type Field = 'enabled' | 'port' | 'origins' | 'editor' | 'clientId'
 
 function fieldOf(path: string): Field | null {
   if (path.startsWith('webSocketListener.enabled')) return 'enabled'
   if (path.startsWith('webSocketListener.port')) return 'port'
   if (path.startsWith('webSocketListener.allowedOrigins')) return 'origins'
   if (path.startsWith('editorCommand')) return 'editor'
+  if (path.startsWith('oauthClientId')) return 'clientId'
   return null
 }
 
@@ -43,6 +44,7 @@ export class SettingsDialog {
   private readonly port = h('input', { type: 'number', min: 0, max: 65535, inputmode: 'numeric' })
   private readonly origins = h('textarea', { rows: 3, spellcheck: 'false' })
   private readonly editor = h('input', { type: 'text', spellcheck: 'false' })
+  private readonly clientId = h('input', { type: 'text', spellcheck: 'false', autocomplete: 'off' })
   private readonly token = h('input', { type: 'text', readonly: true, spellcheck: 'false' })
   private readonly listenerState = h('p', { class: 'listener-state' })
   private readonly tokenFeedback = h('span', { class: 'token-feedback', 'aria-live': 'polite' })
@@ -73,7 +75,18 @@ export class SettingsDialog {
       this.editor,
       'Opens a config file at a line, e.g. code --goto {path}:{line}:{column}. Empty: the default app.',
     )
-    this.errors = { enabled: enabledError, port: port.error, origins: origins.error, editor: editor.error }
+    const clientId = labelled(
+      'OAuth client id',
+      this.clientId,
+      'The client id the ChatGPT sign-in presents to the issuer; sign-in needs one.',
+    )
+    this.errors = {
+      enabled: enabledError,
+      port: port.error,
+      origins: origins.error,
+      editor: editor.error,
+      clientId: clientId.error,
+    }
     const copy = h('button', { type: 'button', onclick: () => void this.copyToken() }, 'Copy token')
     const regenerate = h(
       'button',
@@ -103,6 +116,7 @@ export class SettingsDialog {
         token.row,
       ),
       h('fieldset', null, h('legend', null, 'Editor'), editor.row),
+      h('fieldset', null, h('legend', null, 'Account'), clientId.row),
       h(
         'div',
         { class: 'dialog-actions' },
@@ -171,6 +185,7 @@ export class SettingsDialog {
     this.port.value = String(settings.webSocketListener.port)
     this.origins.value = settings.webSocketListener.allowedOrigins.join('\n')
     this.editor.value = settings.editorCommand
+    this.clientId.value = settings.oauthClientId
     this.token.value = settings.capabilityToken
     this.showListener(settings)
   }
@@ -210,6 +225,7 @@ export class SettingsDialog {
           .filter(Boolean),
       },
       editorCommand: this.editor.value.trim(),
+      oauthClientId: this.clientId.value.trim(),
     }
   }
 

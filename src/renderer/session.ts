@@ -49,6 +49,8 @@ function messageOf(error: unknown): string {
 export class DeskSession {
   readonly store: DeskStore
   private client: AppServerClient | null = null
+  /** A thread/start in flight (newThread), which a Send made meanwhile waits for. */
+  private startingThread: Promise<string | null> | null = null
   private initialized = new WeakSet<AppServerClient>()
   private attempt = 0
   private everConnected = false
@@ -310,25 +312,42 @@ export class DeskSession {
     await this.resume(client, threadId)
   }
 
-  /** thread/start with no overrides; the new thread opens. Resolves with its id, or null on failure. */
-  async newThread(): Promise<string | null> {
+  /**
+   * thread/start with no overrides; the new thread opens. Resolves with its id, or null on failure.
+   * The thread open before is left at once, so the view and the composer belong to the thread being
+   * started; a second call (or a Send) while it starts waits for the same thread instead of starting
+   * another.
+   */
+  newThread(): Promise<string | null> {
+    this.startingThread ??= this.startThread().finally(() => (this.startingThread = null))
+    return this.startingThread
+  }
+
+  private async startThread(): Promise<string | null> {
     const client = this.requireClient('Could not start a thread')
     if (!client) return null
     const previous = this.store.state.openThreadId
+    this.store.closeThread()
+    if (previous) {
+      this.options.storage?.removeItem(OPEN_THREAD_KEY)
+      this.unsubscribe(client, previous)
+    }
     try {
       const { thread } = await client.request(
         'thread/start',
         {},
         {
           onResult: (r) => {
-            this.store.closeThread()
+            // Unless the user picked another thread meanwhile, the new one opens.
+            if (this.store.state.openThreadId !== null) return
             this.store.openThread(r.thread.id)
             this.store.applyThreadSnapshot(r.thread)
           },
         },
       )
-      this.options.storage?.setItem(OPEN_THREAD_KEY, thread.id)
-      if (previous && previous !== thread.id) this.unsubscribe(client, previous)
+      if (this.store.state.openThreadId === thread.id) {
+        this.options.storage?.setItem(OPEN_THREAD_KEY, thread.id)
+      }
       return thread.id
     } catch (error) {
       this.fail('Could not start a thread', error, client)
@@ -340,7 +359,10 @@ export class DeskSession {
   async sendMessage(text: string): Promise<boolean> {
     const client = this.requireClient('Could not send the message')
     if (!client) return false
-    const threadId = this.store.state.openThreadId ?? (await this.newThread())
+    // A thread being started (New thread, then Send at once) is the one the message goes to.
+    const threadId =
+      (this.startingThread ? await this.startingThread : this.store.state.openThreadId) ??
+      (await this.newThread())
     if (!threadId) return false
     try {
       await client.request(

@@ -113,6 +113,37 @@ describe('renderer session against a real core', () => {
     expect(d.store.state.threads.get(threadId as string)?.preview).toBe('stream please')
   })
 
+  it('sends a message typed while New thread is starting to the new thread, and starts only one', async () => {
+    h = await startHarness('ws')
+    const d = desk(h)
+    await connected(d)
+    const first = (await d.session.newThread()) as string
+    h.model.enqueue([stall(), text('first')])
+    expect(await d.session.sendMessage('keep busy')).toBe(true)
+    await h.model.waitForStall(1)
+    h.model.enqueue(text('second'))
+
+    // New thread and Send without waiting for thread/start's answer, as a quick user would.
+    const starting = d.session.newThread()
+    const again = d.session.newThread()
+    expect(d.store.state.openThreadId).toBeNull()
+    expect(await d.session.sendMessage('to the new one')).toBe(true)
+    const second = await starting
+    expect(await again).toBe(second)
+
+    expect(second).not.toBe(first)
+    expect(d.store.state.openThreadId).toBe(second)
+    await expect.poll(() => lastTurnStatus(d.store), { timeout: 10_000 }).toBe('completed')
+    expect(agentTexts(d.store)).toEqual(['second'])
+    expect(d.store.listOrder()).toEqual([second, first])
+    // The first thread's turn got no steered message: its only user input is the first one.
+    const other = await h.connect()
+    const read = await other.request('thread/read', { threadId: first, includeTurns: true })
+    other.close()
+    const inputs = read.thread.turns.flatMap((t) => t.items.filter((i) => i.type === 'userMessage'))
+    expect(inputs).toHaveLength(1)
+  })
+
   it('reconnects in the middle of a turn and ends with the exact text and no doubled item', async () => {
     h = await startHarness('ws')
     const d = desk(h)

@@ -44,13 +44,16 @@ test('a command approval shows the command, cwd and reason; accepted, the output
     await expect(prompt.getByRole('button', { name, exact: true })).toBeVisible()
   }
   await expectBadge(threadRow(page, id), 'waitingOnApproval')
+  const turn = turns(page).last()
+  const command = items(turn, 'commandExecution')
+  // The item says what it waits for, not that it runs.
+  await expect(command).toHaveAttribute('data-awaiting-approval', '')
   await screenshot(page, 'command-approval', { readme: 'approval.png' })
 
   await prompt.getByRole('button', { name: 'Accept', exact: true }).click()
 
   await expect(prompt).toHaveCount(0)
-  const turn = turns(page).last()
-  const command = items(turn, 'commandExecution')
+  await expect(command).not.toHaveAttribute('data-awaiting-approval')
   await expect(command).toHaveAttribute('data-status', 'completed')
   await expect(command.locator('.command')).toContainText('echo hello-from-e2e')
   await expect(command.locator('.output')).toHaveText('hello-from-e2e')

@@ -220,6 +220,7 @@ export class ThreadPane {
     const elements = this.turns.get(turnId)
     if (!elements) return this.renderTurn(turnId)
     const rendered = renderItem(item, this.context)
+    this.markAwaiting(rendered, this.awaitingItems().has(itemId))
     const previous = this.items.get(itemId)
     this.items.set(itemId, rendered)
     if (previous) {
@@ -261,5 +262,18 @@ export class ThreadPane {
 
   renderApprovals(): void {
     renderApprovals(this.approvalsEl, this.store, this.session)
+    const awaiting = this.awaitingItems()
+    for (const [itemId, rendered] of this.items) this.markAwaiting(rendered, awaiting.has(itemId))
+  }
+
+  /** Items a prompt is open for: they read "waiting for approval", not "running". */
+  private awaitingItems(): Set<string> {
+    const ids = new Set<string>()
+    for (const approval of this.store.state.approvals.values()) ids.add(approval.itemId)
+    return ids
+  }
+
+  private markAwaiting(rendered: RenderedItem, awaiting: boolean): void {
+    rendered.element.toggleAttribute('data-awaiting-approval', awaiting)
   }
 }

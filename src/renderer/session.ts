@@ -381,47 +381,34 @@ export class DeskSession {
     const threadId = this.store.state.openThreadId
     const turn = this.store.runningTurn()
     if (!threadId || !turn) return
-    const client = this.requireClient('Could not interrupt the turn')
-    if (!client) return
-    try {
-      await client.request('turn/interrupt', { threadId, turnId: turn.id })
-    } catch (error) {
-      this.fail('Could not interrupt the turn', error, client)
-    }
+    await this.act('Could not interrupt the turn', (client) =>
+      client.request('turn/interrupt', { threadId, turnId: turn.id }),
+    )
   }
 
   async archive(threadId: string): Promise<void> {
-    const client = this.requireClient('Could not archive the thread')
-    if (!client) return
-    try {
+    await this.act('Could not archive the thread', async (client) => {
       await client.request('thread/archive', { threadId })
       this.store.applyNotification('thread/archived', { threadId })
       if (this.options.storage?.getItem(OPEN_THREAD_KEY) === threadId) {
         this.options.storage.removeItem(OPEN_THREAD_KEY)
       }
-    } catch (error) {
-      this.fail('Could not archive the thread', error, client)
-    }
+    })
   }
 
   async rename(threadId: string, name: string): Promise<boolean> {
-    const client = this.requireClient('Could not rename the thread')
-    if (!client) return false
-    try {
+    const renamed = await this.act('Could not rename the thread', async (client) => {
       await client.request('thread/name/set', { threadId, name })
       this.store.applyNotification('thread/name/updated', { threadId, threadName: name })
       return true
-    } catch (error) {
-      this.fail('Could not rename the thread', error, client)
-      return false
-    }
+    })
+    return renamed ?? false
   }
 
   async loadMoreThreads(): Promise<void> {
     const cursor = this.store.state.moreThreadsCursor
-    const client = this.requireClient('Could not load more threads')
-    if (!cursor || !client) return
-    try {
+    if (!cursor) return
+    await this.act('Could not load more threads', async (client) => {
       const page = await client.request('thread/list', {
         cursor,
         limit: THREAD_PAGE,
@@ -429,8 +416,21 @@ export class DeskSession {
         sortDirection: 'desc',
       })
       this.store.addThreadPage(page.data, page.nextCursor)
+    })
+  }
+
+  /**
+   * A user action backed by requests: not connected, or a failed request, shows `what` with the
+   * reason as a notice, and the result is undefined.
+   */
+  private async act<T>(what: string, run: (client: AppServerClient) => Promise<T>): Promise<T | undefined> {
+    const client = this.requireClient(what)
+    if (!client) return undefined
+    try {
+      return await run(client)
     } catch (error) {
-      this.fail('Could not load more threads', error, client)
+      this.fail(what, error, client)
+      return undefined
     }
   }
 

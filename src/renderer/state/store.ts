@@ -25,7 +25,7 @@ import {
   type ThreadStatus,
   type TurnStatus,
 } from './model'
-import type { Turn, TurnError } from '../../worker/protocol/items'
+import { emptyAgentMessage, type Turn, type TurnError } from '../../worker/protocol/items'
 
 export interface TurnView {
   id: string
@@ -670,16 +670,7 @@ function copyItem(item: ThreadItem): ThreadItem {
 function placeholderItem(id: string, type: 'agentMessage' | 'reasoning' | 'commandExecution'): ThreadItem {
   switch (type) {
     case 'agentMessage':
-      return {
-        type,
-        id,
-        text: '',
-        phase: null,
-        memoryCitation: null,
-        delivery: null,
-        questions: null,
-        moderation: null,
-      }
+      return emptyAgentMessage(id)
     case 'reasoning':
       return { type, id, summary: [], content: [] }
     case 'commandExecution':

@@ -2,7 +2,7 @@
  * Pure pieces of a turn: the ThreadItem a model output item starts, token usage accumulation, and
  * any failure as the TurnError clients see.
  */
-import type { ThreadItem, ThreadTokenUsage, TurnError } from '../protocol/items'
+import { emptyAgentMessage, type ThreadItem, type ThreadTokenUsage, type TurnError } from '../protocol/items'
 import { uuidv7 } from '../util/uuid'
 import type { ResponseOutputItem, TokenUsage } from './modelClient'
 import { ModelError } from './modelErrors'
@@ -42,16 +42,7 @@ export function startedItem(output: ResponseOutputItem): ThreadItem | null {
   const id = (output as { id?: string }).id || uuidv7()
   switch (output.type) {
     case 'message':
-      return {
-        type: 'agentMessage',
-        id,
-        text: '',
-        phase: null,
-        memoryCitation: null,
-        delivery: null,
-        questions: null,
-        moderation: null,
-      }
+      return emptyAgentMessage(id)
     case 'reasoning':
       return { type: 'reasoning', id, summary: [], content: [] }
     default:

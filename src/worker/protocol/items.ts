@@ -217,6 +217,20 @@ export const ThreadItem = z.discriminatedUnion('type', [
 export type ThreadItem = z.infer<typeof ThreadItem>
 export type UserMessageItem = z.infer<typeof UserMessageItem>
 export type AgentMessageItem = z.infer<typeof AgentMessageItem>
+
+/** An agent message before its first delta: what the core starts and a client shows for an unseen id. */
+export function emptyAgentMessage(id: string): AgentMessageItem {
+  return {
+    type: 'agentMessage',
+    id,
+    text: '',
+    phase: null,
+    memoryCitation: null,
+    delivery: null,
+    questions: null,
+    moderation: null,
+  }
+}
 export type ReasoningItem = z.infer<typeof ReasoningItem>
 export type CommandExecutionItem = z.infer<typeof CommandExecutionItem>
 export type FileChangeItem = z.infer<typeof FileChangeItem>

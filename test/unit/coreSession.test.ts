@@ -13,8 +13,7 @@ import Conf from 'conf'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { parseOAuthSettings } from '../../src/main/auth/settings'
-import { TokenOwner } from '../../src/main/auth/tokenOwner'
-import { TokenStore } from '../../src/main/auth/tokenStore'
+import type { TokenOwner } from '../../src/main/auth/tokenOwner'
 import { CoreController, type CorePorts, type ListenerStatus } from '../../src/main/coreSession'
 import { createNonce } from '../../src/main/portHandoff'
 import { Settings } from '../../src/main/settings'
@@ -23,7 +22,7 @@ import type { CoreStateView } from '../../src/renderer/bridge'
 import { fromNodePort, type DataEmitterLike } from '../../src/worker/transport/port'
 import { REPO_ROOT, makeTempDir } from '../support/appServerProcess'
 import { portChannel } from '../support/channels'
-import { aesCipher } from '../support/cipher'
+import { quietTokenOwner } from '../support/tokenOwner'
 import { startOAuthIssuer, type ScriptedIssuer } from '../support/oauthIssuer'
 import { TestClient, withTimeout } from '../support/testClient'
 
@@ -202,21 +201,10 @@ async function signedInOwner(): Promise<{ owner: TokenOwner; issuer: ScriptedIss
   cleanups.push(() => issuer.close())
   const temp = await makeTempDir('codex-desk-owner-')
   cleanups.push(() => temp.remove())
-  const owner = new TokenOwner({
-    settings: parseOAuthSettings({ issuer: issuer.url, clientId: issuer.clientId }),
-    store: new TokenStore(
-      new Conf<Record<string, unknown>>({
-        projectName: 'codex-desk-test',
-        cwd: temp.path,
-        configName: 'auth',
-      }),
-      aesCipher(),
-    ),
-    openExternal: async () => {
-      throw new Error('no browser in this test')
-    },
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-  })
+  const owner = quietTokenOwner(
+    temp.path,
+    parseOAuthSettings({ issuer: issuer.url, clientId: issuer.clientId }),
+  )
   cleanups.push(() => owner.dispose())
   const minted = await issuer.mint()
   const file = join(temp.path, 'auth.json')

@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url'
 import Conf from 'conf'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { parseOAuthSettings } from '../../src/main/auth/settings'
-import { NO_CLIENT_ID_MESSAGE, TokenOwner } from '../../src/main/auth/tokenOwner'
-import { TokenStore } from '../../src/main/auth/tokenStore'
+import type { TokenOwner } from '../../src/main/auth/tokenOwner'
+import { NO_CLIENT_ID_MESSAGE } from '../../src/main/auth/tokenOwner'
 import type { ListenerStatus } from '../../src/main/coreSession'
 import { DesktopIpc, settingsView, type DesktopIpcDeps } from '../../src/main/desktopIpc'
 import { IPC_INVOKE } from '../../src/main/ipcChannels'
@@ -20,7 +20,7 @@ import { openFileAt } from '../../src/main/openFile'
 import { Settings } from '../../src/main/settings'
 import type { CoreStateView, SettingsView } from '../../src/renderer/bridge'
 import { makeTempDir } from '../support/appServerProcess'
-import { aesCipher } from '../support/cipher'
+import { quietTokenOwner } from '../support/tokenOwner'
 import { withTimeout } from '../support/testClient'
 
 const RENDERER_URL = pathToFileURL('/opt/codex-desk/out/renderer/index.html').href
@@ -60,21 +60,7 @@ function rig(): Rig {
     configName: 'settings',
   })
   const settings = new Settings({ store, log: { warn: () => {} } })
-  const owner = new TokenOwner({
-    settings: parseOAuthSettings({}),
-    store: new TokenStore(
-      new Conf<Record<string, unknown>>({
-        projectName: 'codex-desk-test',
-        cwd: temp.path,
-        configName: 'auth',
-      }),
-      aesCipher(),
-    ),
-    openExternal: async () => {
-      throw new Error('no browser in this test')
-    },
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-  })
+  const owner = quietTokenOwner(temp.path, parseOAuthSettings({}))
   disposers.push(
     () => settings.dispose(),
     () => owner.dispose(),

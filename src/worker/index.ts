@@ -90,9 +90,10 @@ export async function startCore(env: NodeJS.ProcessEnv = process.env): Promise<v
       log.info('shutting down')
       await Promise.all([server.close(), listener?.close()])
       listener = undefined
+      // In a worker thread (tests, benchmarks) process.exit ends the thread, not the process.
       setImmediate(() => {
         parent.close()
-        if (electron) process.exit(0)
+        process.exit(0)
       })
     },
   }

@@ -3,8 +3,8 @@
  * numbers: cold start, request round trip, broadcast lag with a stalled client, idle RSS, thread
  * persistence, `thread/list` over stdio, streaming throughput to one client, and `thread/resume` of
  * a large thread, what a tool call adds to a turn, what an expired ChatGPT token adds, and the UI in
- * Chromium (load, streaming on screen, reconnect, bundle size). Prints a table, then one JSON line per figure, and writes everything to
- * bench/results/latest.json.
+ * Chromium (load, streaming on screen, reconnect, bundle size). Prints a table, then one JSON line
+ * per figure, and writes everything to bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
  * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
  */
@@ -27,7 +27,7 @@ import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
 import { TOOL_BENCH_DEFAULTS, toolCalls } from './tools'
 import { UI_BENCH_DEFAULTS, uiFigures } from './ui'
 
-/** The whole run takes two to three minutes; past this something hangs, so give up. */
+/** The whole run takes about a minute here; past this something hangs, so give up. */
 const WATCHDOG_MS = 240_000
 
 const COLD = { warmup: 2, runs: 20 }

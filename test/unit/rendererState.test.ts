@@ -13,6 +13,7 @@ import {
   turnStatusText,
 } from '../../src/renderer/state/model'
 import { DeskStore, type Change } from '../../src/renderer/state/store'
+import { agentMessage } from '../support/threadFixtures'
 
 function thread(id: string, createdAt: number, extra: Partial<Thread> = {}): Thread {
   return {
@@ -61,17 +62,6 @@ function turn(id: string, items: ThreadItem[], status: Turn['status'] = 'inProgr
     durationMs: null,
   }
 }
-
-const agentMessage = (id: string, text: string): ThreadItem => ({
-  type: 'agentMessage',
-  id,
-  text,
-  phase: null,
-  memoryCitation: null,
-  delivery: null,
-  questions: null,
-  moderation: null,
-})
 
 const userMessage = (id: string, text: string): ThreadItem => ({
   type: 'userMessage',

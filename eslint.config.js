@@ -47,6 +47,7 @@ export default tseslint.config(
     files: [
       'src/worker/protocol/**/*.ts',
       'src/worker/auth/claims.ts',
+      'src/worker/util/retry.ts',
       'src/main/portHandoff.ts',
       'src/renderer/**/*.ts',
     ],

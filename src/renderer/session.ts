@@ -10,7 +10,8 @@
  * against a real core. A failed request is a notice for the user, never an uncaught error.
  */
 import { AppServerClient, type ClientChannel, type ServerRequestContext } from '../worker/protocol/client'
-import { backoffDelayMs, type ConnectionCause } from './state/model'
+import { backoffDelayMs } from '../worker/util/retry'
+import type { ConnectionCause } from './state/model'
 import { STORE_NOTIFICATIONS, type DeskStore, type NewApproval } from './state/store'
 
 export type Decision = 'accept' | 'acceptForSession' | 'decline'
@@ -29,7 +30,8 @@ export interface SessionOptions {
   /** Remembers the open thread across a page reload. */
   storage?: KeyValueStorage | null
   clientVersion: string
-  backoff?: { initialMs?: number; maxMs?: number; jitter?: number }
+  /** Reconnect delays (util/retry's policy); RECONNECT_BACKOFF by default. */
+  backoff?: { baseMs?: number; capMs?: number; jitter?: number }
   random?: () => number
   requestTimeoutMs?: number
   /** How long a prompt from a closed connection may wait for its replay after a resume. */
@@ -46,6 +48,9 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** Reconnect after 250 ms, doubling to 5 s, ±25% so tabs that lost the core together spread out. */
+export const RECONNECT_BACKOFF = { baseMs: 250, capMs: 5000, jitter: 0.25 } as const
+
 export class DeskSession {
   readonly store: DeskStore
   private client: AppServerClient | null = null
@@ -60,11 +65,11 @@ export class DeskSession {
   private disposed = false
   private readonly responders = new Map<string, (decision: Decision) => void>()
   private readonly staleTimers = new Set<ReturnType<typeof setTimeout>>()
-  private readonly backoff: { initialMs: number; maxMs: number; jitter: number }
+  private readonly backoff: { baseMs: number; capMs: number; jitter: number }
 
   constructor(private readonly options: SessionOptions) {
     this.store = options.store
-    this.backoff = { initialMs: 250, maxMs: 5000, jitter: 0.25, ...options.backoff }
+    this.backoff = { ...RECONNECT_BACKOFF, ...options.backoff }
     const remembered = options.storage?.getItem(OPEN_THREAD_KEY)
     if (remembered) this.store.openThread(remembered)
   }
@@ -164,7 +169,7 @@ export class DeskSession {
     if (cause.kind === 'refused' && this.everConnected && this.lastLoss) {
       cause = { kind: 'lost', ...this.lastLoss }
     }
-    const delay = backoffDelayMs(this.attempt++, this.backoff, this.options.random)
+    const delay = backoffDelayMs(++this.attempt, this.backoff, this.options.random)
     this.store.setConnection({ state: 'reconnecting', cause, retryInMs: delay })
     clearTimeout(this.retryTimer)
     this.retryTimer = setTimeout(() => void this.connect(), delay)

@@ -51,7 +51,7 @@ function desk(harness: Harness, storage = memoryStorage()): Desk {
     store,
     storage,
     clientVersion: '0.0.0-test',
-    backoff: { initialMs: 50, maxMs: 400 },
+    backoff: { baseMs: 50, capMs: 400 },
     staleApprovalGraceMs: 300,
     openChannel: () =>
       openWebSocket(harness.proc.url as string, ['codex-desk'], (url, protocols) => {
@@ -296,7 +296,7 @@ describe('renderer session against a real core', () => {
     const session = new DeskSession({
       store,
       clientVersion: '0.0.0-test',
-      backoff: { initialMs: 50, maxMs: 100 },
+      backoff: { baseMs: 50, capMs: 100 },
       openChannel: () =>
         openWebSocket(url, ['codex-desk'], (u, p) => new WebSocket(u, p) as unknown as WebSocketLike),
     })

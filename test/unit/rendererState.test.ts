@@ -5,14 +5,15 @@
 import { describe, expect, it } from 'vitest'
 import type { Thread, ThreadItem, Turn } from '../../src/worker/protocol/items'
 import {
-  backoffDelayMs,
   badgeOf,
   connectionText,
   parentThreadIdOf,
   threadTitle,
   turnStatusText,
 } from '../../src/renderer/state/model'
+import { RECONNECT_BACKOFF } from '../../src/renderer/session'
 import { DeskStore, type Change } from '../../src/renderer/state/store'
+import { backoffDelayMs } from '../../src/worker/util/retry'
 import { agentMessage } from '../support/threadFixtures'
 
 function thread(id: string, createdAt: number, extra: Partial<Thread> = {}): Thread {
@@ -463,12 +464,12 @@ describe('renderer model', () => {
     ).toBe('Disconnected from the core (1013 slow consumer). Reconnecting in 1 s…')
   })
 
-  it('backs off from 250 ms doubling to 5 s, jitter only ever shortening a delay', () => {
-    const options = { initialMs: 250, maxMs: 5000, jitter: 0.25 }
-    expect([0, 1, 2, 3, 4, 5, 9].map((n) => backoffDelayMs(n, options, () => 0))).toEqual([
-      250, 500, 1000, 2000, 4000, 5000, 5000,
-    ])
-    expect(backoffDelayMs(5, options, () => 1)).toBe(3750)
-    expect(backoffDelayMs(1000, options, () => 0.5)).toBe(4375)
+  it('reconnects after 250 ms doubling to 5 s, the jitter never past 5 s', () => {
+    const retry = (n: number, random: number) => backoffDelayMs(n, RECONNECT_BACKOFF, () => random)
+    expect([1, 2, 3, 4, 5, 6, 10].map((n) => retry(n, 0.5))).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000])
+    expect(retry(1, 0)).toBe(188)
+    expect(retry(1, 1)).toBe(313)
+    expect(retry(6, 0)).toBe(3750)
+    expect(retry(1000, 1)).toBe(5000)
   })
 })

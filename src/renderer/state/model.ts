@@ -152,13 +152,3 @@ export function connectionText(view: ConnectionView): string {
     }
   }
 }
-
-/** Reconnect delays: `initialMs` doubling to `maxMs`, each shortened by up to `jitter` (0..1) at random. */
-export function backoffDelayMs(
-  attempt: number,
-  options: { initialMs: number; maxMs: number; jitter: number },
-  random: () => number = Math.random,
-): number {
-  const base = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30))
-  return Math.round(base * (1 - options.jitter * random()))
-}

@@ -12,7 +12,7 @@
 import { AppServerClient, type ClientChannel, type ServerRequestContext } from '../worker/protocol/client'
 import { backoffDelayMs } from '../worker/util/retry'
 import type { ConnectionCause } from './state/model'
-import { STORE_NOTIFICATIONS, type DeskStore, type NewApproval } from './state/store'
+import { STORE_NOTIFICATIONS, type DeskStore } from './state/store'
 
 export type Decision = 'accept' | 'acceptForSession' | 'decline'
 
@@ -47,6 +47,11 @@ const GONE = /no rollout found|invalid thread id|thread not loaded/
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
+
+/** What an approval prompt shows besides the request's thread, turn, item and reason. */
+type ApprovalDetails =
+  | { kind: 'command'; command: string | null; cwd: string | null }
+  | { kind: 'fileChange'; grantRoot: string | null }
 
 /** Reconnect after 250 ms, doubling to 5 s, ±25% so tabs that lost the core together spread out. */
 export const RECONNECT_BACKOFF = { baseMs: 250, capMs: 5000, jitter: 0.25 } as const
@@ -186,36 +191,32 @@ export class DeskSession {
       if (!params.threadId || params.threadId === open) this.store.addNotice(params.message)
     })
     client.handleRequest('item/commandExecution/requestApproval', (params, context) =>
-      this.awaitDecision(context, {
+      this.awaitDecision(context, params, {
         kind: 'command',
-        requestId: context.id,
-        threadId: params.threadId,
-        turnId: params.turnId,
-        itemId: params.itemId,
-        reason: params.reason ?? null,
         command: params.command ?? null,
         cwd: params.cwd ?? null,
       }),
     )
     client.handleRequest('item/fileChange/requestApproval', (params, context) =>
-      this.awaitDecision(context, {
-        kind: 'fileChange',
-        requestId: context.id,
-        threadId: params.threadId,
-        turnId: params.turnId,
-        itemId: params.itemId,
-        reason: params.reason ?? null,
-        grantRoot: params.grantRoot ?? null,
-      }),
+      this.awaitDecision(context, params, { kind: 'fileChange', grantRoot: params.grantRoot ?? null }),
     )
   }
 
   /** Shows the prompt and waits for the person; the client drops the wait if it is resolved elsewhere. */
   private awaitDecision(
     context: ServerRequestContext,
-    approval: NewApproval,
+    params: { threadId: string; turnId: string; itemId: string; reason?: string | null },
+    details: ApprovalDetails,
   ): Promise<{ decision: Decision }> {
-    const key = this.store.addApproval(approval)
+    const { threadId, turnId, itemId } = params
+    const key = this.store.addApproval({
+      ...details,
+      requestId: context.id,
+      threadId,
+      turnId,
+      itemId,
+      reason: params.reason ?? null,
+    })
     return new Promise((resolve, reject) => {
       const responder = (decision: Decision) => resolve({ decision })
       this.responders.set(key, responder)

@@ -5,7 +5,7 @@
  * tests run it with the `ws` package under Node.
  */
 import type { ClientChannel } from '../worker/protocol/client'
-import { isPortControlFrame, PORT_ACK_EVERY, type CloseFrame } from '../worker/protocol/portFrames'
+import { portClientChannel } from '../worker/protocol/portFrames'
 
 /** What the channel needs of a WebSocket (the browser's, or `ws`'s). */
 export interface WebSocketLike {
@@ -66,49 +66,22 @@ export function openWebSocket(
   })
 }
 
-/** The client side of the app's port framing: acks what it consumed, honours close frames. */
+/** The app's MessagePort as a channel, with the port framing of portFrames.ts. */
 export function portChannel(port: MessagePort): ClientChannel {
-  let unacked = 0
-  let ackTimer: ReturnType<typeof setTimeout> | undefined
-  let closed = false
-  const frameListeners: ((frame: string) => void)[] = []
-  const closeListeners: ((info: { code: number; reason: string }) => void)[] = []
-  const fireClose = (info: { code: number; reason: string }) => {
-    if (closed) return
-    closed = true
-    clearTimeout(ackTimer)
-    for (const listener of closeListeners) listener(info)
-  }
-  const flushAcks = () => {
-    ackTimer = undefined
-    if (unacked > 0 && !closed) port.postMessage({ type: 'ack', count: unacked })
-    unacked = 0
-  }
-  port.addEventListener('message', (event: MessageEvent) => {
-    const data: unknown = event.data
-    if (typeof data === 'string') {
-      for (const listener of frameListeners) listener(data)
-      // At least every PORT_ACK_EVERY messages, and as soon as the burst is over.
-      if (++unacked >= PORT_ACK_EVERY) {
-        clearTimeout(ackTimer)
-        flushAcks()
-      } else ackTimer ??= setTimeout(flushAcks, 0)
-    } else if (isPortControlFrame(data) && data.type === 'close') {
-      fireClose({ code: data.code, reason: data.reason })
-    }
-  })
-  // Chromium reports a port whose other end went away (the core's process died).
-  port.addEventListener('close', () => fireClose({ code: 1006, reason: 'port closed' }))
-  port.start()
-  return {
-    send: (frame) => port.postMessage(frame),
-    onFrame: (listener) => void frameListeners.push(listener),
-    onClose: (listener) => void closeListeners.push(listener),
-    close: () => {
-      if (!closed)
-        port.postMessage({ type: 'close', code: 1000, reason: 'client closed' } satisfies CloseFrame)
-      port.close()
-      fireClose({ code: 1000, reason: 'client closed' })
+  const channel = portClientChannel({
+    postMessage: (data) => port.postMessage(data),
+    onMessage(listener) {
+      const onMessage = (event: MessageEvent) => listener(event.data)
+      port.addEventListener('message', onMessage)
+      return () => port.removeEventListener('message', onMessage)
     },
-  }
+    // Chromium reports a port whose other end went away (the core's process died).
+    onClose(listener) {
+      port.addEventListener('close', listener)
+      return () => port.removeEventListener('close', listener)
+    },
+    close: () => port.close(),
+  })
+  port.start()
+  return channel
 }

@@ -2,7 +2,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import type { MessagePort } from 'node:worker_threads'
 import { WebSocket, type ClientOptions } from 'ws'
-import { PORT_ACK_EVERY, type CloseFrame } from '../../src/worker/protocol/portFrames'
+import { portClientChannel } from '../../src/worker/protocol/portFrames'
 import { LineSplitter } from '../../src/worker/transport/lineSplitter'
 import type { MemoryClient } from '../../src/worker/transport/memory'
 import type { CloseInfo } from '../../src/worker/transport/types'
@@ -35,45 +35,20 @@ export function webSocketChannel(ws: WebSocket): ClientChannel {
   }
 }
 
-/** The client side of the port framing: acknowledges consumed messages, honours close frames. */
+/** A Node MessagePort as a channel, with the app's port framing (portFrames.ts). */
 export function portChannel(port: MessagePort): ClientChannel {
-  let unacked = 0
-  let ackScheduled = false
-  const frameListeners: ((frame: string) => void)[] = []
-  const closeListeners: ((info: CloseInfo) => void)[] = []
-  let closed = false
-  const fireClose = (info: CloseInfo) => {
-    if (closed) return
-    closed = true
-    closeListeners.forEach((l) => l(info))
-  }
-  const flushAcks = () => {
-    ackScheduled = false
-    if (unacked > 0 && !closed) port.postMessage({ type: 'ack', count: unacked })
-    unacked = 0
-  }
-  port.on('message', (data: unknown) => {
-    if (typeof data === 'string') {
-      frameListeners.forEach((l) => l(data))
-      if (++unacked >= PORT_ACK_EVERY) flushAcks()
-      else if (!ackScheduled) {
-        ackScheduled = true
-        setImmediate(flushAcks)
-      }
-    } else if ((data as CloseFrame)?.type === 'close') {
-      fireClose({ code: (data as CloseFrame).code, reason: (data as CloseFrame).reason })
-    }
-  })
-  port.on('close', () => fireClose({ code: 1006, reason: 'port closed' }))
-  return {
-    send: (frame) => port.postMessage(frame),
-    onFrame: (l) => frameListeners.push(l),
-    onClose: (l) => closeListeners.push(l),
-    close: () => {
-      port.postMessage({ type: 'close', code: 1000, reason: 'client closed' } satisfies CloseFrame)
-      port.close()
+  return portClientChannel({
+    postMessage: (data) => port.postMessage(data),
+    onMessage(listener) {
+      port.on('message', listener)
+      return () => port.off('message', listener)
     },
-  }
+    onClose(listener) {
+      port.on('close', listener)
+      return () => port.off('close', listener)
+    },
+    close: () => port.close(),
+  })
 }
 
 export function memoryChannel(client: MemoryClient): ClientChannel {

@@ -13,12 +13,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, sep } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { StaticFiles } from '../src/worker/transport/staticFiles'
 import { test as base, type Page, type TestInfo } from 'playwright/test'
 import { startModelServer, type ModelServer } from '../test/support/modelServer'
 
@@ -31,18 +32,6 @@ const cliBundle = join(repoRoot, 'out', 'main', 'cli.js')
 const STARTUP_TIMEOUT_MS = 15_000
 const LISTENING = /^codex-desk app-server listening on (ws:\/\/127\.0\.0\.1:(\d+))$/
 const WEB_UI = /^codex-desk web UI: (http:\/\/127\.0\.0\.1:(\d+)\/#token=(\S+))$/
-
-// Only what the renderer build emits (plus the obvious extras); anything else is a 404 so that a
-// reference to an unexpected asset shows up as a failed request instead of being served blindly.
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json; charset=utf-8',
-}
 
 export interface AppServer {
   /** The `ws://127.0.0.1:PORT` URL the server printed. */
@@ -133,37 +122,11 @@ export function modelConfig(modelUrl: string, extra: string): string {
   ].join('\n')
 }
 
+/** The built renderer on its own origin (the dev page with `?ws=`), served as `--web-ui` serves it. */
 async function serveRenderer(): Promise<Server> {
+  const files = await StaticFiles.open(rendererDir)
   const server = createServer((req, res) => {
-    void (async () => {
-      let pathname: string
-      try {
-        pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
-      } catch {
-        // A malformed escape such as `/%zz` would otherwise throw out of the handler and hang the request.
-        res.writeHead(400).end()
-        return
-      }
-      const relative = normalize(pathname === '/' ? '/index.html' : pathname)
-      const file = join(rendererDir, relative)
-      const type = CONTENT_TYPES[extname(file)]
-      // normalize() resolves `..`, so anything still outside rendererDir is a traversal attempt.
-      if ((req.method !== 'GET' && req.method !== 'HEAD') || !type || !file.startsWith(rendererDir + sep)) {
-        res.writeHead(404).end()
-        return
-      }
-      try {
-        const body = await readFile(file)
-        res.writeHead(200, {
-          'content-type': type,
-          'content-length': body.length,
-          'cache-control': 'no-store',
-        })
-        res.end(req.method === 'HEAD' ? undefined : body)
-      } catch {
-        res.writeHead(404).end()
-      }
-    })()
+    files.handle(req, res).catch(() => res.destroy())
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

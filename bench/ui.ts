@@ -24,7 +24,7 @@ import { chromium, type Browser, type Page } from 'playwright'
 import { text, usage } from '../test/support/modelServer'
 import { modelConfig } from '../test/support/threadHarness'
 import { populatedHome } from './lib/threadHome'
-import { onStdoutLines, REPO_ROOT, spawnServer, stderrOf, stopChild, withTimeout } from './lib/processes'
+import { REPO_ROOT, spawnServer, stdoutMatch, stopChild } from './lib/processes'
 import { startRemoteModelServer, type RemoteModelServer } from './lib/remoteModelServer'
 import { latencyFigure, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
@@ -58,15 +58,7 @@ interface Core {
 
 async function startCore(home: string, port: number): Promise<Core> {
   const child = spawnServer(['--listen', `ws://127.0.0.1:${port}`, '--web-ui'], home)
-  let detach = () => {}
-  const found = new Promise<string>((resolve, reject) => {
-    detach = onStdoutLines(child, (line) => {
-      const match = WEB_UI_LINE.exec(line)
-      if (match) resolve(match[1] as string)
-    })
-    child.once('exit', (code) => reject(new Error(`app-server exited with ${code}: ${stderrOf(child)}`)))
-  })
-  const uiUrl = await withTimeout(found, 10_000, 'the web UI URL').finally(() => detach())
+  const uiUrl = await stdoutMatch(child, WEB_UI_LINE, 'the web UI URL')
   return { child, uiUrl, port: Number(new URL(uiUrl).port) }
 }
 

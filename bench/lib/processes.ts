@@ -138,17 +138,27 @@ export function onStdoutLines(
   return () => child.stdout.off('data', onData)
 }
 
-/** Waits for `codex-desk app-server listening on ws://...` and returns the URL. */
-export function listeningUrl(child: ChildProcessWithoutNullStreams, timeoutMs = 10_000): Promise<string> {
+/** Waits for a stdout line matching `pattern` and returns its first group. */
+export function stdoutMatch(
+  child: ChildProcessWithoutNullStreams,
+  pattern: RegExp,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<string> {
   let detach = () => {}
-  const found = new Promise<string>((resolveUrl, reject) => {
+  const found = new Promise<string>((resolveMatch, reject) => {
     detach = onStdoutLines(child, (line) => {
-      const match = /listening on (ws:\/\/\S+)/.exec(line)
-      if (match) resolveUrl(match[1] as string)
+      const match = pattern.exec(line)
+      if (match) resolveMatch(match[1] as string)
     })
     child.once('exit', (code) => reject(new Error(`app-server exited with ${code}: ${stderrOf(child)}`)))
   })
-  return withTimeout(found, timeoutMs, 'the listening URL').finally(() => detach())
+  return withTimeout(found, timeoutMs, what).finally(() => detach())
+}
+
+/** Waits for `codex-desk app-server listening on ws://...` and returns the URL. */
+export function listeningUrl(child: ChildProcessWithoutNullStreams, timeoutMs = 10_000): Promise<string> {
+  return stdoutMatch(child, /listening on (ws:\/\/\S+)/, 'the listening URL', timeoutMs)
 }
 
 /** VmRSS of a process in bytes, from /proc (Linux). */

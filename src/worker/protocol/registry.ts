@@ -7,6 +7,10 @@
  * to a fraction of classic zod's load time (the cold-start budget is 60 ms). Runtime-free.
  */
 import type * as z from 'zod/mini'
+import type { ClientRequestSpec, ServerRequestSpec } from './spec'
+import { modelNotifications, modelRequests } from './models'
+import { extensionNotifications, extensionRequests } from './extensions'
+import { historyNotifications, historyRequests } from './threadHistory'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -90,22 +94,7 @@ import {
   WarningNotification,
 } from './turn'
 
-export interface ClientRequestSpec {
-  /** `null` for methods whose params type is null in codex: `params` may then be omitted. */
-  readonly params: z.ZodMiniType | null
-  readonly result: z.ZodMiniType
-  /** The whole method needs `capabilities.experimentalApi`. */
-  readonly experimental?: boolean
-  /** Params fields that need `capabilities.experimentalApi` when present and not null. */
-  readonly experimentalFields?: readonly string[]
-}
-
-export interface ServerRequestSpec {
-  readonly params: z.ZodMiniType
-  readonly response: z.ZodMiniType
-  /** Declared (and brokered) but not yet sent by any feature; says which work will send it. */
-  readonly notYetSent?: string
-}
+export type { ClientRequestSpec, ServerRequestSpec } from './spec'
 
 export const clientRequests = {
   initialize: { params: InitializeParams, result: InitializeResponse },
@@ -146,6 +135,9 @@ export const clientRequests = {
   'account/login/start': { params: LoginAccountParams, result: LoginAccountResponse },
   'account/login/cancel': { params: CancelLoginAccountParams, result: CancelLoginAccountResponse },
   'account/logout': { params: null, result: LogoutAccountResponse },
+  ...modelRequests,
+  ...extensionRequests,
+  ...historyRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {
@@ -177,6 +169,9 @@ export const serverNotifications = {
   'serverRequest/resolved': ServerRequestResolvedNotification,
   'account/login/completed': AccountLoginCompletedNotification,
   'account/updated': AccountUpdatedNotification,
+  ...modelNotifications,
+  ...extensionNotifications,
+  ...historyNotifications,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {

@@ -23,6 +23,9 @@ import { Originator } from './originator'
 import { ServerRequestBroker } from './serverRequests'
 import { threadHandlers } from './thread'
 import { turnHandlers } from './turn'
+import { modelHandlers } from './models'
+import { extensionHandlers } from './extensions'
+import { historyHandlers } from './threadHistory'
 import type { ToolHost } from '../agent/tools'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
@@ -99,6 +102,9 @@ export class AppServer {
       ...turnHandlers(() => this.threadSystem()),
       ...configHandlers({ config }),
       ...accountHandlers({ auth: () => this.auth(), config, router: this.router, env }),
+      ...modelHandlers(this),
+      ...extensionHandlers(this),
+      ...historyHandlers(this),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,

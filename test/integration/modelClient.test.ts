@@ -19,6 +19,7 @@ import { createLoggerFactory, silentLogs, type Logger } from '../../src/worker/u
 import {
   disconnectAfter,
   endEarly,
+  event,
   failed,
   functionCall,
   httpError,
@@ -191,6 +192,88 @@ describe('model client streaming', () => {
       },
     })
     expect(types(events)).toEqual(['created', 'outputItemAdded', 'outputItemDone', 'completed'])
+  })
+
+  it('keys items the server did not number, so each delta reaches its own item', async () => {
+    const model = await modelServer()
+    model.enqueue([
+      // codex's fixture shapes: no output_index anywhere, deltas without item_id.
+      event('response.output_item.added', { item: { type: 'reasoning', id: 'rs_a', summary: [] } }),
+      event('response.reasoning_text.delta', { delta: 'raw thought', content_index: 0 }),
+      event('response.output_item.added', {
+        item: { type: 'message', role: 'assistant', id: 'msg_a', content: [] },
+      }),
+      event('response.output_text.delta', { delta: 'one' }),
+      event('response.reasoning_summary_text.delta', { delta: 'summed', summary_index: 0 }),
+      // A server that numbers its deltas but not its items: the index names no item, the kind decides.
+      event('response.output_text.delta', { delta: ' two', output_index: 7 }),
+      event('response.output_item.done', { item: { type: 'reasoning', id: 'rs_a', summary: [] } }),
+      event('response.output_item.done', {
+        item: { type: 'message', role: 'assistant', id: 'msg_a', content: [] },
+      }),
+      // Finished-only items (no added): each gets a key of its own.
+      event('response.output_item.done', {
+        item: { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+      }),
+      event('response.output_item.done', {
+        item: { type: 'function_call', call_id: 'c2', name: 'g', arguments: '{}' },
+      }),
+      // A delta with no open item of its kind is dropped rather than guessed.
+      event('response.output_text.delta', { delta: 'orphan' }),
+    ])
+    const { events, error } = await run(client(providerFor(model.url)))
+    expect(error).toBeUndefined()
+    const keyed = events
+      .filter((e) => e.type !== 'created' && e.type !== 'completed')
+      .map((e) => [e.type, 'outputIndex' in e ? e.outputIndex : null, 'delta' in e ? e.delta : null])
+    expect(keyed).toEqual([
+      ['outputItemAdded', -1, null],
+      ['reasoningTextDelta', -1, 'raw thought'],
+      ['outputItemAdded', -2, null],
+      ['textDelta', -2, 'one'],
+      ['reasoningSummaryDelta', -1, 'summed'],
+      ['textDelta', -2, ' two'],
+      ['outputItemDone', -1, null],
+      ['outputItemDone', -2, null],
+      ['outputItemDone', -3, null],
+      ['outputItemDone', -4, null],
+    ])
+    expect(events.find((e) => e.type === 'textDelta')).toMatchObject({ itemId: 'msg_a', contentIndex: 0 })
+    expect(events.find((e) => e.type === 'reasoningTextDelta')).toMatchObject({ itemId: 'rs_a' })
+  })
+
+  it('prefers item_id over output_index, and output_index over the kind, when matching deltas', async () => {
+    const model = await modelServer()
+    model.enqueue([
+      event('response.output_item.added', {
+        output_index: 0,
+        item: { type: 'message', role: 'assistant', id: 'msg_0', content: [] },
+      }),
+      event('response.output_item.added', {
+        output_index: 1,
+        item: { type: 'message', role: 'assistant', id: 'msg_1', content: [] },
+      }),
+      event('response.output_text.delta', { item_id: 'msg_0', output_index: 1, delta: 'by id' }),
+      event('response.output_text.delta', { output_index: 0, delta: 'by index' }),
+      event('response.output_text.delta', { delta: 'latest open' }),
+      event('response.output_item.done', {
+        item: { type: 'message', role: 'assistant', id: 'msg_0', content: [] },
+      }),
+      event('response.output_item.done', {
+        output_index: 1,
+        item: { type: 'message', role: 'assistant', id: 'msg_1', content: [] },
+      }),
+    ])
+    const { events, error } = await run(client(providerFor(model.url)))
+    expect(error).toBeUndefined()
+    const deltas = events.filter((e) => e.type === 'textDelta')
+    expect(deltas.map((d) => [d.delta, d.itemId, d.outputIndex])).toEqual([
+      ['by id', 'msg_0', 0],
+      ['by index', 'msg_0', 0],
+      ['latest open', 'msg_1', 1],
+    ])
+    const done = events.filter((e) => e.type === 'outputItemDone')
+    expect(done.map((d) => d.outputIndex)).toEqual([0, 1])
   })
 
   it('sends the request fields in the body and the provider headers and query params on the wire', async () => {

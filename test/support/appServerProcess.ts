@@ -4,13 +4,21 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { stdioChannel } from './channels'
 import { TestClient, withTimeout } from './testClient'
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..')
 export const CLI_ENTRY = join(REPO_ROOT, 'src/worker/cli.ts')
+/** tsx's loader by absolute URL, so a process may run in any folder (`--import tsx` resolves from its cwd). */
+export const TSX_LOADER = pathToFileURL(
+  createRequire(import.meta.url)
+    .resolve('tsx')
+    .replace(/\.cjs$/, '.mjs'),
+).href
 
 export async function makeTempDir(
   prefix = 'codex-desk-test-',
@@ -43,6 +51,8 @@ export async function spawnAppServer(
     files?: Record<string, string>
     /** Run in this home (a restart) instead of a new temp one; the caller removes it. */
     home?: string
+    /** The server's working folder (threads started without a cwd run here); default the repository. */
+    cwd?: string
   } = {},
 ): Promise<AppServerProcess> {
   const home = options.home ? { path: options.home, remove: async () => undefined } : await makeTempDir()
@@ -50,8 +60,8 @@ export async function spawnAppServer(
     await mkdir(dirname(join(home.path, name)), { recursive: true })
     await writeFile(join(home.path, name), contents)
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'app-server', ...args], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, 'app-server', ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, CODEX_DESK_HOME: home.path, CODEX_DESK_LOG: 'info', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })

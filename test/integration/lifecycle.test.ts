@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { CODEX_PROTOCOL_VERSION } from '../../src/worker/protocol/initialize'
+import { Originator } from '../../src/worker/server/originator'
 import { inProcessServer, memoryClient } from '../support/inProcess'
 
 describe('connection lifecycle', () => {
@@ -52,16 +54,44 @@ describe('connection lifecycle', () => {
     const { client: b } = memoryClient(server)
     const ra = await a.initialize('clientA')
     const rb = await b.initialize('clientB')
-    expect(ra.userAgent).toMatch(/^clientA\/9\.9\.9 .* \(clientA; 0\.0\.1\)$/)
-    expect(rb.userAgent).toMatch(/^clientA\/9\.9\.9 .* \(clientB; 0\.0\.1\)$/)
+    expect(ra.userAgent).toMatch(/^clientA\/0\.169\.0 .* \(clientA; 0\.0\.1\) codex-desk\/9\.9\.9$/)
+    expect(rb.userAgent).toMatch(/^clientA\/0\.169\.0 .* \(clientB; 0\.0\.1\) codex-desk\/9\.9\.9$/)
     server.close()
+  })
+
+  it('reports the codex protocol version where the Codex TUI reads the server version, and names codex-desk', async () => {
+    const server = inProcessServer()
+    const { client } = memoryClient(server)
+    const { userAgent } = await client.initialize('codex-tui')
+    // codex's remote client takes the text after the first '/' up to the first whitespace, and the
+    // TUI warns when that is older than its own version: codex-desk speaks 0.169.0's protocol.
+    expect(userAgent.split('/')[1]?.split(/\s+/)[0]).toBe(CODEX_PROTOCOL_VERSION)
+    expect(CODEX_PROTOCOL_VERSION).toBe('0.169.0')
+    expect(userAgent.split(' ').at(-1)).toBe('codex-desk/9.9.9')
+    server.close()
+  })
+
+  it('sends model requests a user agent that leads with codex-desk and names the first client', () => {
+    const originator = new Originator()
+    expect(originator.upstreamHeaders('9.9.9')).toEqual({
+      originator: 'codex-desk',
+      'User-Agent': expect.stringMatching(/^codex-desk\/9\.9\.9 \(.+; .+\) \S+$/),
+    })
+    originator.claim('codex-tui')
+    originator.recordClient('codex-tui', '0.169.0')
+    originator.claim('second')
+    originator.recordClient('second', '1.0.0')
+    const headers = originator.upstreamHeaders('9.9.9')
+    expect(headers.originator).toBe('codex-tui')
+    expect(headers['User-Agent']).toMatch(/^codex-desk\/9\.9\.9 \(.+; .+\) \S+ \(codex-tui; 0\.169\.0\)$/)
+    expect(headers['User-Agent']).not.toContain('0.169.0 (')
   })
 
   it('lets CODEX_INTERNAL_ORIGINATOR_OVERRIDE pre-empt the first client', async () => {
     const server = inProcessServer({ env: { CODEX_INTERNAL_ORIGINATOR_OVERRIDE: 'codex_desk_app' } })
     const { client } = memoryClient(server)
     expect((await client.initialize('clientA')).userAgent).toMatch(
-      /^codex_desk_app\/9\.9\.9 .*\(clientA; 0\.0\.1\)$/,
+      /^codex_desk_app\/0\.169\.0 .*\(clientA; 0\.0\.1\) codex-desk\/9\.9\.9$/,
     )
     server.close()
   })

@@ -1,6 +1,12 @@
 /** Shapes of the connection handshake (protocol.md §3). Runtime-free. */
 import * as z from 'zod/mini'
 
+/**
+ * The codex release whose app-server protocol codex-desk speaks. Clients read it from the
+ * `initialize` user agent as the server's version (the Codex TUI warns about an older one).
+ */
+export const CODEX_PROTOCOL_VERSION = '0.169.0'
+
 export const ClientInfo = z.object({
   name: z.string(),
   title: z.nullish(z.string()),

@@ -1,9 +1,11 @@
 /**
  * `initialize`: per-connection handshake (protocol.md §3). Validates the client name as an HTTP
  * header value, fixes the process-wide originator on first use, records capabilities, and, right
- * after the response, sends this connection one `configWarning` per startup problem.
+ * after the response, sends this connection one `configWarning` per startup problem. The user agent
+ * it answers carries the codex protocol version codex-desk speaks (see originator.ts for why).
  */
 import { ALREADY_INITIALIZED_MESSAGE, invalidRequest } from '../protocol/errors'
+import { CODEX_PROTOCOL_VERSION } from '../protocol/initialize'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Handler } from './context'
@@ -43,10 +45,15 @@ export function initializeHandler(deps: InitializeDeps): Handler<'initialize'> {
       for (const warning of deps.startupWarnings())
         deps.router.notify(connection.id, 'configWarning', warning)
     })
-    const agent = userAgent({ originator, version: deps.version, clientName: name, clientVersion: version })
-    deps.originator.recordUserAgent(agent)
+    deps.originator.recordClient(name, version)
     return {
-      userAgent: agent,
+      userAgent: userAgent({
+        originator,
+        protocolVersion: CODEX_PROTOCOL_VERSION,
+        version: deps.version,
+        clientName: name,
+        clientVersion: version,
+      }),
       codexHome: deps.codexHome,
       platformFamily: platformFamily(),
       platformOs: platformOs(),

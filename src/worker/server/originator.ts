@@ -1,8 +1,18 @@
 /**
- * The process-wide originator and the user agent that `initialize` reports and upstream requests
- * carry: `<originator>/<version> (<os> <osver>; <arch>) <terminal> (<client name>; <client version>)`.
+ * The process-wide originator and the two user agents codex-desk sends.
+ *
+ * To clients, `initialize` answers the shape codex answers,
+ *   `<originator>/<protocol version> (<os> <osver>; <arch>) <terminal> (<client name>; <client version>) codex-desk/<version>`,
+ * because clients read the version right after the first `/` as the server's version: the Codex TUI
+ * compares it with its own and warns that "a background Codex service is running v..., older than your
+ * Codex CLI" when it is lower. codex-desk puts there the codex release whose protocol it speaks
+ * (`CODEX_PROTOCOL_VERSION`) and names itself in a trailing product token.
+ *
+ * Upstream, model requests say what is really calling: `codex-desk/<version> (<os>; <arch>) <terminal>
+ * (<first client name>; <its version>)`, with the client's name in the `originator` header as codex does.
+ *
  * The first initialize in the process fixes the originator; CODEX_INTERNAL_ORIGINATOR_OVERRIDE
- * pre-empts it (protocol.md §3).
+ * pre-empts it (protocol.md §3). It must never put a protocol version upstream as if it were codex.
  */
 import { readFileSync } from 'node:fs'
 import { arch, release, type as osType } from 'node:os'
@@ -16,23 +26,25 @@ export function isValidHeaderValue(value: string): boolean {
   return true
 }
 
+/** The product token codex-desk adds to every user agent. */
+export const PRODUCT = 'codex-desk'
+
 export class Originator {
   private current: string | undefined
-  private firstUserAgent: string | undefined
+  private firstClient: { name: string; version: string } | undefined
 
   constructor(private readonly override?: string) {}
 
-  /** The first client's user agent is the process's: upstream requests carry it. */
-  recordUserAgent(userAgent: string): void {
-    this.firstUserAgent ??= userAgent
+  /** The first client to initialize is the one upstream requests name. */
+  recordClient(name: string, version: string): void {
+    this.firstClient ??= { name, version }
   }
 
-  /** `originator` and `User-Agent` for model requests (a generic agent until a client initializes). */
+  /** `originator` and `User-Agent` for model requests (codex-desk's own until a client initializes). */
   upstreamHeaders(version: string): Record<string, string> {
-    const originator = this.value ?? 'codex-desk'
     return {
-      originator,
-      'User-Agent': this.firstUserAgent ?? `${originator}/${version} (${platformDescription()})`,
+      originator: this.value ?? PRODUCT,
+      'User-Agent': upstreamUserAgent({ version, client: this.firstClient }),
     }
   }
 
@@ -77,15 +89,33 @@ function terminalDescription(env: NodeJS.ProcessEnv): string {
   return env.TERM || 'unknown'
 }
 
+/** The `initialize` user agent: codex's shape, the protocol version where clients read it, then codex-desk. */
 export function userAgent(opts: {
   originator: string
+  /** The codex release whose protocol codex-desk speaks, e.g. `0.169.0`. */
+  protocolVersion: string
+  /** codex-desk's own version. */
   version: string
   clientName: string
   clientVersion: string
   env?: NodeJS.ProcessEnv
 }): string {
   const terminal = terminalDescription(opts.env ?? process.env)
-  return `${opts.originator}/${opts.version} (${platformDescription()}) ${terminal} (${opts.clientName}; ${opts.clientVersion})`
+  return (
+    `${opts.originator}/${opts.protocolVersion} (${platformDescription()}) ${terminal} ` +
+    `(${opts.clientName}; ${opts.clientVersion}) ${PRODUCT}/${opts.version}`
+  )
+}
+
+/** The `User-Agent` of model requests: codex-desk first, the client that fixed the originator in parentheses. */
+export function upstreamUserAgent(opts: {
+  version: string
+  client?: { name: string; version: string } | undefined
+  env?: NodeJS.ProcessEnv
+}): string {
+  const terminal = terminalDescription(opts.env ?? process.env)
+  const client = opts.client ? ` (${opts.client.name}; ${opts.client.version})` : ''
+  return `${PRODUCT}/${opts.version} (${platformDescription()}) ${terminal}${client}`
 }
 
 export const platformFamily = (): 'unix' | 'windows' => (process.platform === 'win32' ? 'windows' : 'unix')

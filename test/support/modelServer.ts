@@ -3,6 +3,7 @@
  * talk to. A real node:http server on 127.0.0.1 that serves `POST /v1/responses` with SSE shaped like
  * OpenAI's (event names, `sequence_number`, `resp_`/`msg_`/`rs_`/`fc_` ids, a final `response.completed`
  * with usage). Each request consumes the next enqueued script; an empty queue answers with text 'ok'.
+ * With the `models` option it also answers `GET /v1/models`, as Ollama or an OpenAI proxy would.
  *
  *   const model = await startModelServer()
  *   model.enqueue([reasoning('thinking'), text('Hello world'), usage({ input: 12, output: 3 })])
@@ -178,6 +179,11 @@ export const DEFAULT_USAGE: UsageSpec = { input: 10, output: 5 }
 export interface ModelServerOptions {
   /** What a request gets when the queue is empty. Default: text 'ok'. */
   defaultScript?: Script
+  /**
+   * Model ids `GET /v1/models` answers, OpenAI-style (`{object: 'list', data: [{id, ...}]}`).
+   * Without it that route is a 404, like every other unscripted route.
+   */
+  models?: readonly string[]
 }
 
 export interface ModelServer {
@@ -510,6 +516,11 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     })
     record.body = await readBody(req)
     notify()
+    if (options.models && record.method === 'GET' && record.path.endsWith('/models')) {
+      const data = options.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'scripted' }))
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data }))
+      return
+    }
     if (record.method !== 'POST' || !record.path.endsWith('/responses')) {
       const body = { error: { message: `no route for ${record.method} ${record.path}`, type: 'not_found' } }
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(body))

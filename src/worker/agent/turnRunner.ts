@@ -27,6 +27,7 @@ import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
 import { buildInput, DEFAULT_BASE_INSTRUCTIONS, outputText, userMessageItem } from './history'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
+import { effectiveContextWindow } from './modelCatalog'
 import type { RequestOptions, ToolHost, ToolServices } from './tools'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
 
@@ -428,7 +429,9 @@ export class TurnRunner implements RunningTurn {
 
   private async recordUsage(usage: TokenUsage, settings: ResolvedThreadSettings): Promise<void> {
     const thread = this.host.thread
-    const tokenUsage = addUsage(thread.tokenUsage, usage, settings.modelContextWindow)
+    // As codex reports it: the catalog's window (or `model_context_window`) times the effective percentage.
+    const window = effectiveContextWindow(settings.model, settings.modelContextWindow)
+    const tokenUsage = addUsage(thread.tokenUsage, usage, window)
     await this.persist('token_usage', { turnId: this.turn.id, usage: tokenUsage })
     thread.tokenUsage = tokenUsage
     await this.publish('thread/tokenUsage/updated', {

@@ -340,6 +340,7 @@ export async function startAppServer(
 
 /** Runs the CLI; returns the exit code (the process stays up while a server runs). */
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv[0] === 'rules') return (await import('./rulesCli')).runRulesCli(argv.slice(1), env)
   let command: ParsedCommand
   try {
     command = await parseCommandLine(argv)

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { expectCodexShape } from '../support/codexSchema'
 import { functionCall, functionOutput, text, type Script } from '../support/modelServer'
 import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
 import type { ServerMessage, TestClient } from '../support/testClient'
@@ -93,7 +94,11 @@ describe.each<TransportKind>(['stdio', 'ws'])('command approval over %s', (trans
       kind: 'command',
       command: 'touch made.txt && echo made',
       cwd,
+      environmentId: 'local',
+      // codex's proposal: the first part that needs asking (echo is known safe).
+      proposedExecpolicyAmendment: ['touch', 'made.txt'],
     })
+    expectCodexShape('ServerRequest', { id: request.id, method: request.method, params: request.params })
     expect(existsSync(join(cwd, 'made.txt'))).toBe(false)
     answer(client, request, { decision: 'accept' })
     const completed = await completedTurn(client, turnId)
@@ -350,8 +355,11 @@ describe('approvals', () => {
     const request = await client.waitForServerRequest('item/commandExecution/requestApproval')
     expect(request.params).toMatchObject({
       itemId: 'call_retry',
-      reason: 'command failed in the sandbox; retry without sandbox?',
+      reason: 'command failed; retry without sandbox?',
+      // A rerun is its own one-shot approval, as in codex.
+      approvalId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     })
+    expectCodexShape('ServerRequest', { id: request.id, method: request.method, params: request.params })
     expect(existsSync(target)).toBe(false)
     answer(client, request, { decision: 'accept' })
     await completedTurn(client, turnId)
@@ -417,6 +425,14 @@ describe('file change approval', () => {
     const turnId = await startTurn(client, thread.id)
     const request = await client.waitForServerRequest('item/fileChange/requestApproval')
     expect(request.params).toMatchObject({ threadId: thread.id, turnId, itemId: 'call_patch' })
+    // codex leaves out what it does not know: no reason for an untrusted patch, no root to grant.
+    expect(Object.keys(request.params as object).sort()).toEqual([
+      'itemId',
+      'startedAtMs',
+      'threadId',
+      'turnId',
+    ])
+    expectCodexShape('ServerRequest', { id: request.id, method: request.method, params: request.params })
     expect(existsSync(join(cwd, 'notes.txt'))).toBe(false)
     answer(client, request, { decision: 'accept' })
     await completedTurn(client, turnId)

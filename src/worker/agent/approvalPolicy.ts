@@ -8,6 +8,7 @@
  * explicit approval.
  */
 import { isUnrestricted, type AskForApproval, type SandboxPolicy } from '../protocol/thread'
+import type { CommandExecutionApprovalDecision } from '../protocol/tools'
 
 /** `config.toml` still has `on-failure`; the wire reports it as `on-request` (protocol.md §6). */
 export type ApprovalMode = 'untrusted' | 'on-request' | 'on-failure' | 'never'
@@ -38,12 +39,35 @@ export interface CommandFacts {
   justification: string | null
   /** The user chose "accept for session" for this command before; `sandboxed` is how it ran then. */
   approvedForSession: { sandboxed: boolean } | null
+  /** What the exec-policy rules say about the command (none when no rule decides it). */
+  rules?: RuleVerdict
 }
+
+/** The rules' verdict on a whole command (every part of a script), from agent/execPolicy. */
+export type RuleVerdict =
+  | { kind: 'none' }
+  /** Every part is allowed by a rule: codex runs it outside the sandbox without asking. */
+  | { kind: 'allow' }
+  | { kind: 'prompt'; reason: string }
+  | { kind: 'forbidden'; reason: string }
+
+/** codex's text when a rule wants a prompt but the policy never asks. */
+export const PROMPT_CONFLICT_REASON = 'approval required by policy, but AskForApproval is set to Never'
 
 export const NO_SANDBOX_REASON = 'no sandbox is available on this machine to contain the command'
 
 export function planCommand(facts: CommandFacts): CommandPlan {
   const { mode, policy, sandboxAvailable, knownSafe, escalate } = facts
+  const rules = facts.rules ?? { kind: 'none' }
+  if (rules.kind === 'forbidden') return { kind: 'reject', message: rules.reason }
+  // The user allowed every part of it for good: it runs as codex runs it, outside the sandbox.
+  if (rules.kind === 'allow') return { kind: 'run', sandboxed: false }
+  if (rules.kind === 'prompt') {
+    if (facts.approvedForSession) return { kind: 'run', ...facts.approvedForSession }
+    if (mode === 'never') return { kind: 'reject', message: PROMPT_CONFLICT_REASON }
+    const sandboxed = !isUnrestricted(policy) && sandboxAvailable && !escalate
+    return { kind: 'ask', sandboxed, reason: rules.reason }
+  }
   if (isUnrestricted(policy)) {
     return mode === 'untrusted' && !knownSafe && !facts.approvedForSession
       ? { kind: 'ask', sandboxed: false, reason: facts.justification }
@@ -74,6 +98,19 @@ export function planCommand(facts: CommandFacts): CommandPlan {
         ? { kind: 'ask', sandboxed: false, reason: facts.justification }
         : { kind: 'run', sandboxed: true }
   }
+}
+
+/**
+ * The choices a command prompt offers, in codex's order: accept, the proposed prefix rule when there
+ * is one, cancel. A one-shot prompt (a rerun outside the sandbox) offers accept and cancel only.
+ * `decline` is left out as codex leaves it out, though an answer of `decline` still works.
+ */
+export function commandDecisions(
+  amendment: readonly string[] | null,
+  oneShot: boolean,
+): CommandExecutionApprovalDecision[] {
+  if (oneShot || !amendment) return ['accept', 'cancel']
+  return ['accept', { acceptWithExecpolicyAmendment: { execpolicy_amendment: [...amendment] } }, 'cancel']
 }
 
 /**

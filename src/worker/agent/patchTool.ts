@@ -64,7 +64,8 @@ async function applyPatch(call: ToolCall, services: ToolServices): Promise<ToolO
       turnId: services.turnId,
       itemId: item.id,
       startedAtMs: item.startedAtMs ?? Date.now(),
-      reason: plan.reason,
+      // Absent rather than null, as codex sends it; codex never proposes a root to grant.
+      ...(plan.reason !== null ? { reason: plan.reason } : {}),
     })
     if (decision === 'decline' || decision === 'cancel') {
       await services.completeItem({ ...item, status: 'declined' })

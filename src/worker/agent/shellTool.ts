@@ -3,23 +3,47 @@
  * the sandbox the thread's policy asks for, after the approval the policy requires. Output streams
  * to clients as `item/commandExecution/outputDelta`; the `commandExecution` item records the
  * command, cwd, status, output, exit code and duration; the model gets codex's formatted output,
- * truncated head-and-tail.
+ * truncated head-and-tail. Exec-policy rules (agent/execPolicy) come first: a command every part of
+ * which a rule allows runs without asking, a forbidden one never runs, and a prompt proposes the
+ * prefix rule codex would, which the user may keep with "don't ask again".
  *
  * It must never run a command outside the sandbox that neither the policy nor the user allowed,
  * and never leave a process behind when the turn is interrupted or the command times out.
  */
+import { randomUUID } from 'node:crypto'
 import { resolve } from 'node:path'
 import * as z from 'zod/mini'
+import { resolveCodexDeskHome } from '../home'
 import type { CommandExecutionItem } from '../protocol/items'
-import type { CommandExecutionApprovalDecision } from '../protocol/tools'
+import type {
+  CommandExecutionApprovalDecision,
+  CommandExecutionRequestApprovalParams,
+} from '../protocol/tools'
 import { formatZodError } from '../protocol/errors'
-import { looksDeniedBySandbox, planCommand, type CommandPlan } from './approvalPolicy'
+import {
+  commandDecisions,
+  looksDeniedBySandbox,
+  planCommand,
+  type CommandPlan,
+  type RuleVerdict,
+} from './approvalPolicy'
 import { parseCommandActions } from './exec/commandActions'
 import { shellEnvironment } from './exec/env'
 import { formatExecOutput } from './exec/output'
 import { runCommand, type ExecResult } from './exec/run'
 import { isKnownSafeCommand } from './exec/safeCommands'
-import { shellArgv } from './exec/shell'
+import { shellArgv, shellJoin } from './exec/shell'
+import {
+  checkCommands,
+  commandsForPolicy,
+  execPolicyFor,
+  forbiddenReason,
+  promptReason,
+  proposeAmendment,
+  proposeRetryAmendment,
+  type ExecPolicyStore,
+  type PolicyCheck,
+} from './execPolicy'
 import { detectSandbox, sandboxArgv, type SandboxAvailability } from './sandbox/sandbox'
 import {
   parseArguments,
@@ -84,14 +108,18 @@ export interface ShellToolOptions {
   env: NodeJS.ProcessEnv
   /** Finds the sandbox; defaults to probing this machine (cached). */
   detectSandbox?: () => Promise<SandboxAvailability>
+  /** The home whose `rules/` hold the exec-policy rules; defaults to CODEX_DESK_HOME from `env`. */
+  home?: string
 }
 
 export function createShellTool(options: ShellToolOptions): Tool {
   const detect = options.detectSandbox ?? detectSandbox
+  const home = options.home ?? resolveCodexDeskHome(options.env)
   return {
     name: SHELL_TOOL_NAME,
     spec: () => shellCommandSpec,
-    call: (call, services) => runShellCommand(call, services, options.env, detect),
+    call: (call, services) =>
+      runShellCommand(call, services, options.env, detect, execPolicyFor(home, services.log)),
   }
 }
 
@@ -102,6 +130,7 @@ async function runShellCommand(
   services: ToolServices,
   env: NodeJS.ProcessEnv,
   detect: () => Promise<SandboxAvailability>,
+  rules: ExecPolicyStore,
 ): Promise<ToolOutput> {
   const raw = parseArguments(call)
   if (!raw.ok) return raw.message
@@ -112,14 +141,26 @@ async function runShellCommand(
   const cwd = resolve(settings.cwd, args.workdir ?? '.')
   const sandbox = await detect()
   const escalate = args.sandbox_permissions === 'require_escalated'
+  const environment = shellEnvironment(settings.config.shell_environment_policy, env)
+  const { commands, parsed: scriptParsed } = commandsForPolicy(
+    args.command,
+    shellArgv(args.command, { login: args.login ?? true, env: environment }),
+  )
+  const check = checkCommands((await rules.load()).rules, commands)
+  // Each part is known safe, or allowed by a rule (codex weighs the parts one by one).
+  const partSafe = (words: string[]) => scriptParsed && isKnownSafeCommand(shellJoin(words))
+  const knownSafe = commands.every(
+    (words, i) => check.matches[i]?.some((rule) => rule.decision === 'allow') || partSafe(words),
+  )
   const plan = planCommand({
     mode: settings.approvalMode,
     policy: settings.sandboxPolicy,
     sandboxAvailable: sandbox.kind !== 'none',
-    knownSafe: isKnownSafeCommand(args.command),
+    knownSafe,
     escalate,
     justification: args.justification ?? null,
     approvedForSession: thread.sessionApprovals.commands.get(args.command) ?? null,
+    rules: ruleVerdict(check, args.command),
   })
   if (plan.kind === 'reject') return plan.message
 
@@ -140,8 +181,14 @@ async function runShellCommand(
   if (plan.kind === 'ask') {
     services.markWaitingOnApproval()
     await services.startItem(item)
-    const decision = await askApproval(services, item, plan)
-    const verdict = applyDecision(services, args.command, decision, plan)
+    // codex's proposal: the first part no rule covers that itself needs asking about.
+    const amendment = proposeAmendment(
+      check,
+      commands,
+      (words) => !(partSafe(words) && (settings.approvalMode === 'untrusted' || !escalate)),
+    )
+    const decision = await askApproval(services, item, plan, { amendment, oneShot: false })
+    const verdict = await applyDecision(services, args.command, decision, plan, rules)
     if (verdict) return declined(services, item, verdict)
   } else {
     await services.startItem(item)
@@ -160,10 +207,14 @@ async function runShellCommand(
     const retry: CommandPlan = {
       kind: 'ask',
       sandboxed: false,
-      reason: 'command failed in the sandbox; retry without sandbox?',
+      reason: 'command failed; retry without sandbox?',
     }
-    const decision = await askApproval(services, item, retry)
-    const verdict = applyDecision(services, args.command, decision, retry)
+    // A rerun is new authority for this one call: its own approval id, accept or cancel only.
+    const decision = await askApproval(services, item, retry, {
+      amendment: proposeRetryAmendment(check, commands),
+      oneShot: true,
+    })
+    const verdict = await applyDecision(services, args.command, decision, retry, rules)
     if (verdict) return declined(services, item, verdict)
     result = await execute(services, item, args, cwd, false, sandbox, env, timeoutMs)
   }
@@ -179,34 +230,51 @@ async function runShellCommand(
   return formatExecOutput(result, { timeoutMs })
 }
 
+/** What the rules say about the whole script, with codex's texts. */
+function ruleVerdict(check: PolicyCheck, command: string): RuleVerdict {
+  if (check.forbidden) return { kind: 'forbidden', reason: forbiddenReason(command, check.forbidden) }
+  if (check.prompt) return { kind: 'prompt', reason: promptReason(command, check.prompt) }
+  return check.allAllowed ? { kind: 'allow' } : { kind: 'none' }
+}
+
+/** The request with every field codex fills, in codex's order; absent values are left out. */
 async function askApproval(
   services: ToolServices,
   item: CommandExecutionItem,
   plan: Extract<CommandPlan, { kind: 'ask' }>,
+  options: { amendment: string[] | null; oneShot: boolean },
 ): Promise<Decision> {
-  return requestDecision(services, 'item/commandExecution/requestApproval', {
+  const { amendment, oneShot } = options
+  const params: CommandExecutionRequestApprovalParams = {
+    kind: 'command',
     threadId: services.threadId,
     turnId: services.turnId,
     itemId: item.id,
     startedAtMs: item.startedAtMs ?? Date.now(),
-    kind: 'command',
-    reason: plan.reason,
+    ...(oneShot ? { approvalId: randomUUID() } : {}),
+    environmentId: 'local',
+    ...(plan.reason !== null ? { reason: plan.reason } : {}),
     command: item.command,
     cwd: item.cwd,
     commandActions: item.commandActions,
-  })
+    ...(amendment ? { proposedExecpolicyAmendment: amendment } : {}),
+    availableDecisions: commandDecisions(amendment, oneShot),
+  }
+  return requestDecision(services, 'item/commandExecution/requestApproval', params)
 }
 
 /**
- * What the decision means for the call: null to go ahead (remembering a session approval), or how
- * to tell the model it was refused. `cancel` also ends the turn.
+ * What the decision means for the call: null to go ahead (remembering a session approval, or keeping
+ * the prefix rule the user accepted), or how to tell the model it was refused. `cancel` also ends
+ * the turn.
  */
-function applyDecision(
+async function applyDecision(
   services: ToolServices,
   command: string,
   decision: Decision,
   plan: Extract<CommandPlan, { kind: 'ask' }>,
-): 'declined' | 'cancelled' | null {
+  rules: ExecPolicyStore,
+): Promise<'declined' | 'cancelled' | null> {
   if (decision === 'decline') return 'declined'
   if (decision === 'cancel') {
     services.cancelTurn()
@@ -214,8 +282,24 @@ function applyDecision(
   }
   if (decision === 'acceptForSession') {
     services.thread.sessionApprovals.commands.set(command, { sandboxed: plan.sandboxed })
+  } else if (typeof decision === 'object' && 'acceptWithExecpolicyAmendment' in decision) {
+    const prefix = decision.acceptWithExecpolicyAmendment.execpolicy_amendment
+    // As in codex: the command runs either way; a rule that cannot be kept is logged.
+    try {
+      if (prefix.length === 0) throw new Error('the amendment is empty')
+      await rules.allow(prefix)
+    } catch (error) {
+      services.log.warn(
+        { threadId: services.threadId, prefix, err: error },
+        'could not keep the approved rule',
+      )
+    }
+  } else if (
+    typeof decision === 'object' &&
+    decision.applyNetworkPolicyAmendment.network_policy_amendment.action === 'deny'
+  ) {
+    return 'declined'
   }
-  // accept, acceptForSession, and the amendment variants (accepted for this run; amendments are not kept).
   return null
 }
 

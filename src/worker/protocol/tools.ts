@@ -13,6 +13,19 @@ const itemIds = { threadId: z.string(), turnId: z.string(), itemId: z.string() }
 
 export const NetworkApprovalContext = z.looseObject({ host: z.string(), protocol: z.string() })
 
+export const CommandExecutionApprovalDecision = z.union([
+  z.enum(['accept', 'acceptForSession', 'decline', 'cancel']),
+  z.object({
+    acceptWithExecpolicyAmendment: z.object({ execpolicy_amendment: z.array(z.string()) }),
+  }),
+  z.object({
+    applyNetworkPolicyAmendment: z.object({
+      network_policy_amendment: z.looseObject({ host: z.string(), action: z.string() }),
+    }),
+  }),
+])
+export type CommandExecutionApprovalDecision = z.infer<typeof CommandExecutionApprovalDecision>
+
 export const CommandExecutionRequestApprovalParams = z.object({
   ...itemIds,
   startedAtMs: z.number(),
@@ -27,27 +40,24 @@ export const CommandExecutionRequestApprovalParams = z.object({
   networkApprovalContext: z.nullish(NetworkApprovalContext),
   proposedExecpolicyAmendment: z.nullish(z.array(z.string())),
   proposedNetworkPolicyAmendments: z.nullish(z.array(z.unknown())),
-  /** Experimental in codex: which decisions the client may offer. */
-  availableDecisions: z.nullish(z.array(z.unknown())),
+  /** Experimental in codex: which decisions the client may offer, in order. */
+  availableDecisions: z.nullish(z.array(CommandExecutionApprovalDecision)),
+  /** Experimental in codex: extra permissions the command asks for. */
+  additionalPermissions: z.nullish(z.unknown()),
 })
 export type CommandExecutionRequestApprovalParams = z.infer<typeof CommandExecutionRequestApprovalParams>
-
-export const CommandExecutionApprovalDecision = z.union([
-  z.enum(['accept', 'acceptForSession', 'decline', 'cancel']),
-  z.object({
-    acceptWithExecpolicyAmendment: z.object({ execpolicy_amendment: z.array(z.string()) }),
-  }),
-  z.object({
-    applyNetworkPolicyAmendment: z.object({
-      network_policy_amendment: z.looseObject({ host: z.string(), action: z.string() }),
-    }),
-  }),
-])
-export type CommandExecutionApprovalDecision = z.infer<typeof CommandExecutionApprovalDecision>
 
 export const CommandExecutionRequestApprovalResponse = z.object({
   decision: CommandExecutionApprovalDecision,
 })
+
+/**
+ * Fields of server requests that only connections with `capabilities.experimentalApi` receive; the
+ * broker strips them for the others, as codex does.
+ */
+export const SERVER_REQUEST_EXPERIMENTAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  'item/commandExecution/requestApproval': ['availableDecisions', 'additionalPermissions'],
+}
 
 export const FileChangeRequestApprovalParams = z.object({
   ...itemIds,

@@ -3,6 +3,8 @@
  * request with one id to several connections, first valid answer wins, a timeout on every wait, and
  * pending requests that survive a disconnect so they can be replayed to a connection that comes
  * back. Answers to unknown ids, or from connections the request was not sent to, are ignored.
+ * Experimental fields of a request (`availableDecisions`, ...) go only to connections that opted in
+ * to the experimental API; the others get the same request without them.
  */
 import type { ErrorMessage, ResponseMessage } from '../protocol/jsonrpc'
 import { formatZodError } from '../protocol/errors'
@@ -12,6 +14,7 @@ import {
   type ServerRequestParams,
   type ServerRequestResponse,
 } from '../protocol/registry'
+import { SERVER_REQUEST_EXPERIMENTAL_FIELDS } from '../protocol/tools'
 import type { Connection, ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
@@ -104,7 +107,7 @@ export class ServerRequestBroker {
       }
       if (options.signal?.aborted) return onAbort()
       options.signal?.addEventListener('abort', onAbort, { once: true })
-      void this.router.request(pending.targets, id, method, params)
+      this.deliver(pending.targets, id, method, params)
     })
     return { id, response }
   }
@@ -114,8 +117,27 @@ export class ServerRequestBroker {
     const pending = this.pending.get(id)
     if (!pending) return false
     pending.targets.add(connectionId)
-    void this.router.request(connectionId, pending.id, pending.method, pending.params)
+    this.deliver([connectionId], pending.id, pending.method, pending.params)
     return true
+  }
+
+  /** Sends the request frame, without its experimental fields to connections that did not opt in. */
+  private deliver(targets: Iterable<ConnectionId>, id: number, method: string, params: unknown): void {
+    const fields = SERVER_REQUEST_EXPERIMENTAL_FIELDS[method]
+    if (!fields || !params || typeof params !== 'object') {
+      void this.router.request(targets, id, method, params)
+      return
+    }
+    const full: ConnectionId[] = []
+    const plain: ConnectionId[] = []
+    for (const target of targets) (this.router.get(target)?.experimentalApi ? full : plain).push(target)
+    if (full.length > 0) void this.router.request(full, id, method, params)
+    if (plain.length > 0) {
+      const stripped = Object.fromEntries(
+        Object.entries(params as Record<string, unknown>).filter(([key]) => !fields.includes(key)),
+      )
+      void this.router.request(plain, id, method, stripped)
+    }
   }
 
   handleReply(connection: Connection, message: ResponseMessage | ErrorMessage): void {

@@ -2,8 +2,17 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readmeWithCoverage } from '../../scripts/protocolCoverage'
+import {
+  codexClientRequests,
+  codexServerNotifications,
+  codexServerRequests,
+  type CodexMethod,
+} from '../../src/worker/protocol/codexMethods'
 import { CONFIG_KEYS } from '../../src/worker/config/schema'
 import { REPO_ROOT } from '../support/appServerProcess'
+import { codexMethods } from '../support/codexSchema'
+
+const names = (list: readonly CodexMethod[]) => list.map((m) => m.method)
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -21,6 +30,16 @@ describe('repository rules', () => {
   it('keeps the README protocol coverage table in step with the registry', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
     expect(readme).toBe(readmeWithCoverage(readme))
+  })
+
+  it("measures coverage against codex 0.169.0's own method list, experimental ones marked", () => {
+    expect(names(codexClientRequests)).toEqual(codexMethods('ClientRequest'))
+    expect(names(codexServerRequests)).toEqual(codexMethods('ServerRequest'))
+    expect(names(codexServerNotifications)).toEqual(codexMethods('ServerNotification'))
+    const stable = new Set(codexMethods('ClientRequest', true))
+    expect(codexClientRequests.filter((m) => m.experimental).map((m) => m.method)).toEqual(
+      names(codexClientRequests).filter((m) => !stable.has(m)),
+    )
   })
 
   it('documents every config key of the schema in the README key table, and no other', () => {

@@ -14,7 +14,14 @@ import type { ParamsOf, ResultOf } from '../protocol/registry'
 import type { RequestContext } from '../server/context'
 import { turnHeader, turnSummary, type LiveThread } from '../threads/liveThread'
 import type { ThreadSettings } from '../threads/rollout'
-import { pickOverrides, type ResolvedThreadSettings } from '../threads/threadSettings'
+import { logIgnoredParams } from '../threads/ignoredParams'
+import {
+  applySettings,
+  assertEffort,
+  assertPermissionsExclusive,
+  turnSettingsOverrides,
+} from '../threads/settingsUpdate'
+import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { ThreadManager } from '../threads/threadManager'
 import type { ThreadStatus, Turn, UserInput } from '../protocol/items'
 import { Emitter, type Event } from '../util/event'
@@ -49,8 +56,15 @@ export class TurnController {
   async start(params: ParamsOf<'turn/start'>, ctx: RequestContext): Promise<ResultOf<'turn/start'>> {
     const { threads } = this.options
     const live = threads.require(params.threadId)
+    if (params.toolOutput && params.input.length > 0) {
+      throw invalidRequest('`toolOutput` cannot be combined with nonempty `input`')
+    }
     if (params.input.length === 0) throw invalidRequest('input must not be empty')
-    await threads.applyOverrides(live, turnOverrides(params))
+    assertEffort(params.effort, params.collaborationMode?.settings.reasoning_effort)
+    assertPermissionsExclusive(params.permissions, params.sandboxPolicy, 'sandboxPolicy')
+    logIgnoredParams(this.options.log, 'turn/start', params)
+    // Like codex, a change the overrides make is announced before the response.
+    await applySettings(threads, live, turnOverrides(params), (send) => send())
     const { turn, runner } = await this.steerOrPrepare(
       live,
       params.input,
@@ -206,18 +220,9 @@ export class TurnController {
   }
 }
 
-/** turn/start's sticky overrides, in thread_settings form. */
+/** turn/start's sticky overrides, in thread_settings form (`serviceTier: null` changes nothing here). */
 function turnOverrides(params: ParamsOf<'turn/start'>): ThreadSettings {
-  return pickOverrides(params, [
-    'cwd',
-    'approvalPolicy',
-    'approvalsReviewer',
-    'sandboxPolicy',
-    'model',
-    'serviceTier',
-    'effort',
-    'summary',
-    'personality',
-    'collaborationMode',
-  ])
+  const out = turnSettingsOverrides(params)
+  if (params.serviceTier != null) out.serviceTier = params.serviceTier
+  return out
 }

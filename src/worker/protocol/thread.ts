@@ -83,11 +83,49 @@ export function isUnrestricted(policy: SandboxPolicy): boolean {
 export const ApprovalsReviewer = z.enum(['user', 'auto_review', 'guardian_subagent'])
 export type ApprovalsReviewer = z.infer<typeof ApprovalsReviewer>
 
-export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])
+/**
+ * Any value the model advertises (`low`, `high`, `xhigh`, ...): codex 0.169 takes any string and
+ * sends it on. An empty one is refused by the handlers with codex's own words
+ * (`reasoning_effort must not be empty`), see threads/settingsUpdate.ts.
+ */
+export const ReasoningEffort = z.string()
 export type ReasoningEffort = z.infer<typeof ReasoningEffort>
 
 export const ReasoningSummary = z.enum(['auto', 'concise', 'detailed', 'none'])
 export type ReasoningSummary = z.infer<typeof ReasoningSummary>
+
+/** Deprecated in codex (no style is selected any more), still validated and reported. */
+export const Personality = z.enum(['none', 'friendly', 'pragmatic'])
+export type Personality = z.infer<typeof Personality>
+
+/** Deprecated and ignored by codex; always reported as `explicitRequestOnly`. */
+export const MultiAgentMode = z.union([
+  z.enum(['explicitRequestOnly', 'proactive']),
+  z.strictObject({ custom: z.string() }),
+])
+export type MultiAgentMode = z.infer<typeof MultiAgentMode>
+
+/**
+ * A collaboration mode preset; its `model` and `reasoning_effort` take precedence over the plain
+ * `model` and `effort` params. `developer_instructions: null` means "the mode's built-in text".
+ */
+export const CollaborationMode = z.object({
+  mode: z.enum(['plan', 'default']),
+  settings: z.object({
+    model: z.string(),
+    reasoning_effort: z.nullish(ReasoningEffort),
+    developer_instructions: z.nullish(z.string()),
+  }),
+})
+export type CollaborationMode = z.infer<typeof CollaborationMode>
+
+/** An execution environment a turn may use (codex-desk runs every turn locally in its cwd). */
+export const TurnEnvironmentParams = z.object({
+  environmentId: z.string(),
+  cwd: z.string(),
+  runtimeWorkspaceRoots: z.nullish(z.array(z.string())),
+})
+export type TurnEnvironmentParams = z.infer<typeof TurnEnvironmentParams>
 
 // ---------------------------------------------------------------------------------------------
 // thread/start, thread/resume, thread/fork
@@ -106,24 +144,33 @@ const threadOverrides = {
   baseInstructions: z.nullish(z.string()),
   developerInstructions: z.nullish(z.string()),
   /** Deprecated in codex, still accepted. */
-  personality: z.nullish(z.string()),
+  personality: z.nullish(Personality),
 }
 
-/** Loose where codex-desk does not read them yet. */
+/**
+ * Experimental params (codex gates each when present and not null). Plain booleans are in
+ * `*_EXPERIMENTAL_FLAGS` instead: codex gates those only when `true`.
+ */
 const threadStartExperimental = {
+  /** Validated by agent/dynamicTools.ts. */
   dynamicTools: z.nullish(z.array(z.unknown())),
   /** A permission profile id, exclusive with `sandbox`. */
-  permissions: z.nullish(z.unknown()),
+  permissions: z.nullish(z.string()),
   runtimeWorkspaceRoots: z.nullish(z.array(z.string())),
-  environments: z.nullish(z.unknown()),
+  environments: z.nullish(z.array(TurnEnvironmentParams)),
   historyMode: z.nullish(HistoryMode),
   projectId: z.nullish(z.string()),
-  allowProviderModelFallback: z.nullish(z.boolean()),
-  experimentalRawEvents: z.nullish(z.boolean()),
-  selectedCapabilityRoots: z.nullish(z.unknown()),
+  selectedCapabilityRoots: z.nullish(z.array(z.looseObject({ id: z.string(), location: z.unknown() }))),
   daybreakEnabled: z.nullish(z.boolean()),
   /** Accepted and ignored, as codex does. */
-  multiAgentMode: z.nullish(z.unknown()),
+  multiAgentMode: z.nullish(MultiAgentMode),
+  /** codex's test-only field for the experimental gate. */
+  mockExperimentalField: z.nullish(z.string()),
+}
+
+const threadStartFlags = {
+  allowProviderModelFallback: z.nullish(z.boolean()),
+  experimentalRawEvents: z.nullish(z.boolean()),
 }
 
 export const ThreadStartParams = z.object({
@@ -133,10 +180,16 @@ export const ThreadStartParams = z.object({
   sessionStartSource: z.nullish(z.enum(['startup', 'clear'])),
   threadSource: z.nullish(z.string()),
   ...threadStartExperimental,
+  ...threadStartFlags,
 })
 export type ThreadStartParams = z.infer<typeof ThreadStartParams>
 
 export const THREAD_START_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(threadStartExperimental)
+/** Experimental booleans, gated only when `true` (server/thread.ts checks them). */
+export const THREAD_START_EXPERIMENTAL_FLAGS = [
+  'allowProviderModelFallback',
+  'experimentalRawEvents',
+] as const
 
 const threadStartResponseShape = {
   thread: Thread,
@@ -157,10 +210,17 @@ export const ThreadStartResponse = z.object(threadStartResponseShape)
 export type ThreadStartResponse = z.infer<typeof ThreadStartResponse>
 
 const threadResumeExperimental = {
-  history: z.nullish(z.unknown()),
+  history: z.nullish(z.array(z.unknown())),
   path: z.nullish(z.string()),
-  initialTurnsPage: z.nullish(z.unknown()),
-  permissions: z.nullish(z.unknown()),
+  initialTurnsPage: z.nullish(
+    z.object({
+      itemsView: z.nullish(z.enum(['notLoaded', 'summary', 'full'])),
+      limit: z.nullish(z.int().check(z.nonnegative())),
+      sortDirection: z.nullish(z.enum(['asc', 'desc'])),
+    }),
+  ),
+  permissions: z.nullish(z.string()),
+  runtimeWorkspaceRoots: z.nullish(z.array(z.string())),
 }
 
 export const ThreadResumeParams = z.object({
@@ -181,7 +241,19 @@ export const ThreadResumeResponse = z.object({
 })
 export type ThreadResumeResponse = z.infer<typeof ThreadResumeResponse>
 
-const threadForkExperimental = { beforeTurnId: z.nullish(z.string()) }
+const threadForkExperimental = {
+  beforeTurnId: z.nullish(z.string()),
+  path: z.nullish(z.string()),
+  permissions: z.nullish(z.string()),
+  runtimeWorkspaceRoots: z.nullish(z.array(z.string())),
+}
+
+const threadForkFlags = {
+  attachToSource: z.nullish(z.boolean()),
+  deferGoalContinuation: z.nullish(z.boolean()),
+  experimentalDisablePredictionMcp: z.nullish(z.boolean()),
+  experimentalPredictionMode: z.nullish(z.boolean()),
+}
 
 export const ThreadForkParams = z.object({
   threadId: z.string(),
@@ -189,12 +261,21 @@ export const ThreadForkParams = z.object({
   lastTurnId: z.nullish(z.string()),
   excludeTurns: z.nullish(z.boolean()),
   ephemeral: z.nullish(z.boolean()),
+  threadSource: z.nullish(z.string()),
   ...threadOverrides,
   ...threadForkExperimental,
+  ...threadForkFlags,
 })
 export type ThreadForkParams = z.infer<typeof ThreadForkParams>
 
 export const THREAD_FORK_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(threadForkExperimental)
+/** Experimental booleans, gated only when `true` (server/thread.ts checks them). */
+export const THREAD_FORK_EXPERIMENTAL_FLAGS = [
+  'attachToSource',
+  'deferGoalContinuation',
+  'experimentalDisablePredictionMcp',
+  'experimentalPredictionMode',
+] as const
 
 /** A new thread id, `forkedFromId` set. */
 export const ThreadForkResponse = z.object(threadStartResponseShape)
@@ -246,6 +327,66 @@ export const ThreadLoadedListResponse = z.object({
   nextCursor: nullableString,
 })
 export type ThreadLoadedListResponse = z.infer<typeof ThreadLoadedListResponse>
+
+// ---------------------------------------------------------------------------------------------
+// thread/settings/update (experimental) and the settings it reports
+
+/**
+ * Sticky settings for the thread's next turns; a null or omitted field keeps the current value,
+ * except `serviceTier`, where null clears it. `collaborationMode` wins over `model` and `effort`.
+ */
+export const ThreadSettingsUpdateParams = z.object({
+  threadId: z.string(),
+  model: z.nullish(z.string()),
+  effort: z.nullish(ReasoningEffort),
+  summary: z.nullish(ReasoningSummary),
+  serviceTier: z.nullish(z.string()),
+  cwd: z.nullish(z.string()),
+  approvalPolicy: z.nullish(AskForApproval),
+  approvalsReviewer: z.nullish(ApprovalsReviewer),
+  sandboxPolicy: z.nullish(SandboxPolicy),
+  /** A permission profile id, exclusive with `sandboxPolicy`. */
+  permissions: z.nullish(z.string()),
+  environments: z.nullish(z.array(TurnEnvironmentParams)),
+  /** Replaces the list; `[]` clears it. */
+  disabledPluginIds: z.nullish(z.array(z.string())),
+  collaborationMode: z.nullish(CollaborationMode),
+  multiAgentMode: z.nullish(MultiAgentMode),
+  personality: z.nullish(Personality),
+})
+export type ThreadSettingsUpdateParams = z.infer<typeof ThreadSettingsUpdateParams>
+
+/** What a loaded thread's next turn runs with (`thread/settings/updated`). */
+export const ThreadSettings = z.object({
+  disabledPluginIds: z.array(z.string()),
+  cwd: z.string(),
+  /** null: the server does not expose an environment selection. */
+  environments: z.nullable(
+    z.array(
+      z.object({ environmentId: z.string(), cwd: z.string(), runtimeWorkspaceRoots: z.array(z.string()) }),
+    ),
+  ),
+  approvalPolicy: AskForApproval,
+  approvalsReviewer: ApprovalsReviewer,
+  sandboxPolicy: SandboxPolicy,
+  activePermissionProfile: z.nullable(z.object({ id: z.string(), extends: nullableString })),
+  model: z.string(),
+  modelProvider: z.string(),
+  serviceTier: nullableString,
+  effort: nullableString,
+  summary: z.nullable(ReasoningSummary),
+  collaborationMode: CollaborationMode,
+  multiAgentMode: MultiAgentMode,
+  personality: z.nullable(Personality),
+})
+export type ThreadSettings = z.infer<typeof ThreadSettings>
+
+/** To the thread's subscribers, whenever an update or a turn's overrides change its settings. */
+export const ThreadSettingsUpdatedNotification = z.object({
+  threadId: z.string(),
+  threadSettings: ThreadSettings,
+})
+export type ThreadSettingsUpdatedNotification = z.infer<typeof ThreadSettingsUpdatedNotification>
 
 // ---------------------------------------------------------------------------------------------
 // Notifications

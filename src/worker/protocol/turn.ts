@@ -5,7 +5,17 @@
  */
 import * as z from 'zod/mini'
 import { ThreadItem, Turn, TurnError, UserInput } from './items'
-import { ApprovalsReviewer, AskForApproval, ReasoningEffort, ReasoningSummary, SandboxPolicy } from './thread'
+import {
+  ApprovalsReviewer,
+  AskForApproval,
+  CollaborationMode,
+  MultiAgentMode,
+  Personality,
+  ReasoningEffort,
+  ReasoningSummary,
+  SandboxPolicy,
+  TurnEnvironmentParams,
+} from './thread'
 
 const ids = { threadId: z.string(), turnId: z.string() }
 const itemIds = { ...ids, itemId: z.string() }
@@ -13,7 +23,19 @@ const itemIds = { ...ids, itemId: z.string() }
 // ---------------------------------------------------------------------------------------------
 // turn/start, turn/steer, turn/interrupt
 
-const turnStartExperimental = { environments: z.nullish(z.unknown()), permissions: z.nullish(z.unknown()) }
+/** Experimental params: codex gates each when present and not null. */
+const turnStartExperimental = {
+  environments: z.nullish(z.array(TurnEnvironmentParams)),
+  /** A permission profile id, exclusive with `sandboxPolicy`. */
+  permissions: z.nullish(z.string()),
+  runtimeWorkspaceRoots: z.nullish(z.array(z.string())),
+  collaborationMode: z.nullish(CollaborationMode),
+  additionalContext: z.nullish(z.record(z.string(), z.unknown())),
+  responsesapiClientMetadata: z.nullish(z.record(z.string(), z.string())),
+  responsesapiClientMetadataPatch: z.nullish(z.record(z.string(), z.string())),
+  /** Accepted and ignored, as codex does. */
+  multiAgentMode: z.nullish(MultiAgentMode),
+}
 
 export const TurnStartParams = z.object({
   threadId: z.string(),
@@ -30,15 +52,25 @@ export const TurnStartParams = z.object({
   serviceTier: z.nullish(z.string()),
   effort: z.nullish(ReasoningEffort),
   summary: z.nullish(ReasoningSummary),
-  personality: z.nullish(z.string()),
-  collaborationMode: z.nullish(z.unknown()),
-  /** A JSON Schema for the final message; this turn only. */
+  personality: z.nullish(Personality),
+  /** Replaces the thread's list; `[]` clears it. */
+  disabledPluginIds: z.nullish(z.array(z.string())),
+  // This turn only.
+  /** A JSON Schema for the final message. */
   outputSchema: z.nullish(z.unknown()),
-  turnTrigger: z.nullish(z.unknown()),
+  serviceTierForTurn: z.nullish(z.string()),
+  cyberAccessProgram: z.nullish(z.enum(['standard', 'daybreakBlue', 'daybreakRed'])),
+  turnTrigger: z.nullish(z.string()),
   parentTurnId: z.nullish(z.string()),
   rootTurnId: z.nullish(z.string()),
-  toolOutput: z.nullish(z.unknown()),
-  additionalContext: z.nullish(z.unknown()),
+  toolOutput: z.nullish(
+    z.looseObject({
+      name: z.string(),
+      namespace: z.nullish(z.string()),
+      output: z.unknown(),
+      retain: z.nullish(z.boolean()),
+    }),
+  ),
   ...turnStartExperimental,
 })
 export type TurnStartParams = z.infer<typeof TurnStartParams>

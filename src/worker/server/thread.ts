@@ -1,7 +1,15 @@
-/** Thread-area request handlers: thin adapters over the ThreadManager (threads/threadManager.ts). */
+/**
+ * Thread-area request handlers: thin adapters over the ThreadManager (threads/threadManager.ts)
+ * and the settings update (threads/settingsUpdate.ts), plus the request checks codex makes before
+ * any work: experimental booleans (gated only when `true`), `permissions` vs `sandbox`, and the
+ * once-per-field debug note of params accepted but not acted on.
+ */
+import { THREAD_FORK_EXPERIMENTAL_FLAGS, THREAD_START_EXPERIMENTAL_FLAGS } from '../protocol/thread'
+import { logIgnoredParams } from '../threads/ignoredParams'
 import { pageOfThreadIds } from '../threads/loadedThreads'
+import { assertPermissionsExclusive, updateThreadSettings } from '../threads/settingsUpdate'
 import type { ThreadSystem } from '../threads/threadSystem'
-import type { Handler } from './context'
+import { requireExperimental, type Handler, type RequestContext } from './context'
 
 type ThreadMethods =
   | 'thread/start'
@@ -14,6 +22,15 @@ type ThreadMethods =
   | 'thread/archive'
   | 'thread/unarchive'
   | 'thread/name/set'
+  | 'thread/settings/update'
+
+/** codex gates a plain experimental boolean only when it is `true` (`false` is the default). */
+function gateFlags(ctx: RequestContext, method: string, params: object, flags: readonly string[]): void {
+  for (const flag of flags) {
+    if ((params as Record<string, unknown>)[flag] === true)
+      requireExperimental(ctx.connection, `${method}.${flag}`)
+  }
+}
 
 export function threadHandlers(
   system: () => Promise<ThreadSystem>,
@@ -22,9 +39,23 @@ export function threadHandlers(
 ): { [M in ThreadMethods]: Handler<M> } {
   const manager = async () => (await system()).manager
   return {
-    'thread/start': async (params, ctx) => (await manager()).start(params, ctx),
-    'thread/resume': async (params, ctx) => (await manager()).resume(params, ctx),
-    'thread/fork': async (params, ctx) => (await manager()).fork(params, ctx),
+    'thread/start': async (params, ctx) => {
+      gateFlags(ctx, 'thread/start', params, THREAD_START_EXPERIMENTAL_FLAGS)
+      assertPermissionsExclusive(params.permissions, params.sandbox, 'sandbox')
+      logIgnoredParams(ctx.log, 'thread/start', params)
+      return (await manager()).start(params, ctx)
+    },
+    'thread/resume': async (params, ctx) => {
+      assertPermissionsExclusive(params.permissions, params.sandbox, 'sandbox')
+      logIgnoredParams(ctx.log, 'thread/resume', params)
+      return (await manager()).resume(params, ctx)
+    },
+    'thread/fork': async (params, ctx) => {
+      gateFlags(ctx, 'thread/fork', params, THREAD_FORK_EXPERIMENTAL_FLAGS)
+      assertPermissionsExclusive(params.permissions, params.sandbox, 'sandbox')
+      logIgnoredParams(ctx.log, 'thread/fork', params)
+      return (await manager()).fork(params, ctx)
+    },
     'thread/read': async (params) => (await manager()).readThread(params),
     'thread/list': async (params) => (await manager()).list(params),
     'thread/loaded/list': (params) => pageOfThreadIds(loadedIds(), params.cursor, params.limit),
@@ -37,6 +68,10 @@ export function threadHandlers(
     'thread/unarchive': async (params) => (await manager()).unarchive(params.threadId),
     'thread/name/set': async (params) => {
       await (await manager()).setName(params.threadId, params.name)
+      return {}
+    },
+    'thread/settings/update': async (params, ctx) => {
+      await updateThreadSettings(await manager(), params, (fn) => ctx.afterResponse(fn))
       return {}
     },
   }

@@ -43,6 +43,7 @@ import {
   type OverrideParams,
   type ResolvedThreadSettings,
 } from './threadSettings'
+import { uuidProblem } from './settingsUpdate'
 import { ThreadSubscriptions } from './subscriptions'
 
 export interface ThreadManagerOptions {
@@ -68,9 +69,9 @@ export const threadNotLoaded = (threadId: string) => invalidRequest(`thread not 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** A client's thread id: codex parses it as a UUID, so anything else is `invalid thread id: <id>`. */
+/** A client's thread id: codex parses it as a UUID, so anything else is `invalid thread id: <why>`. */
 function assertThreadId(threadId: string): void {
-  if (!UUID.test(threadId)) throw invalidRequest(`invalid thread id: ${threadId}`)
+  if (!UUID.test(threadId)) throw invalidRequest(`invalid thread id: ${uuidProblem(threadId) ?? threadId}`)
 }
 
 export class ThreadManager {
@@ -178,7 +179,7 @@ export class ThreadManager {
     const cfg = this.options.config.current
     const overrides = overridesFromParams(params)
     const effective = configWithOverrides(cfg.merged, cfg.effective, overrides.config as never)
-    await this.checkRequirements(params)
+    await this.checkOverrideRequirements(params)
     const dynamicTools = params.dynamicTools ? validateDynamicTools(params.dynamicTools) : []
     const meta: SessionMeta = {
       id: uuidv7(),
@@ -209,7 +210,7 @@ export class ThreadManager {
 
   async resume(params: ParamsOf<'thread/resume'>, ctx: RequestContext): Promise<ResultOf<'thread/resume'>> {
     assertThreadId(params.threadId)
-    await this.checkRequirements(params)
+    await this.checkOverrideRequirements(params)
     const live = this.live.get(params.threadId) ?? (await this.load(params.threadId))
     await this.applyOverrides(live, overridesFromParams(params))
     // From here to the return, nothing awaits: the snapshot, the subscription and the join window
@@ -228,7 +229,7 @@ export class ThreadManager {
 
   async fork(params: ParamsOf<'thread/fork'>, ctx: RequestContext): Promise<ResultOf<'thread/fork'>> {
     assertThreadId(params.threadId)
-    await this.checkRequirements(params)
+    await this.checkOverrideRequirements(params)
     const source = this.live.get(params.threadId)
     let base: SessionMeta
     let lines: PendingLine[]
@@ -249,6 +250,7 @@ export class ThreadManager {
       id: uuidv7(),
       createdAt: Math.floor(Date.now() / 1000),
       forkedFromId: params.threadId,
+      threadSource: params.threadSource ?? base.threadSource,
       originator: this.options.originator() ?? base.originator,
       cliVersion: this.options.version,
       ...(typeof overrides.model === 'string' ? { model: overrides.model } : {}),
@@ -479,7 +481,7 @@ export class ThreadManager {
     return startResponse(live.snapshot(withTurns), this.settingsOf(live))
   }
 
-  private checkRequirements(params: OverrideParams): Promise<void> {
+  checkOverrideRequirements(params: OverrideParams): Promise<void> {
     return checkRequirements(this.options.config.requirements(), params)
   }
 }

@@ -435,11 +435,24 @@ export type Thread = z.infer<typeof Thread>
 // ---------------------------------------------------------------------------------------------
 // thread/list (declared here; the registry entry is added by whoever wires the handler)
 
-export const ThreadSortKey = z.enum(['created_at', 'updated_at', 'recency_at'])
+/**
+ * `section_position` orders threads inside one section; codex refuses it without a `sectionId`.
+ * codex-desk has no sections, so that listing is always empty (as codex's is for an empty section).
+ */
+export const ThreadSortKey = z.enum(['created_at', 'updated_at', 'recency_at', 'section_position'])
 export type ThreadSortKey = z.infer<typeof ThreadSortKey>
 
+/** Params codex's stable schema lacks: non-null values need `capabilities.experimentalApi`. */
+export const THREAD_LIST_EXPERIMENTAL_FIELDS = [
+  'parentThreadId',
+  'ancestorThreadId',
+  'attachedToThreadId',
+  'includeAttachedThreads',
+  'projectId',
+] as const
+
 export const ThreadListParams = z.object({
-  /** Opaque; from a previous page's `nextCursor`. */
+  /** Opaque; from a previous page's `nextCursor` (or `backwardsCursor` with the other direction). */
   cursor: z.nullish(z.string()),
   /** Default 25, at most 100. */
   limit: z.nullish(z.int().check(z.nonnegative())),
@@ -452,11 +465,44 @@ export const ThreadListParams = z.object({
   cwd: z.nullish(z.union([z.string(), z.array(z.string())])),
   /** Case-insensitive substring of the name or the preview. */
   searchTerm: z.nullish(z.string()),
+  /** Omitted: every section; null: threads in no section (all of codex-desk's); an id: none. */
+  sectionId: z.optional(z.nullable(z.string())),
+  /** Up to 100 thread ids (UUIDs) left out before the limit applies. */
+  excludedThreadIds: z.nullish(z.array(z.string())),
+  /** codex's local server refuses a non-empty list (hosted backends only). */
+  originators: z.nullish(z.array(z.string())),
+  /** Accepted, no effect: codex-desk's index is its only store and threads are not per account. */
+  useStateDbOnly: z.nullish(z.boolean()),
+  currentAccountOnly: z.nullish(z.boolean()),
+  /** Direct children of this thread (sub-agents). */
+  parentThreadId: z.nullish(z.string()),
+  /** Descendants at any depth, the ancestor itself excluded. */
+  ancestorThreadId: z.nullish(z.string()),
+  /** Threads attached to this one: codex-desk attaches none, so the list is empty. */
+  attachedToThreadId: z.nullish(z.string()),
+  includeAttachedThreads: z.nullish(z.boolean()),
+  /** Omitted: every project; null: unassigned threads; an id: that project's. */
+  projectId: z.optional(z.nullable(z.string())),
 })
 export type ThreadListParams = z.infer<typeof ThreadListParams>
 
+export const ThreadUnreadPosition = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('threadStart') }),
+  z.object({ type: z.literal('turn'), turnId: z.string() }),
+])
+export type ThreadUnreadPosition = z.infer<typeof ThreadUnreadPosition>
+
+/** `firstUnread` null means read; `revision` guards an update against activity the caller has not seen. */
+export const ThreadReadState = z.object({
+  firstUnread: z.nullable(ThreadUnreadPosition),
+  revision: z.string(),
+})
+export type ThreadReadState = z.infer<typeof ThreadReadState>
+
 export const ThreadListResponse = z.object({
   data: z.array(Thread),
+  /** Read states of the listed threads that have one, by thread id. */
+  readStates: z.nullable(z.record(z.string(), ThreadReadState)),
   nextCursor: nullableString,
   backwardsCursor: nullableString,
 })

@@ -6,11 +6,12 @@
  * there are threads, and rebuilt by scanning the rollouts when it is missing or unreadable.
  *
  * It must never be the only copy of anything: every field is derived from the rollouts, so losing
- * the file costs a rescan, never data. Reads never touch the disk.
+ * the file costs a rescan, never data. Listing reads no rollout; only the read states it reports
+ * come from the thread state log (threadState.ts).
  */
 import { open, readFile, readdir, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { invalidRequest } from '../protocol/errors'
+import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
 import type {
   GitInfo,
   HistoryMode,
@@ -26,6 +27,7 @@ import { BatchQueue } from '../util/batchQueue'
 import { silentLogs, type Logger } from '../util/log'
 import { writeFileAtomic } from '../util/atomicWrite'
 import { decodeLines, previewOf, type RolloutLine, type SessionMeta } from './rollout'
+import { readStateEligible, ThreadStateStore } from './threadState'
 
 export const INDEX_FILE = 'thread_index.jsonl'
 export const INDEX_VERSION = 1
@@ -204,16 +206,23 @@ export function threadFromSummary(summary: ThreadSummary, status: ThreadStatus):
 // between two pages neither repeats an entry nor skips one.
 
 interface Cursor {
-  key: ThreadSortKey
+  key: ListedSortKey
   value: number
   id: string
+  /** A backwards cursor: the entry it names is listed again (in the other direction). */
+  inclusive: boolean
 }
+
+/** The sort keys the index orders by (`section_position` lists nothing: there are no sections). */
+type ListedSortKey = Exclude<ThreadSortKey, 'section_position'>
 
 function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.key, cursor.value, cursor.id])).toString('base64url')
+  const parts: unknown[] = [cursor.key, cursor.value, cursor.id]
+  if (cursor.inclusive) parts.push(1)
+  return Buffer.from(JSON.stringify(parts)).toString('base64url')
 }
 
-function decodeCursor(text: string, key: ThreadSortKey): Cursor {
+function decodeCursor(text: string, key: ListedSortKey): Cursor {
   let parsed: unknown
   try {
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
@@ -222,7 +231,7 @@ function decodeCursor(text: string, key: ThreadSortKey): Cursor {
   }
   if (
     !Array.isArray(parsed) ||
-    parsed.length !== 3 ||
+    (parsed.length !== 3 && !(parsed.length === 4 && parsed[3] === 1)) ||
     typeof parsed[1] !== 'number' ||
     typeof parsed[2] !== 'string'
   ) {
@@ -230,10 +239,39 @@ function decodeCursor(text: string, key: ThreadSortKey): Cursor {
   }
   if (parsed[0] !== key)
     throw invalidRequest(`invalid cursor: ${text} was made for sortKey ${String(parsed[0])}`)
-  return { key, value: parsed[1], id: parsed[2] }
+  return { key, value: parsed[1], id: parsed[2], inclusive: parsed.length === 4 }
 }
 
-function sortValue(summary: ThreadSummary, key: ThreadSortKey): number {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const EXCLUDED_MAX = 100
+
+/** The list params codex refuses, refused the same way (codex's messages, our UUID check). */
+function checkListParams(params: ThreadListParams): void {
+  if (params.originators?.length)
+    throw new RpcError(
+      ErrorCode.InvalidParams,
+      'originator filtering is not supported by the local app-server',
+    )
+  const excluded = params.excludedThreadIds ?? []
+  if (excluded.length > EXCLUDED_MAX)
+    throw new RpcError(ErrorCode.InvalidParams, `excludedThreadIds accepts at most ${EXCLUDED_MAX} ids`)
+  for (const id of excluded)
+    if (!UUID.test(id)) throw new RpcError(ErrorCode.InvalidParams, `invalid excluded thread id: ${id}`)
+  for (const [field, label] of [
+    ['parentThreadId', 'parent'],
+    ['ancestorThreadId', 'ancestor'],
+    ['attachedToThreadId', 'attached-to'],
+  ] as const) {
+    const id = params[field]
+    if (id != null && !UUID.test(id)) throw invalidRequest(`invalid ${label} thread id: ${id}`)
+  }
+  if (params.parentThreadId != null && params.ancestorThreadId != null)
+    throw invalidRequest('parentThreadId and ancestorThreadId are mutually exclusive')
+  if (params.sortKey === 'section_position' && params.sectionId == null)
+    throw invalidRequest('section-position sorting requires a section filter')
+}
+
+function sortValue(summary: ThreadSummary, key: ListedSortKey): number {
   switch (key) {
     case 'created_at':
       return summary.createdAtMs
@@ -270,7 +308,7 @@ const SCAN_CHUNK_BYTES = 64 * 1024
 export class ThreadIndex {
   readonly path: string
   private readonly live = new Map<string, ThreadSummary>()
-  private readonly sorted = new Map<ThreadSortKey, ThreadSummary[]>()
+  private readonly sorted = new Map<ListedSortKey, ThreadSummary[]>()
   private readonly logger: Logger
   private readonly compactMinLines: number
   /** Lines in the log file, valid or not: what compaction measures. */
@@ -388,7 +426,15 @@ export class ThreadIndex {
     params: ThreadListParams = {},
     liveStatus: (id: string) => ThreadStatus = () => NOT_LOADED,
   ): ThreadListResponse {
-    const key = params.sortKey ?? 'created_at'
+    checkListParams(params)
+    const sortKey = params.sortKey ?? 'created_at'
+    // codex-desk has no sections and attaches no threads: such a listing is empty, as codex's is
+    // for an empty section. No cursor was ever handed out for it.
+    if (sortKey === 'section_position' || params.sectionId != null || params.attachedToThreadId != null) {
+      if (params.cursor) throw invalidRequest(`invalid cursor: ${params.cursor}`)
+      return { data: [], readStates: {}, nextCursor: null, backwardsCursor: null }
+    }
+    const key: ListedSortKey = sortKey
     const desc = (params.sortDirection ?? 'desc') === 'desc'
     const requested = params.limit ?? 0
     const limit = requested <= 0 ? LIST_DEFAULT_LIMIT : Math.min(requested, LIST_MAX_LIMIT)
@@ -400,6 +446,10 @@ export class ThreadIndex {
     const providers = params.modelProviders?.length ? new Set(params.modelProviders) : null
     const term = params.searchTerm ? params.searchTerm.toLowerCase() : null
     const kinds = params.sourceKinds
+    const excluded = params.excludedThreadIds?.length ? new Set(params.excludedThreadIds) : null
+    const parent = params.parentThreadId ?? null
+    const ancestor = params.ancestorThreadId ?? null
+    const project = params.projectId
 
     const matches = (s: ThreadSummary) =>
       s.archived === archived &&
@@ -408,13 +458,21 @@ export class ThreadIndex {
       sourceMatchesKinds(s.source, kinds) &&
       (term === null ||
         (s.name !== null && s.name.toLowerCase().includes(term)) ||
-        s.preview.toLowerCase().includes(term))
+        s.preview.toLowerCase().includes(term)) &&
+      (excluded === null || !excluded.has(s.id)) &&
+      (parent === null || s.parentThreadId === parent) &&
+      (ancestor === null || this.descendsFrom(s, ancestor)) &&
+      (project === undefined || s.projectId === project)
 
     const order = this.sortedBy(key)
     const step = desc ? -1 : 1
     let i = desc ? order.length - 1 : 0
-    if (cursor)
-      i = desc ? this.countUpTo(order, key, cursor, false) - 1 : this.countUpTo(order, key, cursor, true)
+    if (cursor) {
+      // Forward cursors start strictly after their entry, backwards ones at it.
+      i = desc
+        ? this.countUpTo(order, key, cursor, cursor.inclusive) - 1
+        : this.countUpTo(order, key, cursor, !cursor.inclusive)
+    }
     const page: ThreadSummary[] = []
     let more = false
     for (; i >= 0 && i < order.length; i += step) {
@@ -426,17 +484,35 @@ export class ThreadIndex {
       }
       page.push(summary)
     }
+    const first = page[0]
     const last = page[page.length - 1]
-    const response: ThreadListResponse = {
-      data: page.map((s) => threadFromSummary(s, liveStatus(s.id))),
-      nextCursor: more && last ? encodeCursor({ key, value: sortValue(last, key), id: last.id }) : null,
-      backwardsCursor: null,
+    const data = page.map((s) => threadFromSummary(s, liveStatus(s.id)))
+    const states = ThreadStateStore.forHome(this.home)
+    return {
+      data,
+      readStates: states.readStates(data.filter(readStateEligible).map((thread) => thread.id)),
+      nextCursor:
+        more && last
+          ? encodeCursor({ key, value: sortValue(last, key), id: last.id, inclusive: false })
+          : null,
+      backwardsCursor: first
+        ? encodeCursor({ key, value: sortValue(first, key), id: first.id, inclusive: true })
+        : null,
     }
-    return response
+  }
+
+  /** True when `ancestor` is the thread's parent, or its parent's parent, and so on. */
+  private descendsFrom(summary: ThreadSummary, ancestor: string): boolean {
+    let parent = summary.parentThreadId
+    for (let depth = 0; parent !== null && depth < 64; depth++) {
+      if (parent === ancestor) return true
+      parent = this.live.get(parent)?.parentThreadId ?? null
+    }
+    return false
   }
 
   /** Ascending by (sort value, id); cached until the next change. */
-  private sortedBy(key: ThreadSortKey): ThreadSummary[] {
+  private sortedBy(key: ListedSortKey): ThreadSummary[] {
     let order = this.sorted.get(key)
     if (!order) {
       const keyed = Array.from(this.live.values(), (s) => ({ s, v: sortValue(s, key) }))
@@ -452,7 +528,7 @@ export class ThreadIndex {
    * first entry after the cursor is at `countUpTo(.., true)`; the last one before it at
    * `countUpTo(.., false) - 1`.
    */
-  private countUpTo(order: ThreadSummary[], key: ThreadSortKey, c: Cursor, orEqual: boolean): number {
+  private countUpTo(order: ThreadSummary[], key: ListedSortKey, c: Cursor, orEqual: boolean): number {
     let lo = 0
     let hi = order.length
     while (lo < hi) {

@@ -1,0 +1,496 @@
+/**
+ * Pages of a thread's history (`thread/turns/list`, `thread/items/list`, `thread/items/read`)
+ * without replaying the whole thread. A rollout is scanned once into an outline (each turn's
+ * ordinal and byte range, each item's ordinal), kept per file and extended from where the last scan
+ * stopped, since rollouts only grow. Only the turns a page shows are read back and replayed.
+ *
+ * Positions are rollout ordinals: a turn's is its `turn_started` line, an item's the first line
+ * that mentions it. Cursors carry one ordinal, as codex's do, so a turn or item appended between
+ * two pages never repeats or shifts what follows.
+ *
+ * It must never write a rollout, and never hold more than an outline of a thread in memory.
+ */
+import { open } from 'node:fs/promises'
+import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
+import type { ItemsView, ThreadItem, Turn } from '../protocol/items'
+import type {
+  ThreadItemEntry,
+  ThreadItemsListParams,
+  ThreadItemsListResponse,
+  ThreadTurnsListParams,
+  ThreadTurnsListResponse,
+} from '../protocol/threadHistory'
+import { decodeLines, replay, type RolloutLine } from './rollout'
+
+export const TURNS_DEFAULT_LIMIT = 25
+export const TURNS_MAX_LIMIT = 100
+export const ITEMS_DEFAULT_LIMIT = 100
+export const ITEMS_MAX_LIMIT = 500
+const OUTLINES_KEPT = 16
+const CHUNK_BYTES = 1 << 20
+const PREFIX_BYTES = 4096
+
+/** What a page is read from: the rollout, and the loaded thread's turns when this process has it. */
+export interface HistorySource {
+  threadId: string
+  path: string | null
+  ephemeral: boolean
+  /** A loaded thread's turns as thread/read shows them (the running turn included), else null. */
+  liveTurns: Turn[] | null
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursors: codex's shape, a JSON object naming the thread, an ordinal and whether it is included.
+
+type Scope = 'turns' | 'itemsByCreatedAtOrdinal'
+
+interface Cursor {
+  ordinal: number
+  includeAnchor: boolean
+}
+
+function encodeCursor(threadId: string, scope: Scope, cursor: Cursor): string {
+  return JSON.stringify({
+    requestedThreadId: threadId,
+    rolloutOrdinal: cursor.ordinal,
+    includeAnchor: cursor.includeAnchor,
+    scope: { kind: scope },
+  })
+}
+
+function decodeCursor(text: string, threadId: string, scope: Scope): Cursor {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    value = undefined
+  }
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
+  const kind = (v.scope as { kind?: unknown } | undefined)?.kind
+  if (
+    v.requestedThreadId !== threadId ||
+    !Number.isSafeInteger(v.rolloutOrdinal) ||
+    typeof v.includeAnchor !== 'boolean' ||
+    kind !== scope
+  ) {
+    throw invalidRequest(`invalid cursor: ${text}`)
+  }
+  return { ordinal: v.rolloutOrdinal as number, includeAnchor: v.includeAnchor }
+}
+
+function pageLimit(requested: number | null | undefined, fallback: number, max: number): number {
+  return !requested || requested <= 0 ? fallback : Math.min(requested, max)
+}
+
+/**
+ * One page over entries sorted by ordinal (ascending), walked in `desc` or `asc` order from the
+ * cursor. `backwardsCursor` points at the first entry, included, for the opposite direction.
+ */
+function page<T extends { ordinal: number }>(
+  sorted: readonly T[],
+  desc: boolean,
+  cursor: Cursor | null,
+  limit: number,
+): { entries: T[]; next: Cursor | null; backwards: Cursor | null } {
+  const after = (o: number) =>
+    cursor === null ||
+    (desc
+      ? o < cursor.ordinal || (cursor.includeAnchor && o === cursor.ordinal)
+      : o > cursor.ordinal || (cursor.includeAnchor && o === cursor.ordinal))
+  const entries: T[] = []
+  let more = false
+  for (let i = desc ? sorted.length - 1 : 0; i >= 0 && i < sorted.length; i += desc ? -1 : 1) {
+    const entry = sorted[i] as T
+    if (!after(entry.ordinal)) continue
+    if (entries.length === limit) {
+      more = true
+      break
+    }
+    entries.push(entry)
+  }
+  const first = entries[0]
+  const last = entries[entries.length - 1]
+  return {
+    entries,
+    next: more && last ? { ordinal: last.ordinal, includeAnchor: false } : null,
+    backwards: first ? { ordinal: first.ordinal, includeAnchor: true } : null,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The outline of one rollout
+
+interface OutlineTurn {
+  id: string
+  ordinal: number
+  /** Byte range holding every line about the turn. */
+  start: number
+  end: number
+}
+
+interface OutlineItem {
+  turnId: string
+  itemId: string
+  ordinal: number
+}
+
+const LINE_HEAD =
+  /^\{"timestamp":"[^"]*","ordinal":(\d+),"type":"([a-z_]+)","payload":(\{"turnId":"([^"\\]*)")?/
+const ITEM_ID = /^(?:"type":"[^"\\]*",)?"id":"([^"\\]*)"/
+
+/** What the outline needs from one line. */
+interface LineFacts {
+  ordinal: number
+  type: string
+  turnId: string | null
+  itemId: string | null
+}
+
+function factsOf(line: Buffer): LineFacts | null {
+  const prefix = line.subarray(0, PREFIX_BYTES).toString('utf8')
+  const head = LINE_HEAD.exec(prefix)
+  if (head) {
+    const type = head[2] as string
+    const turnId = head[4] ?? null
+    if (type !== 'item_started' && type !== 'item_completed')
+      return { ordinal: Number(head[1]), type, turnId, itemId: null }
+    const at = prefix.indexOf(',"item":{', head[0].length)
+    const id = at >= 0 ? ITEM_ID.exec(prefix.slice(at + 9)) : null
+    if (turnId !== null && id) return { ordinal: Number(head[1]), type, turnId, itemId: id[1] as string }
+  }
+  // Not in the usual layout (or the id sits past the prefix): parse the whole line.
+  try {
+    const value = JSON.parse(line.toString('utf8')) as {
+      ordinal?: unknown
+      type?: unknown
+      payload?: { turnId?: unknown; item?: { id?: unknown } }
+    }
+    if (typeof value.ordinal !== 'number' || typeof value.type !== 'string') return null
+    const turnId = value.payload?.turnId
+    const itemId = value.payload?.item?.id
+    return {
+      ordinal: value.ordinal,
+      type: value.type,
+      turnId: typeof turnId === 'string' ? turnId : null,
+      itemId: typeof itemId === 'string' ? itemId : null,
+    }
+  } catch {
+    return null
+  }
+}
+
+class RolloutOutline {
+  readonly turns: OutlineTurn[] = []
+  readonly items: OutlineItem[] = []
+  private readonly turnById = new Map<string, OutlineTurn>()
+  private readonly itemKeys = new Map<string, OutlineItem>()
+  /** Bytes scanned, always at a line end. */
+  private scanned = 0
+  lastOrdinal = -1
+  private refreshing: Promise<void> = Promise.resolve()
+
+  constructor(readonly path: string) {}
+
+  turn(id: string): OutlineTurn | undefined {
+    return this.turnById.get(id)
+  }
+
+  item(turnId: string, itemId: string): OutlineItem | undefined {
+    return this.itemKeys.get(`${turnId}\n${itemId}`)
+  }
+
+  /** Scans what was appended since the last call. */
+  refresh(): Promise<void> {
+    const run = this.refreshing.then(() => this.scan())
+    this.refreshing = run.catch(() => undefined)
+    return run
+  }
+
+  private reset(): void {
+    this.turns.length = 0
+    this.items.length = 0
+    this.turnById.clear()
+    this.itemKeys.clear()
+    this.scanned = 0
+    this.lastOrdinal = -1
+  }
+
+  private async scan(): Promise<void> {
+    const file = await open(this.path, 'r')
+    try {
+      const size = (await file.stat()).size
+      if (size < this.scanned) this.reset()
+      const buffer = Buffer.alloc(Math.min(CHUNK_BYTES, Math.max(1, size - this.scanned)))
+      let position = this.scanned
+      let pieces: Buffer[] = []
+      let lineStart = position
+      while (position < size) {
+        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, size - position), position)
+        if (bytesRead === 0) break
+        let from = 0
+        for (;;) {
+          const nl = buffer.indexOf(0x0a, from)
+          if (nl < 0 || nl >= bytesRead) {
+            pieces.push(Buffer.from(buffer.subarray(from, bytesRead)))
+            break
+          }
+          const tail = buffer.subarray(from, nl)
+          const line = pieces.length ? Buffer.concat([...pieces, tail]) : tail
+          this.addLine(line, lineStart, position + nl + 1)
+          pieces = []
+          from = nl + 1
+          lineStart = position + from
+          this.scanned = lineStart
+        }
+        position += bytesRead
+      }
+    } finally {
+      await file.close()
+    }
+  }
+
+  private addLine(line: Buffer, start: number, end: number): void {
+    if (line.length === 0) return
+    const facts = factsOf(line)
+    if (!facts) return
+    this.lastOrdinal = Math.max(this.lastOrdinal, facts.ordinal)
+    if (facts.turnId === null || facts.type === 'response_item') return
+    let turn = this.turnById.get(facts.turnId)
+    if (!turn) {
+      // Replay keeps an item whose turn_started is missing, under a turn of its own: so do we.
+      turn = { id: facts.turnId, ordinal: facts.ordinal, start, end }
+      this.turns.push(turn)
+      this.turnById.set(turn.id, turn)
+    }
+    turn.end = Math.max(turn.end, end)
+    if (facts.itemId !== null) {
+      const key = `${facts.turnId}\n${facts.itemId}`
+      if (!this.itemKeys.has(key)) {
+        const item = { turnId: facts.turnId, itemId: facts.itemId, ordinal: facts.ordinal }
+        this.items.push(item)
+        this.itemKeys.set(key, item)
+      }
+    }
+  }
+
+  /** The turn as replay rebuilds it from its own lines only. */
+  async readTurn(turn: OutlineTurn, threadId: string): Promise<Turn | null> {
+    const file = await open(this.path, 'r')
+    let text: string
+    try {
+      const buffer = Buffer.alloc(turn.end - turn.start)
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, turn.start)
+      text = buffer.subarray(0, bytesRead).toString('utf8')
+    } finally {
+      await file.close()
+    }
+    const lines = decodeLines(text).lines.filter(
+      (line): line is RolloutLine =>
+        line.type !== 'response_item' &&
+        'turnId' in line.payload &&
+        (line.payload as { turnId: unknown }).turnId === turn.id,
+    )
+    return replay(lines, { threadId, openTurn: 'interrupted' }).turns.find((t) => t.id === turn.id) ?? null
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+/** codex's summary: the turn's first user message and its final agent message. */
+function summaryItems(items: readonly ThreadItem[]): ThreadItem[] {
+  const user = items.find((item) => item.type === 'userMessage')
+  let agent: ThreadItem | undefined
+  for (let i = items.length - 1; i >= 0 && !agent; i--)
+    if ((items[i] as ThreadItem).type === 'agentMessage') agent = items[i]
+  if (user && agent && user.id !== agent.id) return [user, agent]
+  return user ? [user] : agent ? [agent] : []
+}
+
+function withView(turn: Turn, view: ItemsView): Turn {
+  const items = view === 'full' ? turn.items : view === 'summary' ? summaryItems(turn.items) : []
+  return { ...turn, items, itemsView: view }
+}
+
+function entryOf(
+  turnId: string,
+  item: ThreadItem,
+  defer: ThreadItemsListParams['deferOutput'],
+): ThreadItemEntry {
+  const times = item as { startedAtMs?: number | null; completedAtMs?: number | null }
+  const entry: ThreadItemEntry = {
+    turnId,
+    item,
+    startedAtMs: times.startedAtMs ?? null,
+    completedAtMs: times.completedAtMs ?? null,
+  }
+  if (defer?.commandExecution && item.type === 'commandExecution' && item.status === 'completed') {
+    if (item.aggregatedOutput)
+      return { ...entry, item: { ...item, aggregatedOutput: null }, outputDeferred: true }
+  }
+  if (defer?.mcpToolCall && item.type === 'mcpToolCall' && item.status === 'completed' && item.result) {
+    return { ...entry, item: { ...item, result: null }, outputDeferred: true }
+  }
+  return entry
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+interface Keyed {
+  ordinal: number
+  turnId: string
+  itemId?: string
+}
+
+export class HistoryPages {
+  /** Outlines by rollout path, least recently used first. */
+  private readonly outlines = new Map<string, RolloutOutline>()
+
+  async turns(source: HistorySource, params: ThreadTurnsListParams): Promise<ThreadTurnsListResponse> {
+    if (source.ephemeral) throw invalidRequest('ephemeral threads do not support thread/turns/list')
+    const outline = await this.outline(source)
+    const keys = this.turnKeys(source, outline)
+    const cursor = params.cursor ? decodeCursor(params.cursor, source.threadId, 'turns') : null
+    const desc = (params.sortDirection ?? 'desc') === 'desc'
+    const limit = pageLimit(params.limit, TURNS_DEFAULT_LIMIT, TURNS_MAX_LIMIT)
+    const { entries, next, backwards } = page(keys, desc, cursor, limit)
+    const loader = this.turnLoader(source, outline)
+    const data: Turn[] = []
+    for (const key of entries) {
+      const turn = await loader(key.turnId)
+      if (turn) data.push(withView(turn, params.itemsView ?? 'summary'))
+    }
+    return {
+      data,
+      nextCursor: next && encodeCursor(source.threadId, 'turns', next),
+      backwardsCursor: backwards && encodeCursor(source.threadId, 'turns', backwards),
+    }
+  }
+
+  async items(source: HistorySource, params: ThreadItemsListParams): Promise<ThreadItemsListResponse> {
+    if (source.ephemeral) throw invalidRequest('ephemeral threads do not support thread/items/list')
+    const turnId = params.turnId || null
+    if (params.cursor && typeof params.cursor === 'object' && turnId === null)
+      throw new RpcError(ErrorCode.InvalidParams, 'turnId is required when cursor is an item anchor')
+    const outline = await this.outline(source)
+    let keys = this.itemKeys(source, outline)
+    if (turnId !== null) keys = keys.filter((key) => key.turnId === turnId)
+    let cursor: Cursor | null = null
+    if (typeof params.cursor === 'string') {
+      cursor = decodeCursor(params.cursor, source.threadId, 'itemsByCreatedAtOrdinal')
+    } else if (params.cursor) {
+      const itemId = params.cursor.itemId
+      const anchor = keys.find((key) => key.itemId === itemId)
+      if (!anchor) throw invalidRequest(`item ${itemId} not found in turn ${turnId}`)
+      cursor = { ordinal: anchor.ordinal, includeAnchor: false }
+    }
+    const desc = (params.sortDirection ?? 'asc') === 'desc'
+    const limit = pageLimit(params.limit, ITEMS_DEFAULT_LIMIT, ITEMS_MAX_LIMIT)
+    const { entries, next, backwards } = page(keys, desc, cursor, limit)
+    const loader = this.turnLoader(source, outline)
+    const data: ThreadItemEntry[] = []
+    for (const key of entries) {
+      const item = (await loader(key.turnId))?.items.find((i) => i.id === key.itemId)
+      if (item) data.push(entryOf(key.turnId, item, params.deferOutput))
+    }
+    return {
+      data,
+      nextCursor: next && encodeCursor(source.threadId, 'itemsByCreatedAtOrdinal', next),
+      backwardsCursor: backwards && encodeCursor(source.threadId, 'itemsByCreatedAtOrdinal', backwards),
+    }
+  }
+
+  /** Whole items of one turn, in the turn's order (`thread/items/read`). */
+  async read(source: HistorySource, turnId: string, itemIds: readonly string[]): Promise<ThreadItemEntry[]> {
+    if (itemIds.length < 1 || itemIds.length > 100)
+      throw new RpcError(ErrorCode.InvalidParams, 'itemIds must hold 1 to 100 item ids')
+    if (source.ephemeral) throw invalidRequest('ephemeral threads do not support thread/items/read')
+    const outline = await this.outline(source)
+    const turn = await this.turnLoader(source, outline)(turnId)
+    const wanted = new Set(itemIds)
+    return (turn?.items ?? [])
+      .filter((item) => wanted.has(item.id))
+      .map((item) => entryOf(turnId, item, null))
+  }
+
+  /**
+   * The cursors thread/resume hands out (`turnsBackwardsCursor`, `itemsBackwardsCursor`): anchored
+   * at the newest turn and the newest item, included, for a `desc` walk back through the history.
+   */
+  async resumeCursors(
+    source: HistorySource,
+  ): Promise<{ turnsBackwardsCursor: string | null; itemsBackwardsCursor: string | null }> {
+    if (source.ephemeral || !source.path) return { turnsBackwardsCursor: null, itemsBackwardsCursor: null }
+    const outline = await this.outline(source)
+    const turn = this.turnKeys(source, outline).at(-1)
+    const item = this.itemKeys(source, outline).at(-1)
+    const at = (key: Keyed | undefined, scope: Scope) =>
+      key ? encodeCursor(source.threadId, scope, { ordinal: key.ordinal, includeAnchor: true }) : null
+    return {
+      turnsBackwardsCursor: at(turn, 'turns'),
+      itemsBackwardsCursor: at(item, 'itemsByCreatedAtOrdinal'),
+    }
+  }
+
+  private async outline(source: HistorySource): Promise<RolloutOutline> {
+    if (!source.path) throw invalidRequest(`thread not loaded: ${source.threadId}`)
+    let outline = this.outlines.get(source.path)
+    if (outline) this.outlines.delete(source.path)
+    else outline = new RolloutOutline(source.path)
+    this.outlines.set(source.path, outline)
+    while (this.outlines.size > OUTLINES_KEPT)
+      this.outlines.delete(this.outlines.keys().next().value as string)
+    await outline.refresh()
+    return outline
+  }
+
+  /**
+   * Turns in history order. A loaded thread's turn that is not on disk yet (it is starting) sorts
+   * last, after every ordinal written so far.
+   */
+  private turnKeys(source: HistorySource, outline: RolloutOutline): Keyed[] {
+    const keys: Keyed[] = outline.turns.map((t) => ({ ordinal: t.ordinal, turnId: t.id }))
+    let extra = outline.lastOrdinal
+    for (const turn of source.liveTurns ?? [])
+      if (!outline.turn(turn.id)) keys.push({ ordinal: ++extra, turnId: turn.id })
+    return keys.sort((a, b) => a.ordinal - b.ordinal)
+  }
+
+  /** Items in history order, the loaded thread's in-memory items included. */
+  private itemKeys(source: HistorySource, outline: RolloutOutline): Keyed[] {
+    const keys: Keyed[] = outline.items.map((i) => ({
+      ordinal: i.ordinal,
+      turnId: i.turnId,
+      itemId: i.itemId,
+    }))
+    let extra = outline.lastOrdinal
+    for (const turn of source.liveTurns ?? [])
+      for (const item of turn.items)
+        if (!outline.item(turn.id, item.id)) keys.push({ ordinal: ++extra, turnId: turn.id, itemId: item.id })
+    return keys.sort((a, b) => a.ordinal - b.ordinal)
+  }
+
+  /** Turn content: the loaded thread's own (as thread/read shows it), else read back from disk. */
+  private turnLoader(
+    source: HistorySource,
+    outline: RolloutOutline,
+  ): (turnId: string) => Promise<Turn | null> {
+    const live = new Map((source.liveTurns ?? []).map((turn) => [turn.id, turn]))
+    const read = new Map<string, Promise<Turn | null>>()
+    return (turnId) => {
+      const loaded = live.get(turnId)
+      if (loaded) return Promise.resolve(loaded)
+      let pending = read.get(turnId)
+      if (!pending) {
+        const entry = outline.turn(turnId)
+        pending = entry ? outline.readTurn(entry, source.threadId) : Promise.resolve(null)
+        read.set(turnId, pending)
+      }
+      return pending
+    }
+  }
+}
+
+/** One instance for the process: thread/resume's cursors and the history pages share the outlines. */
+export const sharedHistoryPages = new HistoryPages()

@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connectWebSocket } from '../support/channels'
 import { makeTempDir, runCli, spawnAppServer, type AppServerProcess } from '../support/appServerProcess'
+import { expectCodexShape } from '../support/codexSchema'
 import type { TestClient } from '../support/testClient'
+import { startHarness, startThread } from '../support/threadHarness'
+import { STOCK_CODEX_CONFIG, TUI_TITLE_OVERRIDES } from '../support/codexConfigFixtures'
 
 const BROKEN_USER_CONFIG = `# my settings
 model = "o3"
@@ -387,5 +390,77 @@ describe('requirements through the real CLI', () => {
       requirements: null,
       supportsIndependentSpeedModes: true,
     })
+  })
+})
+
+describe('keys codex accepts, through the real CLI', () => {
+  it('loads a stock codex config.toml with no warning and shows its keys in config/read', async () => {
+    const proc = await server([], { files: { 'config.toml': STOCK_CODEX_CONFIG } })
+    const client = proc.stdioClient()
+    await client.initialize()
+    const { config } = await client.request('config/read', {})
+    expect(afterInitialize(client).filter((m) => m.method === 'configWarning')).toEqual([])
+    expect(config).toMatchObject({
+      model: 'gpt-5.1-codex',
+      check_for_update_on_startup: false,
+      model_verbosity: 'low',
+      otel: { environment: 'dev' },
+      tui: { theme: 'dracula' },
+      profiles: { deep: { model: 'o3' } },
+      projects: { '/home/me/work': { trust_level: 'trusted' } },
+    })
+  })
+
+  it('writes a key codex-desk only passes through, and refuses a misspelled one', async () => {
+    const proc = await server([])
+    const client = proc.stdioClient()
+    await client.initialize()
+    const written = await client.request('config/batchWrite', {
+      edits: [
+        { keyPath: 'check_for_update_on_startup', value: false, mergeStrategy: 'replace' },
+        { keyPath: 'tui.theme', value: 'dracula', mergeStrategy: 'replace' },
+      ],
+    })
+    expect(written.status).toBe('ok')
+    await client.request('config/value/write', {
+      keyPath: 'history.persistence',
+      value: 'none',
+      mergeStrategy: 'replace',
+    })
+    expect(await readFile(join(proc.home, 'config.toml'), 'utf8')).toContain(
+      'check_for_update_on_startup = false',
+    )
+    const { config } = await client.request('config/read', {})
+    expect(config).toMatchObject({
+      check_for_update_on_startup: false,
+      tui: { theme: 'dracula' },
+      history: { persistence: 'none' },
+    })
+    const refused = await client.call('config/value/write', {
+      keyPath: 'history.persistance',
+      value: 'none',
+      mergeStrategy: 'replace',
+    })
+    expect(refused.error?.message).toBe(
+      'Invalid configuration: unknown configuration key `history.persistance`',
+    )
+  })
+})
+
+describe.each(['stdio', 'ws'] as const)('the Codex TUI thread overrides over %s', (transport) => {
+  it("starts the TUI's title-generation thread with its exact config overrides", async () => {
+    const harness = await startHarness(transport)
+    cleanup.push(() => harness.dispose())
+    const client = await harness.connect('codex-tui')
+    const started = await startThread(client, {
+      cwd: harness.proc.home,
+      sandbox: 'read-only',
+      config: TUI_TITLE_OVERRIDES,
+      ephemeral: true,
+      threadSource: 'thread_title',
+    })
+    expectCodexShape('ThreadStartResponse', started)
+    expect(started.thread.ephemeral).toBe(true)
+    expect(started.sandbox).toEqual({ type: 'readOnly', networkAccess: false })
   })
 })

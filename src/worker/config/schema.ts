@@ -6,8 +6,12 @@
  *
  * Every field is optional here because a layer sets only some keys; defaults apply after the layers
  * merge (`resolveConfig`). Schemas use zod/mini, like the protocol, to keep start-up cheap.
+ *
+ * The other keys codex accepts (./codexKeys) are accepted too: they pass through to `config/read`
+ * with a loose type check, and only a key codex would not accept is reported as unknown.
  */
 import * as z from 'zod/mini'
+import { checkTableKeys, codexSpecs, type CodexSpecs } from './codexKeys'
 
 export const APPROVAL_POLICIES = ['untrusted', 'on-failure', 'on-request', 'never'] as const
 export const SANDBOX_MODES = ['read-only', 'workspace-write', 'danger-full-access'] as const
@@ -23,22 +27,42 @@ const count = () => z.int().check(z.minimum(0))
 const positive = () => z.int().check(z.minimum(1))
 const stringMap = () => z.record(z.string(), z.string())
 const opt = z.optional
+const isTable = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)
+// Run even when another key of the table is bad, so every problem is reported in one pass.
+const always = { when: () => true }
 
-export const ModelProviderToml = z.strictObject({
-  name: opt(z.string()),
-  base_url: opt(z.url()),
-  env_key: opt(z.string()),
-  env_key_instructions: opt(z.string()),
-  /** codex-desk speaks the Responses API only (codex dropped `chat`). */
-  wire_api: opt(z.enum(['responses'])),
-  requires_openai_auth: opt(z.boolean()),
-  http_headers: opt(stringMap()),
-  env_http_headers: opt(stringMap()),
-  query_params: opt(stringMap()),
-  request_max_retries: opt(count()),
-  stream_max_retries: opt(count()),
-  stream_idle_timeout_ms: opt(positive()),
-})
+/**
+ * A table whose keys codex-desk reads are `shape`; every other key codex accepts (`spec`) passes
+ * through with its loose check, and any other key is unknown. Typed as the strict object, since
+ * code reads only the keys it knows.
+ */
+function codexTable<S extends z.core.$ZodShape>(shape: S, spec: keyof CodexSpecs) {
+  return z.looseObject(shape).check(
+    z.superRefine((value, ctx) => {
+      if (isTable(value)) checkTableKeys(value, codexSpecs()[spec], [], ctx.issues as never, shape)
+    }, always),
+  ) as unknown as z.ZodMiniObject<S, z.core.$strict>
+}
+
+export const ModelProviderToml = codexTable(
+  {
+    name: opt(z.string()),
+    base_url: opt(z.url()),
+    env_key: opt(z.string()),
+    env_key_instructions: opt(z.string()),
+    /** codex-desk speaks the Responses API only (codex dropped `chat`). */
+    wire_api: opt(z.enum(['responses'])),
+    requires_openai_auth: opt(z.boolean()),
+    http_headers: opt(stringMap()),
+    env_http_headers: opt(stringMap()),
+    query_params: opt(stringMap()),
+    request_max_retries: opt(count()),
+    stream_max_retries: opt(count()),
+    stream_idle_timeout_ms: opt(positive()),
+  },
+  'modelProvider',
+)
 
 export const SandboxWorkspaceWriteToml = z.strictObject({
   writable_roots: opt(z.array(z.string())),
@@ -47,20 +71,30 @@ export const SandboxWorkspaceWriteToml = z.strictObject({
   exclude_slash_tmp: opt(z.boolean()),
 })
 
-export const ShellEnvironmentPolicyToml = z.strictObject({
-  inherit: opt(z.enum(['all', 'core', 'none'])),
-  ignore_default_excludes: opt(z.boolean()),
-  exclude: opt(z.array(z.string())),
-  include_only: opt(z.array(z.string())),
-  set: opt(stringMap()),
-  experimental_use_profile: opt(z.boolean()),
-})
+export const ShellEnvironmentPolicyToml = codexTable(
+  {
+    inherit: opt(z.enum(['all', 'core', 'none'])),
+    ignore_default_excludes: opt(z.boolean()),
+    exclude: opt(z.array(z.string())),
+    include_only: opt(z.array(z.string())),
+    set: opt(stringMap()),
+    experimental_use_profile: opt(z.boolean()),
+  },
+  'shellEnvironmentPolicy',
+)
 
 /** Sub-agents (codex's `[agents]`): how many may run at once per thread tree, and how deep they nest. */
-export const AgentsToml = z.strictObject({
-  max_threads: opt(positive()),
-  max_depth: opt(positive()),
-})
+export const AgentsToml = codexTable({ max_threads: opt(positive()), max_depth: opt(positive()) }, 'agents')
+
+/** Feature flags: codex's names only; codex-desk reads `multi_agent`, the rest pass through. */
+const FeaturesToml = z
+  .record(z.string(), z.unknown())
+  .check(
+    z.superRefine(
+      (value, ctx) => checkTableKeys(value, codexSpecs().features, [], ctx.issues as never),
+      always,
+    ),
+  ) as unknown as z.ZodMiniRecord<z.ZodMiniString, z.ZodMiniBoolean>
 
 export const AnalyticsToml = z.strictObject({
   enabled: opt(z.boolean()),
@@ -74,34 +108,37 @@ export const RequirementsSourceToml = z.strictObject({
   cache_ttl_secs: opt(positive()),
 })
 
-export const ConfigToml = z.strictObject({
-  model: opt(z.string()),
-  model_provider: opt(z.string()),
-  model_providers: opt(z.record(z.string(), ModelProviderToml)),
-  model_reasoning_effort: opt(z.enum(REASONING_EFFORTS)),
-  model_reasoning_summary: opt(z.enum(REASONING_SUMMARIES)),
-  model_context_window: opt(positive()),
-  instructions: opt(z.string()),
-  developer_instructions: opt(z.string()),
-  approval_policy: opt(z.enum(APPROVAL_POLICIES)),
-  sandbox_mode: opt(z.enum(SANDBOX_MODES)),
-  sandbox_workspace_write: opt(SandboxWorkspaceWriteToml),
-  shell_environment_policy: opt(ShellEnvironmentPolicyToml),
-  features: opt(z.record(z.string(), z.boolean())),
-  analytics: opt(AnalyticsToml),
-  requirements: opt(RequirementsSourceToml),
-  /** One workspace (account) id or several: ChatGPT sign-ins must use one of them. */
-  forced_chatgpt_workspace_id: opt(z.union([z.string(), z.array(z.string())])),
-  forced_login_method: opt(z.enum(LOGIN_METHODS)),
-  chatgpt_base_url: opt(z.url()),
-  /** How long a token owner may take to answer `account/chatgptAuthTokens/refresh` (codex: 10 s). */
-  auth_refresh_timeout_secs: opt(positive()),
-  thread_unload_delay_secs: opt(count()),
-  /** How long a client may take to answer a dynamic tool call (`item/tool/call`). */
-  dynamic_tool_timeout_secs: opt(positive()),
-  agents: opt(AgentsToml),
-  notify: opt(z.array(z.string())),
-})
+export const ConfigToml = codexTable(
+  {
+    model: opt(z.string()),
+    model_provider: opt(z.string()),
+    model_providers: opt(z.record(z.string(), ModelProviderToml)),
+    model_reasoning_effort: opt(z.enum(REASONING_EFFORTS)),
+    model_reasoning_summary: opt(z.enum(REASONING_SUMMARIES)),
+    model_context_window: opt(positive()),
+    instructions: opt(z.string()),
+    developer_instructions: opt(z.string()),
+    approval_policy: opt(z.enum(APPROVAL_POLICIES)),
+    sandbox_mode: opt(z.enum(SANDBOX_MODES)),
+    sandbox_workspace_write: opt(SandboxWorkspaceWriteToml),
+    shell_environment_policy: opt(ShellEnvironmentPolicyToml),
+    features: opt(FeaturesToml),
+    analytics: opt(AnalyticsToml),
+    requirements: opt(RequirementsSourceToml),
+    /** One workspace (account) id or several: ChatGPT sign-ins must use one of them. */
+    forced_chatgpt_workspace_id: opt(z.union([z.string(), z.array(z.string())])),
+    forced_login_method: opt(z.enum(LOGIN_METHODS)),
+    chatgpt_base_url: opt(z.url()),
+    /** How long a token owner may take to answer `account/chatgptAuthTokens/refresh` (codex: 10 s). */
+    auth_refresh_timeout_secs: opt(positive()),
+    thread_unload_delay_secs: opt(count()),
+    /** How long a client may take to answer a dynamic tool call (`item/tool/call`). */
+    dynamic_tool_timeout_secs: opt(positive()),
+    agents: opt(AgentsToml),
+    notify: opt(z.array(z.string())),
+  },
+  'config',
+)
 
 export type ConfigToml = z.infer<typeof ConfigToml>
 export type ModelProviderToml = z.infer<typeof ModelProviderToml>

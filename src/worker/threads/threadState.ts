@@ -49,6 +49,14 @@ export function readStateEligible(thread: Pick<Thread, 'ephemeral' | 'source' | 
   return thread.threadSource === null || thread.threadSource === 'user'
 }
 
+/** thread/read's `readState`: the thread's read state when it may have one, else null (as codex). */
+export function readStateOfThread(
+  home: string,
+  thread: Pick<Thread, 'id' | 'ephemeral' | 'source' | 'threadSource'>,
+): ThreadReadState | null {
+  return readStateEligible(thread) ? ThreadStateStore.forHome(home).readState(thread.id) : null
+}
+
 function toWire(state: StoredReadState): ThreadReadState {
   const turn = state.firstUnreadTurn
   return {

@@ -41,13 +41,13 @@ type InputItem = { type?: string; role?: string; content?: { type: string; text?
 
 /** The text of the last user message a model request carries. */
 function lastUserText(request: RecordedRequest): string {
-  const input = ((request.body as { input?: InputItem[] }).input ?? []).filter((i) => i.role === 'user')
+  const input = ((request.body as { input?: InputItem[] } | undefined)?.input ?? []).filter((i) => i.role === 'user')
   const last = input.at(-1)
   return (last?.content ?? []).map((c) => c.text ?? '').join('')
 }
 
 function lastItemType(request: RecordedRequest): string | undefined {
-  return ((request.body as { input?: InputItem[] }).input ?? []).at(-1)?.type
+  return ((request.body as { input?: InputItem[] } | undefined)?.input ?? []).at(-1)?.type
 }
 
 describe.skipIf(skipReason !== null)('the Codex TUI against codex-desk', () => {
@@ -124,11 +124,31 @@ describe.skipIf(skipReason !== null)('the Codex TUI against codex-desk', () => {
     if (server) await writeFile(join(ARTIFACTS, 'server-stderr.txt'), server.stderr())
   })
 
-  /** Types a line, then Enter on its own (the TUI treats fast keys as a paste). */
+  /** True while the composer (the last `›` line) still holds `line`, i.e. it was not sent. */
+  function stillInComposer(screen: string, line: string): boolean {
+    const prompts = screen.split('\n').filter((l) => l.startsWith('›'))
+    return prompts.at(-1)?.trim() === `› ${line}`
+  }
+
+  /**
+   * Types a line, then Enter on its own. The TUI reads keys that arrive in a burst as a paste, in
+   * which Enter is a newline: when the line is still in the composer after Enter, the newline is
+   * taken back and Enter sent again, until the TUI takes it (a person would do the same).
+   */
   async function submit(line: string): Promise<void> {
     await tui.type(line)
     await tui.waitForText(line)
-    await tui.keys('Enter')
+    for (let attempt = 1; ; attempt++) {
+      await new Promise((r) => setTimeout(r, 300 * attempt))
+      await tui.keys('Enter')
+      const sent = await tui
+        .waitFor((screen) => !stillInComposer(screen, line), `"${line}" to be sent`, 2_000 * attempt)
+        .then(() => true)
+        .catch(() => false)
+      if (sent) return
+      if (attempt === 5) throw new Error(`the TUI never took "${line}":\n${await tui.screen()}`)
+      await tui.keys('BSpace')
+    }
   }
 
   it('runs a whole session: startup, a streamed reply, /status, /model, an approval, /new, /resume, /quit', async () => {

@@ -82,6 +82,8 @@ export class TurnRunner implements RunningTurn {
     private readonly input: UserInput[],
     private readonly clientId: string | null,
     rootTurnId: string | null = null,
+    /** `turn/start`'s `outputSchema`: the model's final answer must be JSON of this schema. */
+    private readonly outputSchema: unknown = null,
   ) {
     this.threadId = host.thread.id
     this.turn = {
@@ -210,11 +212,9 @@ export class TurnRunner implements RunningTurn {
       parallelToolCalls: false,
       store: false,
       ...(settings.effort && settings.effort !== 'none'
-        ? {
-            reasoning: { effort: settings.effort, summary: settings.summary ?? 'auto' },
-            extraBody: { include: ['reasoning.encrypted_content'] },
-          }
+        ? { reasoning: { effort: settings.effort, summary: settings.summary ?? 'auto' } }
         : {}),
+      ...(this.outputSchema != null ? { extraBody: { text: outputFormat(this.outputSchema) } } : {}),
     }
     const streaming = new Map<number, Streaming>()
     const calls: { name: string; callId: string; arguments: string }[] = []
@@ -493,4 +493,9 @@ export class TurnRunner implements RunningTurn {
     }
     thread.touch(now)
   }
+}
+
+/** The Responses API's structured-output format for a turn's `outputSchema`, named as codex names it. */
+function outputFormat(schema: unknown): Record<string, unknown> {
+  return { format: { type: 'json_schema', name: 'codex_output_schema', strict: true, schema } }
 }

@@ -70,6 +70,7 @@ export class TurnController {
       params.input,
       params.clientUserMessageId ?? null,
       null,
+      params.outputSchema ?? null,
     )
     if (runner) ctx.afterResponse(() => this.run(runner))
     return { turn: turnHeader(turn) }
@@ -95,6 +96,7 @@ export class TurnController {
     input: UserInput[],
     clientId: string | null,
     rootTurnId: string | null,
+    outputSchema: unknown = null,
   ): Promise<{ turn: Turn; runner: TurnRunner | null }> {
     while (live.running?.closing) await live.running.done
     const running = live.running
@@ -102,7 +104,7 @@ export class TurnController {
       running.steer(input, clientId)
       return { turn: running.turn, runner: null }
     }
-    const runner = new TurnRunner(this.host(live), input, clientId, rootTurnId)
+    const runner = new TurnRunner(this.host(live), input, clientId, rootTurnId, outputSchema)
     live.running = runner
     live.turns.push(runner.turn)
     return { turn: runner.turn, runner }

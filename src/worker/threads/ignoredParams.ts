@@ -33,7 +33,6 @@ export const IGNORED_PARAMS = {
     'experimentalPredictionMode',
   ],
   'turn/start': [
-    'outputSchema',
     'serviceTierForTurn',
     'cyberAccessProgram',
     'turnTrigger',

@@ -49,6 +49,14 @@ describe('keys codex accepts', () => {
     expect(loaded.effective.sandbox_workspace_write.network_access).toBe(true)
   })
 
+  it('takes any reasoning effort name, as codex does, so a model choice saved by a client always loads', async () => {
+    for (const effort of ['max', 'ultra', 'a-future-effort']) {
+      const { loaded } = await load(`model_reasoning_effort = "${effort}"\n`)
+      expect(loaded.problems).toEqual([])
+      expect(loaded.effective.model_reasoning_effort).toBe(effort)
+    }
+  })
+
   it('still names a misspelled key with its line and column, at the top level and in nested tables', async () => {
     const { loaded, firstLines } = await load(
       [
@@ -91,7 +99,7 @@ describe('keys codex accepts', () => {
       'model_reasoning_effort = 5\nhide_agent_reasoning = "yes"\nmodel_verbosity = "low"\n[features]\nmulti_agent = "no"\n',
     )
     expect(firstLines).toEqual([
-      'config.toml:1:26: unknown variant `5`, expected one of `none`, `minimal`, `low`, `medium`, `high`, `xhigh` in `model_reasoning_effort`',
+      'config.toml:1:26: invalid type: integer `5`, expected a string in `model_reasoning_effort`',
       'config.toml:5:15: invalid type: string "no", expected a boolean in `features.multi_agent`',
       'config.toml:2:24: invalid type: string "yes", expected a boolean in `hide_agent_reasoning`',
     ])

@@ -16,7 +16,20 @@ import { checkTableKeys, codexSpecs, type CodexSpecs } from './codexKeys'
 export const APPROVAL_POLICIES = ['untrusted', 'on-failure', 'on-request', 'never'] as const
 export const SANDBOX_MODES = ['read-only', 'workspace-write', 'danger-full-access'] as const
 export const LOGIN_METHODS = ['chatgpt', 'api'] as const
-export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const
+/**
+ * The efforts the catalog offers. codex 0.169 takes any non-empty string (a new model's effort works
+ * before a client knows it), so config does too; these are the documented ones.
+ */
+export const REASONING_EFFORTS = [
+  'none',
+  'minimal',
+  'low',
+  'medium',
+  'high',
+  'xhigh',
+  'max',
+  'ultra',
+] as const
 export const REASONING_SUMMARIES = ['auto', 'concise', 'detailed', 'none'] as const
 
 export type ApprovalPolicy = (typeof APPROVAL_POLICIES)[number]
@@ -113,7 +126,7 @@ export const ConfigToml = codexTable(
     model: opt(z.string()),
     model_provider: opt(z.string()),
     model_providers: opt(z.record(z.string(), ModelProviderToml)),
-    model_reasoning_effort: opt(z.enum(REASONING_EFFORTS)),
+    model_reasoning_effort: opt(z.string().check(z.minLength(1, 'reasoning effort must not be empty'))),
     model_reasoning_summary: opt(z.enum(REASONING_SUMMARIES)),
     model_context_window: opt(positive()),
     instructions: opt(z.string()),

@@ -38,6 +38,8 @@ const HELP = `codex-desk ${VERSION}: a desktop host for the Codex app-server pro
 
 Usage:
   codex-desk app-server [options]     serve the app-server protocol (headless)
+  codex-desk rules list | remove N | remove WORD...
+                                       show or remove the "don't ask again" command rules
   codex-desk --version | --help
 
 Options for app-server:

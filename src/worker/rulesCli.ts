@@ -7,7 +7,8 @@
  * remove a rule the user did not name.
  */
 import { resolveCodexDeskHome } from './home'
-import { describePattern, ExecPolicyStore, type LoadedRules, type PrefixRule } from './agent/execPolicy'
+import { ExecPolicyStore } from './agent/execPolicy'
+import { describePattern, type LoadedRules, type PrefixRule } from './agent/execPolicyRules'
 import { parseWordOnlyScript } from './agent/exec/shell'
 
 const HELP = `Usage:

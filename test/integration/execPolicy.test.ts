@@ -4,13 +4,29 @@
  * does, the rule kept in `$CODEX_DESK_HOME/rules/default.rules`, and `codex-desk rules`.
  */
 import { existsSync } from 'node:fs'
-import { appendFile, mkdir, readFile, stat } from 'node:fs/promises'
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigService } from '../../src/worker/config/service'
+import { silentLogs } from '../../src/worker/util/log'
 import { makeTempDir, runCli } from '../support/appServerProcess'
 import { expectCodexShape } from '../support/codexSchema'
-import { functionCall, functionOutput, text, type Script } from '../support/modelServer'
-import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
+import { inProcessServer, memoryClient } from '../support/inProcess'
+import {
+  functionCall,
+  functionOutput,
+  startModelServer,
+  text,
+  type ModelServer,
+  type Script,
+} from '../support/modelServer'
+import {
+  modelConfig,
+  startHarness,
+  startThread,
+  type Harness,
+  type TransportKind,
+} from '../support/threadHarness'
 import type { ServerMessage, TestClient } from '../support/testClient'
 
 const cleanups: (() => Promise<unknown>)[] = []
@@ -79,7 +95,11 @@ async function approvalFor(client: TestClient, itemId: string): Promise<ServerMe
 }
 
 /** The first turn: the model runs `touch made.txt`, the user keeps the proposed rule. */
-async function approveWithRule(h: Harness, client: TestClient, cwd: string): Promise<ServerMessage> {
+async function approveWithRule(
+  h: { model: ModelServer },
+  client: TestClient,
+  cwd: string,
+): Promise<ServerMessage> {
   h.model.enqueue(shell('touch made.txt', 'call_first'), text('made it'))
   const { turnId } = await turnInNewThread(client, cwd)
   const request = await client.waitForServerRequest(APPROVAL)
@@ -202,5 +222,42 @@ describe('prefix rules across processes', () => {
     const request = await approvalFor(client, 'call_after_removal')
     client.send({ id: request.id, result: { decision: 'accept' } })
     await turnCompleted(client, again.turnId)
+  })
+})
+
+describe('prefix rules in an in-process core', () => {
+  it('keeps rules under the home the core was built with, not the one CODEX_DESK_HOME names', async () => {
+    const model = await startModelServer()
+    cleanups.push(() => model.close())
+    const home = await makeTempDir()
+    cleanups.push(() => home.remove())
+    const elsewhere = await makeTempDir()
+    cleanups.push(() => elsewhere.remove())
+    await writeFile(join(home.path, 'config.toml'), modelConfig(model.url))
+    const config = await ConfigService.create({
+      home: home.path,
+      log: silentLogs.get('config'),
+      watch: false,
+    })
+    const server = inProcessServer({
+      codexHome: home.path,
+      config,
+      env: { ...process.env, CODEX_DESK_HOME: elsewhere.path },
+    })
+    cleanups.push(() => server.close())
+    const { client } = memoryClient(server)
+    await client.initialize('codex-tui', { experimentalApi: true })
+    const cwd = await project(home.path)
+
+    await approveWithRule({ model }, client, cwd)
+    expect(await readFile(join(home.path, 'rules', 'default.rules'), 'utf8')).toBe(RULE_LINE)
+    expect(existsSync(join(elsewhere.path, 'rules'))).toBe(false)
+
+    // The core reads its own home's rules too: a covered command runs without asking.
+    model.enqueue(shell('touch made.txt again.txt', 'call_own_home'), text('ok'))
+    const { turnId } = await turnInNewThread(client, cwd)
+    await turnCompleted(client, turnId)
+    expect(approvalsFor(client, 'call_own_home')).toHaveLength(0)
+    expect(existsSync(join(cwd, 'again.txt'))).toBe(true)
   })
 })

@@ -37,6 +37,9 @@ describe('command line', () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('codex-desk app-server [options]')
     expect(help.stdout).toContain('--ws-allow-origin ORIGIN')
+    expect(help.stdout).toMatch(
+      /^ {2}codex-desk rules list \| remove N \| remove WORD\.\.\.\n {39}show or remove the "don't ask again" command rules\n/m,
+    )
     const version = await runCli(['--version'])
     expect(version.stdout).toMatch(/^codex-desk \d+\.\d+\.\d+\n$/)
     const bad = await runCli(['app-server', '--listen', 'ws://localhost:1'])

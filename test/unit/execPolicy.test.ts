@@ -8,13 +8,12 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { commandDecisions, planCommand, type CommandFacts } from '../../src/worker/agent/approvalPolicy'
 import {
-  allowRuleLine,
   checkCommands,
   commandsForPolicy,
   ExecPolicyStore,
-  parseRules,
   proposeAmendment,
 } from '../../src/worker/agent/execPolicy'
+import { allowRuleLine, parseRules } from '../../src/worker/agent/execPolicyRules'
 
 const dirs: string[] = []
 afterEach(async () => {

@@ -14,13 +14,15 @@ export interface AgentToolsOptions {
   threads: ThreadManager
   turns: TurnController
   env: NodeJS.ProcessEnv
+  /** The core's home (its `rules/` hold the exec-policy rules). */
+  home: string
   version: string
 }
 
 export function createAgentTools(options: AgentToolsOptions): ToolHost {
   const subAgents = new SubAgents(options.threads, options.turns, options.version)
   const router = new ToolRouter(
-    [createShellTool({ env: options.env }), createPatchTool(), ...subAgents.tools()],
+    [createShellTool({ env: options.env, home: options.home }), createPatchTool(), ...subAgents.tools()],
     dynamicToolHost,
   )
   return {

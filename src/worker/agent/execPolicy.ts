@@ -1,284 +1,31 @@
 /**
  * Exec-policy rules: the prefix rules behind "Yes, and don't ask again for commands that start with
  * ...". They live as codex keeps them, `prefix_rule(pattern=[...], decision="allow")` lines in
- * `$CODEX_DESK_HOME/rules/*.rules` (new rules go to `default.rules`), so a user can read and edit
- * them, and every core on the same home sees a change on its next command.
+ * `<home>/rules/*.rules` (new rules go to `default.rules`), so a user can read and edit them, and
+ * every core on the same home sees a change on its next command. This module matches commands
+ * against the rules, proposes codex's amendment, and keeps the store (reading the files, re-reading
+ * them when they change, locked atomic writes); agent/execPolicyRules has the file format.
  *
- * It must never read a line it cannot parse as a rule (a malformed line is reported and skipped),
- * never let a script of several commands through unless every command is covered, and never leave a
- * half-written rules file: writes take a lock, go to a temp file and are renamed into place (0600).
+ * It must never let a script of several commands through unless every command is covered, and
+ * never leave a half-written rules file: writes take a lock, go to a temp file and are renamed into
+ * place (0600).
  */
 import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../util/atomicWrite'
 import type { Logger } from '../util/log'
 import { parseWordOnlyScript, shellJoin } from './exec/shell'
+import {
+  parseRules,
+  withAllowRule,
+  withoutRules,
+  type LoadedRules,
+  type PrefixRule,
+  type RuleDecision,
+} from './execPolicyRules'
 
 export const RULES_DIR = 'rules'
 export const DEFAULT_RULES_FILE = 'default.rules'
-
-export type RuleDecision = 'allow' | 'prompt' | 'forbidden'
-
-export interface PrefixRule {
-  /** One entry per argv position: the words allowed there (alternatives). */
-  pattern: string[][]
-  decision: RuleDecision
-  justification: string | null
-  /** The file (a name inside the rules folder) and 1-based line the rule starts on. */
-  file: string
-  line: number
-  /** Where the rule's text sits in its file, for removal. */
-  start: number
-  end: number
-}
-
-export interface RuleProblem {
-  file: string
-  line: number
-  message: string
-}
-
-export interface LoadedRules {
-  rules: PrefixRule[]
-  problems: RuleProblem[]
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parsing: the `prefix_rule(...)` subset of codex's Starlark rules files.
-
-interface Token {
-  kind: 'ident' | 'string' | 'punct'
-  value: string
-  line: number
-  start: number
-  end: number
-}
-
-const ESCAPES: Record<string, string> = {
-  n: '\n',
-  t: '\t',
-  r: '\r',
-  b: '\b',
-  f: '\f',
-  '0': '\0',
-  '\\': '\\',
-  '"': '"',
-  "'": "'",
-  '/': '/',
-}
-
-function tokenize(text: string, file: string, problems: RuleProblem[]): Token[] {
-  const tokens: Token[] = []
-  let line = 1
-  let i = 0
-  const skipLine = () => {
-    while (i < text.length && text[i] !== '\n') i++
-  }
-  while (i < text.length) {
-    const c = text[i] as string
-    if (c === '\n') {
-      line++
-      i++
-    } else if (c === ' ' || c === '\t' || c === '\r') {
-      i++
-    } else if (c === '#') {
-      skipLine()
-    } else if (/[A-Za-z_]/.test(c)) {
-      const start = i
-      while (i < text.length && /[A-Za-z0-9_]/.test(text[i] as string)) i++
-      tokens.push({ kind: 'ident', value: text.slice(start, i), line, start, end: i })
-    } else if ('()[],='.includes(c)) {
-      tokens.push({ kind: 'punct', value: c, line, start: i, end: i + 1 })
-      i++
-    } else if (c === '"' || c === "'") {
-      const start = i
-      let value = ''
-      let j = i + 1
-      let closed = false
-      let bad: string | null = null
-      while (j < text.length && text[j] !== '\n') {
-        const d = text[j] as string
-        if (d === c) {
-          closed = true
-          break
-        }
-        if (d === '\\') {
-          const e = text[j + 1] ?? ''
-          if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(j + 2, j + 6))) {
-            value += String.fromCharCode(Number.parseInt(text.slice(j + 2, j + 6), 16))
-            j += 6
-            continue
-          }
-          const escaped = ESCAPES[e]
-          if (escaped === undefined) bad ??= `unsupported escape \\${e}`
-          value += escaped ?? ''
-          j += 2
-          continue
-        }
-        value += d
-        j++
-      }
-      if (!closed || bad) {
-        problems.push({ file, line, message: bad ?? 'unterminated string' })
-        i = j
-        skipLine()
-        // Whatever was on this line cannot be trusted: drop its tokens too.
-        while (tokens.length > 0 && (tokens.at(-1) as Token).line === line) tokens.pop()
-        continue
-      }
-      i = j + 1
-      tokens.push({ kind: 'string', value, line, start, end: i })
-    } else {
-      problems.push({ file, line, message: `unexpected character ${JSON.stringify(c)}` })
-      skipLine()
-      while (tokens.length > 0 && (tokens.at(-1) as Token).line === line) tokens.pop()
-    }
-  }
-  return tokens
-}
-
-class RuleSyntaxError extends Error {
-  constructor(
-    message: string,
-    readonly at: number,
-  ) {
-    super(message)
-  }
-}
-
-type Value = string | Value[]
-
-/** Parses every statement of a rules file; each bad statement becomes a problem and is skipped. */
-export function parseRules(text: string, file: string): LoadedRules {
-  const problems: RuleProblem[] = []
-  const tokens = tokenize(text, file, problems)
-  const rules: PrefixRule[] = []
-  let pos = 0
-  const peek = () => tokens[pos]
-  const expect = (value: string): Token => {
-    const token = tokens[pos]
-    if (!token || token.kind !== 'punct' || token.value !== value) {
-      throw new RuleSyntaxError(`expected \`${value}\``, pos)
-    }
-    pos++
-    return token
-  }
-  const parseValue = (): Value => {
-    const token = peek()
-    if (!token) throw new RuleSyntaxError('unexpected end of file', pos)
-    if (token.kind === 'string') {
-      pos++
-      return token.value
-    }
-    if (token.kind === 'punct' && token.value === '[') {
-      pos++
-      const items: Value[] = []
-      while (!(peek()?.kind === 'punct' && peek()?.value === ']')) {
-        items.push(parseValue())
-        if (peek()?.kind === 'punct' && peek()?.value === ',') pos++
-        else break
-      }
-      expect(']')
-      return items
-    }
-    throw new RuleSyntaxError('expected a string or a list', pos)
-  }
-
-  while (pos < tokens.length) {
-    const first = tokens[pos] as Token
-    try {
-      if (first.kind !== 'ident') throw new RuleSyntaxError('expected a rule such as prefix_rule(...)', pos)
-      pos++
-      expect('(')
-      const args = new Map<string, Value>()
-      while (!(peek()?.kind === 'punct' && peek()?.value === ')')) {
-        const name = peek()
-        if (!name || name.kind !== 'ident') throw new RuleSyntaxError('expected a keyword argument', pos)
-        pos++
-        expect('=')
-        if (args.has(name.value)) throw new RuleSyntaxError(`\`${name.value}\` given twice`, pos)
-        args.set(name.value, parseValue())
-        if (peek()?.kind === 'punct' && peek()?.value === ',') pos++
-        else break
-      }
-      const close = expect(')')
-      if (first.value !== 'prefix_rule') {
-        problems.push({ file, line: first.line, message: `\`${first.value}\` is not supported; ignored` })
-        continue
-      }
-      const rule = ruleFromArgs(args)
-      if (typeof rule === 'string') problems.push({ file, line: first.line, message: rule })
-      else rules.push({ ...rule, file, line: first.line, start: first.start, end: close.end })
-    } catch (error) {
-      if (!(error instanceof RuleSyntaxError)) throw error
-      problems.push({ file, line: (tokens[error.at] ?? first).line, message: error.message })
-      pos = recover(tokens, error.at, first)
-    }
-  }
-  return { rules, problems }
-}
-
-/**
- * After a bad statement: go on at the next line that starts with a name that is not a keyword
- * argument (`decision = ...` belongs to the broken call), so later rules still count.
- */
-function recover(tokens: Token[], at: number, first: Token): number {
-  const badLine = (tokens[at] ?? first).line
-  let pos = Math.max(at, tokens.indexOf(first) + 1)
-  for (; pos < tokens.length; pos++) {
-    const token = tokens[pos] as Token
-    const next = tokens[pos + 1]
-    const startsLine = token.line > badLine && (tokens[pos - 1]?.line ?? 0) < token.line
-    if (startsLine && token.kind === 'ident' && !(next?.kind === 'punct' && next.value === '=')) return pos
-  }
-  return pos
-}
-
-/** The rule a `prefix_rule(...)` call describes, or what is wrong with it. */
-function ruleFromArgs(
-  args: Map<string, Value>,
-): Pick<PrefixRule, 'pattern' | 'decision' | 'justification'> | string {
-  for (const key of args.keys()) {
-    if (!['pattern', 'decision', 'justification', 'match', 'not_match'].includes(key)) {
-      return `unknown argument \`${key}\``
-    }
-  }
-  const raw = args.get('pattern')
-  if (!Array.isArray(raw) || raw.length === 0) return '`pattern` must be a non-empty list'
-  const pattern: string[][] = []
-  for (const element of raw) {
-    const alternatives = typeof element === 'string' ? [element] : element
-    if (alternatives.length === 0 || !alternatives.every((word) => typeof word === 'string')) {
-      return 'each `pattern` element must be a string or a non-empty list of strings'
-    }
-    pattern.push(alternatives as string[])
-  }
-  const decision = args.get('decision') ?? 'allow'
-  if (decision !== 'allow' && decision !== 'prompt' && decision !== 'forbidden') {
-    return '`decision` must be "allow", "prompt" or "forbidden"'
-  }
-  const justification = args.get('justification') ?? null
-  if (justification !== null && (typeof justification !== 'string' || justification.trim() === '')) {
-    return '`justification` must be a non-empty string'
-  }
-  return { pattern, decision, justification }
-}
-
-/** The line codex appends for an allowed prefix: `prefix_rule(pattern=["git", "pull"], decision="allow")`. */
-export function allowRuleLine(prefix: readonly string[]): string {
-  return `prefix_rule(pattern=[${prefix.map((word) => JSON.stringify(word)).join(', ')}], decision="allow")`
-}
-
-/** A rule's pattern for people: words joined as a shell would read them, alternatives as [a|b]. */
-export function describePattern(rule: Pick<PrefixRule, 'pattern'>): string {
-  return rule.pattern
-    .map((alternatives) =>
-      alternatives.length === 1
-        ? shellJoin(alternatives)
-        : `[${alternatives.map((w) => shellJoin([w])).join('|')}]`,
-    )
-    .join(' ')
-}
 
 // ---------------------------------------------------------------------------------------------
 // Matching
@@ -449,15 +196,14 @@ export class ExecPolicyStore {
   /** Appends an allow rule for `prefix` to default.rules unless the same line is there already. */
   async allow(prefix: readonly string[]): Promise<'added' | 'present'> {
     if (prefix.length === 0) throw new Error('an allow rule needs at least one word')
-    const line = allowRuleLine(prefix)
     return this.withLock(async () => {
       const current = await readFile(this.defaultFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return ''
         throw error
       })
-      if (current.split('\n').some((existing) => existing.trim() === line)) return 'present'
-      const separator = current.length > 0 && !current.endsWith('\n') ? '\n' : ''
-      await writeFileAtomic(this.defaultFile, `${current}${separator}${line}\n`, { mode: 0o600 })
+      const next = withAllowRule(current, prefix)
+      if (next === null) return 'present'
+      await writeFileAtomic(this.defaultFile, next, { mode: 0o600 })
       this.cache = null
       return 'added'
     })
@@ -475,23 +221,7 @@ export class ExecPolicyStore {
       for (const rule of chosen) byFile.set(rule.file, [...(byFile.get(rule.file) ?? []), rule])
       for (const [file, rules] of byFile) {
         const path = join(this.dir, file)
-        let text = await readFile(path, 'utf8')
-        for (const rule of [...rules].sort((a, b) => b.start - a.start)) {
-          let { start, end } = rule
-          // Take the whole line(s) when the rule is alone on them.
-          const lineStart = text.lastIndexOf('\n', start - 1) + 1
-          const nextNewline = text.indexOf('\n', end)
-          const lineEnd = nextNewline < 0 ? text.length : nextNewline + 1
-          if (
-            text.slice(lineStart, start).trim() === '' &&
-            stripComment(text.slice(end, lineEnd)).trim() === ''
-          ) {
-            start = lineStart
-            end = lineEnd
-          }
-          text = text.slice(0, start) + text.slice(end)
-        }
-        await writeFileAtomic(path, text, { mode: 0o600 })
+        await writeFileAtomic(path, withoutRules(await readFile(path, 'utf8'), rules), { mode: 0o600 })
       }
       this.cache = null
       return chosen
@@ -543,11 +273,6 @@ export class ExecPolicyStore {
       await unlink(lock).catch(() => undefined)
     }
   }
-}
-
-function stripComment(text: string): string {
-  const hash = text.indexOf('#')
-  return hash < 0 ? text : text.slice(0, hash)
 }
 
 async function lockIsStale(lock: string): Promise<boolean> {

@@ -13,7 +13,6 @@
 import { randomUUID } from 'node:crypto'
 import { resolve } from 'node:path'
 import * as z from 'zod/mini'
-import { resolveCodexDeskHome } from '../home'
 import type { CommandExecutionItem } from '../protocol/items'
 import type {
   CommandExecutionApprovalDecision,
@@ -108,18 +107,17 @@ export interface ShellToolOptions {
   env: NodeJS.ProcessEnv
   /** Finds the sandbox; defaults to probing this machine (cached). */
   detectSandbox?: () => Promise<SandboxAvailability>
-  /** The home whose `rules/` hold the exec-policy rules; defaults to CODEX_DESK_HOME from `env`. */
-  home?: string
+  /** The core's home, whose `rules/` hold the exec-policy rules. */
+  home: string
 }
 
 export function createShellTool(options: ShellToolOptions): Tool {
   const detect = options.detectSandbox ?? detectSandbox
-  const home = options.home ?? resolveCodexDeskHome(options.env)
   return {
     name: SHELL_TOOL_NAME,
     spec: () => shellCommandSpec,
     call: (call, services) =>
-      runShellCommand(call, services, options.env, detect, execPolicyFor(home, services.log)),
+      runShellCommand(call, services, options.env, detect, execPolicyFor(options.home, services.log)),
   }
 }
 

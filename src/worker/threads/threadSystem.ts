@@ -49,7 +49,13 @@ export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
           void detectSandbox().then((availability) => {
             if (availability.kind === 'none') onNoSandbox?.(availability)
           })
-          host = createAgentTools({ threads: manager, turns, env, version: options.version })
+          host = createAgentTools({
+            threads: manager,
+            turns,
+            env,
+            home: options.home,
+            version: options.version,
+          })
           return host
         },
       )),

@@ -162,7 +162,7 @@ describe('API-key login', () => {
     expect(request?.path).toBe('/v1/responses')
     expect(request?.headers.authorization).toBe('Bearer sk-test-123')
     expect(request?.headers.originator).toBe('desk_test')
-    expect(request?.headers['user-agent']).toMatch(/^desk_test\/\S+ \(.+\) .* \(desk_test; 0\.0\.1\)$/)
+    expect(request?.headers['user-agent']).toMatch(/^codex-desk\/\S+ \(.+\) .* \(desk_test; 0\.0\.1\)$/)
   })
 
   it('keeps the saved key across a restart and forgets it at logout', async () => {

@@ -147,6 +147,30 @@ describe.each<TransportKind>(['stdio', 'ws'])(
       ])
     })
 
+    it('streams raw reasoning text as item/reasoning/textDelta and keeps it in the completed item', async () => {
+      const { seen, status } = await turnWith(transport, [
+        reasoningAdded('rs_raw'),
+        event('response.reasoning_text.delta', { delta: 'First, ', content_index: 0 }),
+        event('response.reasoning_text.delta', { delta: 'look.', content_index: 0 }),
+        reasoningDone('rs_raw', []),
+        messageAdded('msg_raw'),
+        outputTextDelta('Looked.'),
+        assistantMessage('msg_raw', 'Looked.'),
+        responseCompleted('resp_raw'),
+      ])
+      expect(status).toBe('completed')
+      const raw = deltasOf(seen, 'item/reasoning/textDelta')
+      expect(raw.map((d) => [d.itemId, d.delta])).toEqual([
+        ['rs_raw', 'First, '],
+        ['rs_raw', 'look.'],
+      ])
+      for (const m of seen.filter((x) => x.method === 'item/reasoning/textDelta'))
+        expectCodexShape('ServerNotification', { method: m.method, params: m.params })
+      expect(completedItems(seen)).toContainEqual(
+        expect.objectContaining({ type: 'reasoning', id: 'rs_raw', content: ['First, look.'] }),
+      )
+    })
+
     it('matches deltas to their item by item_id when two items are open at once', async () => {
       const { seen, status } = await turnWith(transport, [
         reasoningAdded('rs_open'),

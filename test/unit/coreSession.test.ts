@@ -230,7 +230,7 @@ describe('CoreController', () => {
     // The first initialize in the core fixes the originator: main's, not the window's.
     const init = client.received.find((m) => m.id !== undefined && m.result !== undefined)
     expect((init?.result as { userAgent: string }).userAgent).toMatch(
-      /^codex_desk\/0\.1\.0 .*\(codex_desk_ui; 0\.0\.1\)$/,
+      /^codex_desk\/0\.169\.0 .*\(codex_desk_ui; 0\.0\.1\) codex-desk\/0\.1\.0$/,
     )
     const { data } = await client.request('thread/list', {})
     expect(data).toEqual([])

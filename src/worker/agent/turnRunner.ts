@@ -312,6 +312,22 @@ export class TurnRunner implements RunningTurn {
         if (wait) await wait
         return
       }
+      case 'reasoningTextDelta': {
+        const state = streaming.get(event.outputIndex)
+        if (!state || state.item.type !== 'reasoning') return
+        const parts = state.item.content
+        while (parts.length <= event.contentIndex) parts.push('')
+        parts[event.contentIndex] += event.delta
+        const wait = this.publish('item/reasoning/textDelta', {
+          threadId: this.threadId,
+          turnId: this.turn.id,
+          itemId: state.item.id,
+          delta: event.delta,
+          contentIndex: event.contentIndex,
+        })
+        if (wait) await wait
+        return
+      }
       case 'outputItemDone': {
         const state = streaming.get(event.outputIndex)
         streaming.delete(event.outputIndex)
@@ -413,7 +429,7 @@ export class TurnRunner implements RunningTurn {
         await this.completeItem({
           ...(state.item as Extract<ThreadItem, { type: 'reasoning' }>),
           summary: summary.length > 0 ? summary : state.item.type === 'reasoning' ? state.item.summary : [],
-          content,
+          content: content.length > 0 ? content : state.item.type === 'reasoning' ? state.item.content : [],
         })
         return
       }

@@ -224,6 +224,9 @@ describe.each(['stdio', 'ws'] as const)('thread history over %s', (transport) =>
     const listed = await client.request('thread/list', {})
     expectCodexShape('ThreadListResponse', listed)
     expect(listed.readStates?.[thread.id]).toEqual(unread)
+    const readLoaded = await client.request('thread/read', { threadId: thread.id })
+    expectCodexShape('ThreadReadResponse', readLoaded)
+    expect(readLoaded.readState).toEqual(unread)
 
     const stale = await client.call('thread/readState/update', {
       threadId: thread.id,
@@ -254,6 +257,10 @@ describe.each(['stdio', 'ws'] as const)('thread history over %s', (transport) =>
     const client2 = await h2.connect('tui', EXPERIMENTAL)
     const after = await client2.request('thread/list', {})
     expect(after.readStates?.[thread.id]).toEqual(read.readState)
+    // A stored thread, not loaded in this process, reads with its read state too.
+    const readStored = await client2.request('thread/read', { threadId: thread.id, includeTurns: true })
+    expectCodexShape('ThreadReadResponse', readStored)
+    expect(readStored.readState).toEqual(read.readState)
     const marked = await client2.request('thread/readState/update', {
       threadId: thread.id,
       operation: { type: 'unread' },
@@ -269,6 +276,73 @@ describe.each(['stdio', 'ws'] as const)('thread history over %s', (transport) =>
       expectedRevision: 'x',
     })
     expect(none.error).toEqual({ code: -32600, message: 'thread read state unavailable' })
+    const freshRead = await client2.request('thread/read', { threadId: fresh.thread.id })
+    expectCodexShape('ThreadReadResponse', freshRead)
+    expect(freshRead.readState).toBeNull()
+  })
+
+  it('answers a resume with cursors that page back from the newest turn and item', async () => {
+    const { first: h, restart } = await restartable(transport)
+    const client = await h.connect()
+    const { threadId, turnIds } = await threeTurns(client, h)
+
+    // Resumed by another process from the rollout, without turns, as the TUI resumes.
+    const h2 = await restart()
+    const client2 = await h2.connect()
+    const resumed = await client2.request('thread/resume', { threadId, excludeTurns: true })
+    expectCodexShape('ThreadResumeResponse', resumed)
+    expect(resumed.thread.turns).toEqual([])
+    expect(resumed.turnsBackwardsCursor).toEqual(expect.any(String))
+    expect(resumed.itemsBackwardsCursor).toEqual(expect.any(String))
+
+    const newest = await client2.request('thread/turns/list', {
+      threadId,
+      cursor: resumed.turnsBackwardsCursor,
+      sortDirection: 'desc',
+      limit: 2,
+    })
+    expectCodexShape('ThreadTurnsListResponse', newest)
+    expect(newest.data.map((t) => t.id)).toEqual([turnIds[2], turnIds[1]])
+    const older = await client2.request('thread/turns/list', {
+      threadId,
+      cursor: newest.nextCursor,
+      sortDirection: 'desc',
+      limit: 2,
+    })
+    expect(older.data.map((t) => t.id)).toEqual([turnIds[0]])
+    expect(older.nextCursor).toBeNull()
+
+    const items = await client2.request('thread/items/list', {
+      threadId,
+      cursor: resumed.itemsBackwardsCursor,
+      sortDirection: 'desc',
+      limit: 2,
+    })
+    expectCodexShape('ThreadItemsListResponse', items)
+    expect(items.data.map(itemText)).toEqual(['agent:answer three', 'user:three'])
+
+    // Resuming the loaded thread again, after a new turn, anchors the cursor at that turn.
+    h2.model.enqueue(text('answer four'))
+    const { turnId: fourth } = await runTurn(client2, threadId, 'four')
+    const again = await client2.request('thread/resume', { threadId, excludeTurns: true })
+    expectCodexShape('ThreadResumeResponse', again)
+    const latest = await client2.request('thread/turns/list', {
+      threadId,
+      cursor: again.turnsBackwardsCursor,
+      sortDirection: 'desc',
+      limit: 1,
+    })
+    expect(latest.data.map((t) => t.id)).toEqual([fourth])
+  })
+
+  it('answers a resume of a thread with no turn yet with no cursors', async () => {
+    const h = await harness(transport)
+    const client = await h.connect()
+    const { thread } = await startThread(client)
+    const resumed = await client.request('thread/resume', { threadId: thread.id })
+    expectCodexShape('ThreadResumeResponse', resumed)
+    expect(resumed.turnsBackwardsCursor).toBeNull()
+    expect(resumed.itemsBackwardsCursor).toBeNull()
   })
 
   it('sets, updates and clears a goal, announced to subscribers and kept across a restart', async () => {

@@ -33,7 +33,7 @@ import {
   ConfigValueWriteParams,
   ConfigWriteResponse,
 } from './config'
-import { ThreadListParams, ThreadListResponse } from './items'
+import { THREAD_LIST_EXPERIMENTAL_FIELDS, ThreadListParams, ThreadListResponse } from './items'
 import { ConfigWarningNotification } from './notifications'
 import {
   CommandExecutionOutputDeltaNotification,
@@ -116,7 +116,11 @@ export const clientRequests = {
     experimentalFields: THREAD_FORK_EXPERIMENTAL_FIELDS,
   },
   'thread/read': { params: ThreadReadParams, result: ThreadReadResponse },
-  'thread/list': { params: ThreadListParams, result: ThreadListResponse },
+  'thread/list': {
+    params: ThreadListParams,
+    result: ThreadListResponse,
+    experimentalFields: THREAD_LIST_EXPERIMENTAL_FIELDS,
+  },
   'thread/loaded/list': { params: ThreadLoadedListParams, result: ThreadLoadedListResponse },
   'thread/unsubscribe': { params: ThreadUnsubscribeParams, result: ThreadUnsubscribeResponse },
   'thread/archive': { params: ThreadIdParams, result: EmptyResponse },

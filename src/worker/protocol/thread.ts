@@ -8,7 +8,7 @@
  * because codex accepts both an omitted key and `null`. Runtime-free: zod/mini only.
  */
 import * as z from 'zod/mini'
-import { HistoryMode, Thread, ThreadStatus, ThreadTokenUsage } from './items'
+import { HistoryMode, Thread, ThreadReadState, ThreadStatus, ThreadTokenUsage } from './items'
 
 const nullableString = z.nullable(z.string())
 
@@ -289,7 +289,11 @@ const threadId = { threadId: z.string() }
 export const ThreadReadParams = z.object({ ...threadId, includeTurns: z.nullish(z.boolean()) })
 export type ThreadReadParams = z.infer<typeof ThreadReadParams>
 
-export const ThreadReadResponse = z.object({ thread: Thread })
+/** `readState`: the thread's read state; null where it cannot have one (ephemeral, a helper thread). */
+export const ThreadReadResponse = z.object({
+  thread: Thread,
+  readState: z.optional(z.nullable(ThreadReadState)),
+})
 export type ThreadReadResponse = z.infer<typeof ThreadReadResponse>
 
 export const ThreadUnsubscribeParams = z.object(threadId)

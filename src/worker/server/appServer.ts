@@ -61,6 +61,7 @@ export class AppServer {
   private loadedAuth: AuthManager | null = null
   private system: Promise<ThreadSystem> | null = null
   private loadedSystem: ThreadSystem | null = null
+  private readonly systemListeners: ((system: ThreadSystem) => void)[] = []
   private readonly disposables = new DisposableStore()
   private readonly maxMessageBytes: number
   private closed = false
@@ -87,6 +88,9 @@ export class AppServer {
       appVersion: options.version,
       log: logs.get('analytics'),
     })
+    // The skills catalog's folder watchers are released when the core closes.
+    const extensions = extensionHandlers(this)
+    this.disposables.add(extensions)
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
@@ -98,12 +102,13 @@ export class AppServer {
       ...threadHandlers(
         () => this.threadSystem(),
         () => this.loadedSystem?.manager.loadedIds() ?? [],
+        options.codexHome,
       ),
       ...turnHandlers(() => this.threadSystem()),
       ...configHandlers({ config }),
       ...accountHandlers({ auth: () => this.auth(), config, router: this.router, env }),
       ...modelHandlers(this),
-      ...extensionHandlers(this),
+      ...extensions.handlers,
       ...historyHandlers(this),
     }
     this.processor = new MessageProcessor({
@@ -199,10 +204,20 @@ export class AppServer {
           turnLog: logs.get('turns'),
           ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),
         })
+        for (const listener of this.systemListeners.splice(0)) listener(this.loadedSystem)
         return this.loadedSystem
       },
     )
     return this.system
+  }
+
+  /**
+   * Calls `fn` once with the threads subsystem: as soon as it is created (before the request that
+   * loads it gets it), or now when it already exists. It does not load the subsystem.
+   */
+  onThreadSystem(fn: (system: ThreadSystem) => void): void {
+    if (this.loadedSystem) fn(this.loadedSystem)
+    else this.systemListeners.push(fn)
   }
 
   /** Starts serving one client over the given transport. */

@@ -16,6 +16,7 @@ import type { ConfigLayer } from '../config/loader'
 import { SANDBOX_MODES, type SandboxMode } from '../config/schema'
 import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
 import type { ExperimentalFeature, extensionRequests, McpServerStatus } from '../protocol/extensions'
+import type { Disposable } from '../util/event'
 import type { AppServer } from './appServer'
 import type { Handler } from './context'
 
@@ -153,8 +154,13 @@ async function hookWarnings(core: AppServer): Promise<string[]> {
   return warnings
 }
 
-export function extensionHandlers(core: AppServer): Handlers {
+/**
+ * The handlers, and what releases what they hold (the skills catalog's folder watchers, its change
+ * timer): the AppServer disposes it when it closes. A listing answered after that watches nothing.
+ */
+export function extensionHandlers(core: AppServer): { handlers: Handlers } & Disposable {
   let catalog: SkillsCatalog | undefined
+  let disposed = false
   const skills = async (): Promise<SkillsCatalog> => {
     if (catalog) return catalog
     const { SkillsCatalog } = await import('../agent/skills')
@@ -164,13 +170,19 @@ export function extensionHandlers(core: AppServer): Handlers {
       log: core.options.logs.get('skills'),
     }))
     created.onDidChange(() => core.router.notify('all', 'skills/changed', {}))
+    if (disposed) created.dispose()
     return created
   }
   // Nobody is left to tell about changes once the last client has gone (and on shutdown, every
   // client goes): the watchers stop and the next listing starts over.
-  core.router.onConnectionClosed(() => {
+  const closed = core.router.onConnectionClosed(() => {
     if (core.router.size === 0) catalog?.suspend()
   })
+  const dispose = () => {
+    disposed = true
+    closed.dispose()
+    catalog?.dispose()
+  }
 
   const cwdsOr = (cwds: readonly string[] | null | undefined) =>
     cwds && cwds.length > 0 ? cwds : [process.cwd()]
@@ -179,7 +191,7 @@ export function extensionHandlers(core: AppServer): Handlers {
     return manager.settingsOf(manager.require(threadId))
   }
 
-  return {
+  const handlers: Handlers = {
     'skills/list': async (params) => ({
       data: await (await skills()).list(cwdsOr(params.cwds), params.forceReload === true),
     }),
@@ -264,4 +276,5 @@ export function extensionHandlers(core: AppServer): Handlers {
     // codex-desk has no Bedrock provider, so no GovCloud region to check.
     'account/bedrock/checkGovCloudRequirements': () => ({ isGovCloud: false, shouldWarn: false }),
   }
+  return { handlers, dispose }
 }

@@ -9,6 +9,7 @@ import { logIgnoredParams } from '../threads/ignoredParams'
 import { pageOfThreadIds } from '../threads/loadedThreads'
 import { assertPermissionsExclusive, updateThreadSettings } from '../threads/settingsUpdate'
 import type { ThreadSystem } from '../threads/threadSystem'
+import { readStateOfThread } from '../threads/threadState'
 import { requireExperimental, type Handler, type RequestContext } from './context'
 
 type ThreadMethods =
@@ -36,6 +37,8 @@ export function threadHandlers(
   system: () => Promise<ThreadSystem>,
   /** The loaded thread ids, without loading the threads subsystem (none before it loads). */
   loadedIds: () => Iterable<string>,
+  /** The codex home, where `thread_state.jsonl` (read states) lives. */
+  home: string,
 ): { [M in ThreadMethods]: Handler<M> } {
   const manager = async () => (await system()).manager
   return {
@@ -56,7 +59,10 @@ export function threadHandlers(
       logIgnoredParams(ctx.log, 'thread/fork', params)
       return (await manager()).fork(params, ctx)
     },
-    'thread/read': async (params) => (await manager()).readThread(params),
+    'thread/read': async (params) => {
+      const { thread } = await (await manager()).readThread(params)
+      return { thread, readState: readStateOfThread(home, thread) }
+    },
     'thread/list': async (params) => (await manager()).list(params),
     'thread/loaded/list': (params) => pageOfThreadIds(loadedIds(), params.cursor, params.limit),
     'thread/unsubscribe': async (params, ctx) =>

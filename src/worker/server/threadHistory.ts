@@ -11,6 +11,7 @@ import type { Thread } from '../protocol/items'
 import type { historyRequests } from '../protocol/threadHistory'
 import { sharedHistoryPages, type HistorySource } from '../threads/historyPages'
 import type { ThreadManager } from '../threads/threadManager'
+import { historySourceOf } from '../threads/threadResponses'
 import type { ThreadSystem } from '../threads/threadSystem'
 import { changedGoal, readStateEligible, ThreadStateStore, turnNeedsAttention } from '../threads/threadState'
 import type { AppServer } from './appServer'
@@ -24,13 +25,7 @@ async function findThread(
   threadId: string,
 ): Promise<{ thread: Thread; source: HistorySource }> {
   const live = manager.get(threadId)
-  if (live) {
-    const thread = live.snapshot(false)
-    return {
-      thread,
-      source: { threadId, path: thread.path, ephemeral: thread.ephemeral, liveTurns: live.turnsSnapshot() },
-    }
-  }
+  if (live) return { thread: live.snapshot(false), source: historySourceOf(live) }
   const { thread } = await manager.readThread({ threadId, includeTurns: false })
   return { thread, source: { threadId, path: thread.path, ephemeral: false, liveTurns: null } }
 }
@@ -49,12 +44,8 @@ async function findStoredThread(manager: ThreadManager, threadId: string): Promi
 export function historyHandlers(core: AppServer): HistoryHandlers {
   const pages = sharedHistoryPages
   const state = () => ThreadStateStore.forHome(core.options.codexHome)
-  const watched = new WeakSet<ThreadSystem>()
-
   /** Finished turns that ask for attention mark the thread unread (codex's terminal attention). */
-  const watch = (system: ThreadSystem): ThreadSystem => {
-    if (watched.has(system)) return system
-    watched.add(system)
+  const watch = (system: ThreadSystem): void => {
     system.turns.onTurnFinished(({ thread, turn }) => {
       if (!readStateEligible(thread.base)) return
       if (!turnNeedsAttention(turn, state().goal(thread.id))) return
@@ -69,11 +60,9 @@ export function historyHandlers(core: AppServer): HistoryHandlers {
         })
         .catch((error: unknown) => core.options.logs.get('threads').warn({ error }, 'read state not saved'))
     })
-    return system
   }
   // Watch turns from the moment the threads subsystem loads, whichever request loads it.
-  const load = core.threadSystem.bind(core)
-  core.threadSystem = () => load().then(watch)
+  core.onThreadSystem(watch)
   const manager = async () => (await core.threadSystem()).manager
 
   return {

@@ -1,8 +1,8 @@
 /**
  * Pages of a thread's history (`thread/turns/list`, `thread/items/list`, `thread/items/read`)
  * without replaying the whole thread. A rollout is scanned once into an outline (each turn's
- * ordinal and byte range, each item's ordinal), kept per file and extended from where the last scan
- * stopped, since rollouts only grow. Only the turns a page shows are read back and replayed.
+ * ordinal and byte range, each item's ordinal: threads/rolloutOutline.ts), kept per file and
+ * extended from where the last scan stopped. Only the turns a page shows are read back and replayed.
  *
  * Positions are rollout ordinals: a turn's is its `turn_started` line, an item's the first line
  * that mentions it. Cursors carry one ordinal, as codex's do, so a turn or item appended between
@@ -10,7 +10,6 @@
  *
  * It must never write a rollout, and never hold more than an outline of a thread in memory.
  */
-import { open } from 'node:fs/promises'
 import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
 import type { ItemsView, ThreadItem, Turn } from '../protocol/items'
 import type {
@@ -20,15 +19,13 @@ import type {
   ThreadTurnsListParams,
   ThreadTurnsListResponse,
 } from '../protocol/threadHistory'
-import { decodeLines, replay, type RolloutLine } from './rollout'
+import { RolloutOutline } from './rolloutOutline'
 
 export const TURNS_DEFAULT_LIMIT = 25
 export const TURNS_MAX_LIMIT = 100
 export const ITEMS_DEFAULT_LIMIT = 100
 export const ITEMS_MAX_LIMIT = 500
 const OUTLINES_KEPT = 16
-const CHUNK_BYTES = 1 << 20
-const PREFIX_BYTES = 4096
 
 /** What a page is read from: the rollout, and the loaded thread's turns when this process has it. */
 export interface HistorySource {
@@ -37,6 +34,12 @@ export interface HistorySource {
   ephemeral: boolean
   /** A loaded thread's turns as thread/read shows them (the running turn included), else null. */
   liveTurns: Turn[] | null
+}
+
+/** thread/resume's history cursors (null for a thread with no turn, or no item, to page back to). */
+export interface ResumeCursors {
+  turnsBackwardsCursor: string | null
+  itemsBackwardsCursor: string | null
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,183 +117,6 @@ function page<T extends { ordinal: number }>(
     entries,
     next: more && last ? { ordinal: last.ordinal, includeAnchor: false } : null,
     backwards: first ? { ordinal: first.ordinal, includeAnchor: true } : null,
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The outline of one rollout
-
-interface OutlineTurn {
-  id: string
-  ordinal: number
-  /** Byte range holding every line about the turn. */
-  start: number
-  end: number
-}
-
-interface OutlineItem {
-  turnId: string
-  itemId: string
-  ordinal: number
-}
-
-const LINE_HEAD =
-  /^\{"timestamp":"[^"]*","ordinal":(\d+),"type":"([a-z_]+)","payload":(\{"turnId":"([^"\\]*)")?/
-const ITEM_ID = /^(?:"type":"[^"\\]*",)?"id":"([^"\\]*)"/
-
-/** What the outline needs from one line. */
-interface LineFacts {
-  ordinal: number
-  type: string
-  turnId: string | null
-  itemId: string | null
-}
-
-function factsOf(line: Buffer): LineFacts | null {
-  const prefix = line.subarray(0, PREFIX_BYTES).toString('utf8')
-  const head = LINE_HEAD.exec(prefix)
-  if (head) {
-    const type = head[2] as string
-    const turnId = head[4] ?? null
-    if (type !== 'item_started' && type !== 'item_completed')
-      return { ordinal: Number(head[1]), type, turnId, itemId: null }
-    const at = prefix.indexOf(',"item":{', head[0].length)
-    const id = at >= 0 ? ITEM_ID.exec(prefix.slice(at + 9)) : null
-    if (turnId !== null && id) return { ordinal: Number(head[1]), type, turnId, itemId: id[1] as string }
-  }
-  // Not in the usual layout (or the id sits past the prefix): parse the whole line.
-  try {
-    const value = JSON.parse(line.toString('utf8')) as {
-      ordinal?: unknown
-      type?: unknown
-      payload?: { turnId?: unknown; item?: { id?: unknown } }
-    }
-    if (typeof value.ordinal !== 'number' || typeof value.type !== 'string') return null
-    const turnId = value.payload?.turnId
-    const itemId = value.payload?.item?.id
-    return {
-      ordinal: value.ordinal,
-      type: value.type,
-      turnId: typeof turnId === 'string' ? turnId : null,
-      itemId: typeof itemId === 'string' ? itemId : null,
-    }
-  } catch {
-    return null
-  }
-}
-
-class RolloutOutline {
-  readonly turns: OutlineTurn[] = []
-  readonly items: OutlineItem[] = []
-  private readonly turnById = new Map<string, OutlineTurn>()
-  private readonly itemKeys = new Map<string, OutlineItem>()
-  /** Bytes scanned, always at a line end. */
-  private scanned = 0
-  lastOrdinal = -1
-  private refreshing: Promise<void> = Promise.resolve()
-
-  constructor(readonly path: string) {}
-
-  turn(id: string): OutlineTurn | undefined {
-    return this.turnById.get(id)
-  }
-
-  item(turnId: string, itemId: string): OutlineItem | undefined {
-    return this.itemKeys.get(`${turnId}\n${itemId}`)
-  }
-
-  /** Scans what was appended since the last call. */
-  refresh(): Promise<void> {
-    const run = this.refreshing.then(() => this.scan())
-    this.refreshing = run.catch(() => undefined)
-    return run
-  }
-
-  private reset(): void {
-    this.turns.length = 0
-    this.items.length = 0
-    this.turnById.clear()
-    this.itemKeys.clear()
-    this.scanned = 0
-    this.lastOrdinal = -1
-  }
-
-  private async scan(): Promise<void> {
-    const file = await open(this.path, 'r')
-    try {
-      const size = (await file.stat()).size
-      if (size < this.scanned) this.reset()
-      const buffer = Buffer.alloc(Math.min(CHUNK_BYTES, Math.max(1, size - this.scanned)))
-      let position = this.scanned
-      let pieces: Buffer[] = []
-      let lineStart = position
-      while (position < size) {
-        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, size - position), position)
-        if (bytesRead === 0) break
-        let from = 0
-        for (;;) {
-          const nl = buffer.indexOf(0x0a, from)
-          if (nl < 0 || nl >= bytesRead) {
-            pieces.push(Buffer.from(buffer.subarray(from, bytesRead)))
-            break
-          }
-          const tail = buffer.subarray(from, nl)
-          const line = pieces.length ? Buffer.concat([...pieces, tail]) : tail
-          this.addLine(line, lineStart, position + nl + 1)
-          pieces = []
-          from = nl + 1
-          lineStart = position + from
-          this.scanned = lineStart
-        }
-        position += bytesRead
-      }
-    } finally {
-      await file.close()
-    }
-  }
-
-  private addLine(line: Buffer, start: number, end: number): void {
-    if (line.length === 0) return
-    const facts = factsOf(line)
-    if (!facts) return
-    this.lastOrdinal = Math.max(this.lastOrdinal, facts.ordinal)
-    if (facts.turnId === null || facts.type === 'response_item') return
-    let turn = this.turnById.get(facts.turnId)
-    if (!turn) {
-      // Replay keeps an item whose turn_started is missing, under a turn of its own: so do we.
-      turn = { id: facts.turnId, ordinal: facts.ordinal, start, end }
-      this.turns.push(turn)
-      this.turnById.set(turn.id, turn)
-    }
-    turn.end = Math.max(turn.end, end)
-    if (facts.itemId !== null) {
-      const key = `${facts.turnId}\n${facts.itemId}`
-      if (!this.itemKeys.has(key)) {
-        const item = { turnId: facts.turnId, itemId: facts.itemId, ordinal: facts.ordinal }
-        this.items.push(item)
-        this.itemKeys.set(key, item)
-      }
-    }
-  }
-
-  /** The turn as replay rebuilds it from its own lines only. */
-  async readTurn(turn: OutlineTurn, threadId: string): Promise<Turn | null> {
-    const file = await open(this.path, 'r')
-    let text: string
-    try {
-      const buffer = Buffer.alloc(turn.end - turn.start)
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, turn.start)
-      text = buffer.subarray(0, bytesRead).toString('utf8')
-    } finally {
-      await file.close()
-    }
-    const lines = decodeLines(text).lines.filter(
-      (line): line is RolloutLine =>
-        line.type !== 'response_item' &&
-        'turnId' in line.payload &&
-        (line.payload as { turnId: unknown }).turnId === turn.id,
-    )
-    return replay(lines, { threadId, openTurn: 'interrupted' }).turns.find((t) => t.id === turn.id) ?? null
   }
 }
 
@@ -418,9 +244,7 @@ export class HistoryPages {
    * The cursors thread/resume hands out (`turnsBackwardsCursor`, `itemsBackwardsCursor`): anchored
    * at the newest turn and the newest item, included, for a `desc` walk back through the history.
    */
-  async resumeCursors(
-    source: HistorySource,
-  ): Promise<{ turnsBackwardsCursor: string | null; itemsBackwardsCursor: string | null }> {
+  async resumeCursors(source: HistorySource): Promise<ResumeCursors> {
     if (source.ephemeral || !source.path) return { turnsBackwardsCursor: null, itemsBackwardsCursor: null }
     const outline = await this.outline(source)
     const turn = this.turnKeys(source, outline).at(-1)

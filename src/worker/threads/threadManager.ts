@@ -38,13 +38,13 @@ import {
   configWithOverrides,
   overridesFromParams,
   resolveSettings,
-  startResponse,
   checkRequirements,
   type OverrideParams,
   type ResolvedThreadSettings,
 } from './threadSettings'
 import { uuidProblem } from './settingsUpdate'
 import { ThreadSubscriptions } from './subscriptions'
+import { resumeCursorsOf, resumeResponse, threadResponse, type StartResponse } from './threadResponses'
 
 export interface ThreadManagerOptions {
   home: string
@@ -59,8 +59,6 @@ export interface ThreadManagerOptions {
   /** Test hooks for the store (fault injection, checkpoint interval). */
   storeOptions?: Pick<RolloutStoreOptions, 'wrapFile' | 'checkpointIntervalMs'>
 }
-
-type StartResponse = ResultOf<'thread/start'>
 
 const NOT_LOADED: ThreadStatus = { type: 'notLoaded' }
 const IDLE: ThreadStatus = { type: 'idle' }
@@ -213,18 +211,19 @@ export class ThreadManager {
     await this.checkOverrideRequirements(params)
     const live = this.live.get(params.threadId) ?? (await this.load(params.threadId))
     await this.applyOverrides(live, overridesFromParams(params))
+    const cursors = await resumeCursorsOf(live)
     // From here to the return, nothing awaits: the snapshot, the subscription and the join window
     // are taken at one instant (threadEvents.ts).
     const connection = ctx.connection.id
     this.subscriptions.subscribe(live.id, connection)
-    const response = this.response(live, !params.excludeTurns)
+    const response = resumeResponse(live, this.settingsOf(live), !params.excludeTurns, cursors)
     this.events.beginJoin(live.id, connection)
     ctx.afterResponse(() =>
       this.events.completeJoin(live.id, connection, () => {
         for (const id of live.pendingRequests) this.options.broker.replay(id, connection)
       }),
     )
-    return { ...response, collaborationMode: null, turnsBackwardsCursor: null, itemsBackwardsCursor: null }
+    return response
   }
 
   async fork(params: ParamsOf<'thread/fork'>, ctx: RequestContext): Promise<ResultOf<'thread/fork'>> {
@@ -471,14 +470,10 @@ export class ThreadManager {
   private register(live: LiveThread, ctx: RequestContext, withTurns: boolean): StartResponse {
     this.add(live)
     this.subscriptions.subscribe(live.id, ctx.connection.id)
-    const response = this.response(live, withTurns)
+    const response = threadResponse(live, this.settingsOf(live), withTurns)
     const started = live.snapshot(false)
     ctx.afterResponse(() => this.events.toAll(live.id, 'thread/started', { thread: started }))
     return response
-  }
-
-  private response(live: LiveThread, withTurns: boolean): StartResponse {
-    return startResponse(live.snapshot(withTurns), this.settingsOf(live))
   }
 
   checkOverrideRequirements(params: OverrideParams): Promise<void> {

@@ -41,7 +41,9 @@ type InputItem = { type?: string; role?: string; content?: { type: string; text?
 
 /** The text of the last user message a model request carries. */
 function lastUserText(request: RecordedRequest): string {
-  const input = ((request.body as { input?: InputItem[] } | undefined)?.input ?? []).filter((i) => i.role === 'user')
+  const input = ((request.body as { input?: InputItem[] } | undefined)?.input ?? []).filter(
+    (i) => i.role === 'user',
+  )
   const last = input.at(-1)
   return (last?.content ?? []).map((c) => c.text ?? '').join('')
 }

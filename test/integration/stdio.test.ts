@@ -15,7 +15,9 @@ describe('app-server over stdio', () => {
     expect(result.codexHome).toBe(server.home)
     expect(result.platformFamily).toBe('unix')
     expect(result.platformOs).toBe(process.platform === 'darwin' ? 'macos' : 'linux')
-    expect(result.userAgent).toMatch(/^my_ts_client\/0\.169\.0 \(.+; .+\) \S+ \(my_ts_client; 0\.0\.1\) codex-desk\/\d+\.\d+\.\d+$/)
+    expect(result.userAgent).toMatch(
+      /^my_ts_client\/0\.169\.0 \(.+; .+\) \S+ \(my_ts_client; 0\.0\.1\) codex-desk\/\d+\.\d+\.\d+$/,
+    )
     await expect(client.request('thread/loaded/list', {})).resolves.toEqual({ data: [], nextCursor: null })
     expect(client.violations).toEqual([])
   })

@@ -463,4 +463,23 @@ describe('thread/list as the TUI calls it', () => {
     const unsectioned = await client.request('thread/list', { sectionId: null })
     expect(unsectioned.data).toHaveLength(2)
   })
+
+  it('asks for the experimental API only for a lineage, attachment or project filter that is set', async () => {
+    const h = await harness('ws')
+    const client = await h.connect('plain')
+    // The TUI's params send those filters as null: a client without the experimental API may.
+    const listed = await client.request('thread/list', tuiParams({ sortKey: 'updated_at' }) as never)
+    expectCodexShape('ThreadListResponse', listed)
+    for (const field of ['parentThreadId', 'ancestorThreadId', 'attachedToThreadId', 'projectId']) {
+      const refused = await client.call('thread/list', { [field]: '01a243a4-2624-7812-a5cf-f86fc033cedd' })
+      expect(refused.error).toEqual({
+        code: -32600,
+        message: `thread/list.${field} requires experimentalApi capability`,
+      })
+    }
+    const attached = await client.call('thread/list', { includeAttachedThreads: true })
+    expect(attached.error?.message).toBe(
+      'thread/list.includeAttachedThreads requires experimentalApi capability',
+    )
+  })
 })

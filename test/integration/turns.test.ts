@@ -61,6 +61,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('a text turn over %s', (transport)
       'item/agentMessage/delta',
       'item/completed',
       'thread/tokenUsage/updated',
+      'thread/readState/changed',
       'thread/status/changed',
       'turn/completed',
     ])
@@ -118,8 +119,13 @@ describe.each<TransportKind>(['stdio', 'ws'])('turn control over %s', (transport
     )
     const completed = await client.waitForNotification('turn/completed')
     expect(turnOf(completed).status).toBe('interrupted')
-    const tail = methodsFor(client, thread.id).slice(-3)
-    expect(tail).toEqual(['item/completed', 'thread/status/changed', 'turn/completed'])
+    const tail = methodsFor(client, thread.id).slice(-4)
+    expect(tail).toEqual([
+      'item/completed',
+      'thread/readState/changed',
+      'thread/status/changed',
+      'turn/completed',
+    ])
     const closed = client.received.find((m) => m.method === 'item/completed' && itemOf(m).id === 'msg_open')
     expect(itemOf(closed as never).text).toBe('half ')
     await h.model.waitForDisconnect(0)

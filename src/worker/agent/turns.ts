@@ -50,6 +50,7 @@ const WAITING_ON_APPROVAL: ThreadStatus = { type: 'active', activeFlags: ['waiti
 
 export class TurnController {
   private readonly turnFinished = new Emitter<{ thread: LiveThread; turn: Turn }>()
+  private readonly turnEnding = new Emitter<{ thread: LiveThread; turn: Turn }>()
 
   constructor(private readonly options: TurnControllerOptions) {}
 
@@ -108,6 +109,14 @@ export class TurnController {
     live.running = runner
     live.turns.push(runner.turn)
     return { turn: runner.turn, runner }
+  }
+
+  /**
+   * Fires when a turn has ended, before its status change and `turn/completed` are published: what a
+   * listener publishes synchronously reaches clients ahead of them (codex's `thread/readState/changed`).
+   */
+  get onTurnEnding(): Event<{ thread: LiveThread; turn: Turn }> {
+    return this.turnEnding.event
   }
 
   /** Fires after a turn's `turn/completed` was published. */
@@ -197,6 +206,7 @@ export class TurnController {
     live.running = null
     const threadId = live.id
     const turn = runner.turn
+    this.turnEnding.fire({ thread: live, turn })
     if (outcome.status === 'failed') {
       threads.setStatus(live, { type: 'systemError' })
       threads.events.toSubscribers(threadId, 'error', {

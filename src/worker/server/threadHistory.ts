@@ -46,19 +46,20 @@ export function historyHandlers(core: AppServer): HistoryHandlers {
   const state = () => ThreadStateStore.forHome(core.options.codexHome)
   /** Finished turns that ask for attention mark the thread unread (codex's terminal attention). */
   const watch = (system: ThreadSystem): void => {
-    system.turns.onTurnFinished(({ thread, turn }) => {
+    system.turns.onTurnEnding(({ thread, turn }) => {
       if (!readStateEligible(thread.base)) return
       if (!turnNeedsAttention(turn, state().goal(thread.id))) return
-      void state()
-        .attention(thread.id, turn.id)
-        .then((readState) => {
-          if (readState)
-            system.manager.events.toSubscribers(thread.id, 'thread/readState/changed', {
-              threadId: thread.id,
-              readState,
-            })
-        })
-        .catch((error: unknown) => core.options.logs.get('threads').warn({ error }, 'read state not saved'))
+      try {
+        const readState = state().attention(thread.id, turn.id)
+        // Before the turn's idle and turn/completed, as codex orders them.
+        if (readState)
+          system.manager.events.toSubscribers(thread.id, 'thread/readState/changed', {
+            threadId: thread.id,
+            readState,
+          })
+      } catch (error) {
+        core.options.logs.get('threads').warn({ error }, 'read state not saved')
+      }
     })
   }
   // Watch turns from the moment the threads subsystem loads, whichever request loads it.

@@ -8,8 +8,16 @@
  * It never reads rollouts; callers say which thread a state belongs to and whether it may have one.
  */
 import { randomUUID } from 'node:crypto'
-import { appendFile, open, rename } from 'node:fs/promises'
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import {
+  appendFileSync,
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { invalidRequest } from '../protocol/errors'
 import type { Thread, ThreadItem, Turn } from '../protocol/items'
@@ -126,7 +134,7 @@ export class ThreadStateStore {
         firstUnreadTurn: operation === 'read' ? null : (current.firstUnreadTurn ?? ''),
         revision: randomUUID(),
       }
-      await this.write(threadId, { ...state, readState: next })
+      this.write(threadId, { ...state, readState: next })
       return { kind: 'applied', readState: toWire(next) }
     })
   }
@@ -135,14 +143,13 @@ export class ThreadStateStore {
    * A finished turn asks for attention: it becomes the first unread position unless an earlier one
    * is still unread. Returns the new state when it changed.
    */
-  attention(threadId: string, turnId: string): Promise<ThreadReadState | null> {
-    return this.mutate(async () => {
-      const state = this.states.get(threadId) ?? { readState: null, goal: null }
-      if (state.readState && state.readState.firstUnreadTurn !== null) return null
-      const next: StoredReadState = { firstUnreadTurn: turnId, revision: randomUUID() }
-      await this.write(threadId, { ...state, readState: next })
-      return toWire(next)
-    })
+  attention(threadId: string, turnId: string): ThreadReadState | null {
+    this.catchUp()
+    const state = this.states.get(threadId) ?? { readState: null, goal: null }
+    if (state.readState && state.readState.firstUnreadTurn !== null) return null
+    const next: StoredReadState = { firstUnreadTurn: turnId, revision: randomUUID() }
+    this.write(threadId, { ...state, readState: next })
+    return toWire(next)
   }
 
   // ------------------------------------------------------------------------------------------
@@ -158,7 +165,7 @@ export class ThreadStateStore {
     return this.mutate(async () => {
       const state = this.states.get(threadId) ?? { readState: null, goal: null }
       const goal = change(state.goal)
-      await this.write(threadId, { ...state, goal })
+      this.write(threadId, { ...state, goal })
       return goal
     })
   }
@@ -168,7 +175,7 @@ export class ThreadStateStore {
     return this.mutate(async () => {
       const state = this.states.get(threadId)
       if (!state?.goal) return false
-      await this.write(threadId, { ...state, goal: null })
+      this.write(threadId, { ...state, goal: null })
       return true
     })
   }
@@ -190,13 +197,18 @@ export class ThreadStateStore {
     return run
   }
 
-  private async write(threadId: string, state: StoredState): Promise<void> {
+  /**
+   * Appends the thread's new state. Synchronous (one short line, a few times per turn at most), so
+   * no other change can come between a caller's decision and its line, and a caller can announce
+   * the change right after, in order with the turn's other events. Compaction, when the log has grown, is synchronous too.
+   */
+  private write(threadId: string, state: StoredState): void {
     const line = JSON.stringify({ id: threadId, ...state } satisfies LogLine) + '\n'
-    await appendFile(this.path, line, 'utf8')
+    appendFileSync(this.path, line, 'utf8')
     this.states.set(threadId, state)
     // Reading our own line back also picks up whatever another process appended before it.
     this.catchUp()
-    if (this.lines > Math.max(64, 2 * this.states.size)) await this.compact()
+    if (this.lines > Math.max(64, 2 * this.states.size)) this.compact()
   }
 
   /**
@@ -242,21 +254,21 @@ export class ThreadStateStore {
   }
 
   /** Rewrites the log as one line per thread that still has state, through a temp file. */
-  private async compact(): Promise<void> {
+  private compact(): void {
     const tmp = `${this.path}.${process.pid}.tmp`
     let text = ''
     for (const [id, state] of this.states) {
       if (state.readState || state.goal) text += JSON.stringify({ id, ...state } satisfies LogLine) + '\n'
     }
     try {
-      const handle = await open(tmp, 'w')
+      const fd = openSync(tmp, 'w', 0o600)
       try {
-        await handle.writeFile(text, 'utf8')
-        await handle.sync()
+        writeFileSync(fd, text, 'utf8')
+        fsyncSync(fd)
       } finally {
-        await handle.close()
+        closeSync(fd)
       }
-      await rename(tmp, this.path)
+      renameSync(tmp, this.path)
       this.applied = Buffer.byteLength(text)
       this.lines = text === '' ? 0 : text.split('\n').length - 1
     } catch (error) {

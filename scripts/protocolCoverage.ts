@@ -44,7 +44,23 @@ export const NOTES: Readonly<Record<string, string>> = {
   'account/login/start':
     '`chatgpt` and `chatgptDeviceCode` are refused: the desktop app signs in and hands the core its tokens',
   'item/reasoning/textDelta': 'raw reasoning text, which only some local models stream',
-  deprecationNotice: 'codex-desk has no paginated history yet, so there is nothing to deprecate',
+  deprecationNotice:
+    'reading a whole thread stays supported beside the history pages, so nothing is deprecated',
+  'model/list': "codex's catalog, then the configured model and a non-OpenAI provider's `/models`",
+  'modelProvider/capabilities/read': 'web search and image generation false: codex-desk sends neither tool',
+  'mcpServerStatus/list': 'configured servers as not started: codex-desk does not run MCP servers yet',
+  'collaborationMode/list': 'Default only: codex-desk has no plan mode',
+  'experimentalFeature/list': 'the one flag codex-desk acts on, `multi_agent`',
+  'account/rateLimits/read': 'an error: codex-desk does not fetch usage limits',
+  'hooks/list': 'always empty; configured hooks are named in warnings',
+  'plugin/list': 'empty: codex-desk has no plugins',
+  'plugin/installed': 'empty: codex-desk has no plugins',
+  'app/list': 'empty: codex-desk has no apps',
+  'externalAgentConfig/detect': 'empty: codex-desk imports nothing from other agents',
+  'thread/backgroundTerminals/list': 'empty: every command finishes within its turn',
+  'thread/goal/set': 'kept per thread; codex-desk does not work on a goal by itself',
+  'thread/settings/update': 'service tier and personality are kept and reported, not sent to the model',
+  'thread/turns/list': 'a thread with no message yet pages as empty',
 }
 
 type Kind = 'client request' | 'server request' | 'server notification' | 'client notification'

@@ -123,17 +123,27 @@ describe('turn/start', () => {
     expect(parsed.input).toEqual([{ type: 'text', text: 'hi', text_elements: [] }])
   })
 
-  it('names a bad effort with the values codex accepts', () => {
-    expect(errorOf(TurnStartParams, { threadId: 't', input: [], effort: 'max' })).toBe(
-      'unknown variant `max` at `effort`, expected one of `none`, `minimal`, `low`, `medium`, `high`, `xhigh`',
-    )
+  it('takes any effort name, as codex 0.169 does, so a new model effort works before clients know it', () => {
+    for (const effort of ['max', 'ultra', 'huge'])
+      expect(TurnStartParams.parse({ threadId: 't', input: [], effort }).effort).toBe(effort)
+    expect(errorOf(TurnStartParams, { threadId: 't', input: [], effort: 5 })).toContain('effort')
   })
 })
 
 describe('registry', () => {
   it('gates the experimental start fields and serves the thread and turn methods', () => {
     expect(clientRequests['thread/start'].experimentalFields).toContain('dynamicTools')
-    expect(clientRequests['turn/start'].experimentalFields).toEqual(['environments', 'permissions'])
+    // The fields codex 0.169 refuses without experimentalApi (checked against the binary).
+    expect(clientRequests['turn/start'].experimentalFields).toEqual([
+      'environments',
+      'permissions',
+      'runtimeWorkspaceRoots',
+      'collaborationMode',
+      'additionalContext',
+      'responsesapiClientMetadata',
+      'responsesapiClientMetadataPatch',
+      'multiAgentMode',
+    ])
     expect(Object.keys(serverNotifications)).toEqual(
       expect.arrayContaining(['thread/started', 'turn/completed', 'item/agentMessage/delta', 'error']),
     )

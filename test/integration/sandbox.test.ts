@@ -3,7 +3,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { runCommand } from '../../src/worker/agent/exec/run'
+import { attachedInputFds, runCommand } from '../../src/worker/agent/exec/run'
 import {
   detectSandbox,
   isPathWritable,
@@ -209,6 +209,25 @@ describe('commands under bubblewrap', () => {
     expect(run.exitCode).not.toBe(0)
     expect(run.output).toMatch(/Read-only file system/)
     expect(existsSync(path.join(cwd, 'ro-attempt'))).toBe(false)
+  })
+
+  it('drops every capability and passes the seccomp filter on descriptor 3 with the command line', () => {
+    const argv = sandboxArgv(['true'], workspace, { cwd, kind: 'bwrap' })
+    expect(argv.slice(argv.indexOf('--cap-drop'), argv.indexOf('--cap-drop') + 2)).toEqual([
+      '--cap-drop',
+      'ALL',
+    ])
+    expect(argv.slice(argv.indexOf('--seccomp'), argv.indexOf('--seccomp') + 2)).toEqual(['--seccomp', '3'])
+    expect(argv.indexOf('--seccomp')).toBeLessThan(argv.indexOf('--'))
+    expect(attachedInputFds(argv)?.[0]?.length).toBeGreaterThan(0)
+  })
+
+  it('fails to start, rather than run unfiltered, when its command line is copied without the filter', async () => {
+    const argv = sandboxArgv(['bash', '-c', 'echo ran'], workspace, { cwd, kind: 'bwrap' })
+    const copy = await runCommand({ argv: [...argv], cwd, env, timeoutMs: 15_000 })
+    expect(copy.exitCode).not.toBe(0)
+    expect(copy.output).not.toContain('ran')
+    expect(copy.output).toMatch(/seccomp/i)
   })
 
   it('runs dangerFullAccess commands unwrapped', async () => {

@@ -4,10 +4,12 @@
  *
  * It must never reject and never hang: spawn failures come back as `spawnError`, and a background
  * grandchild that keeps the output pipe open cannot hold the call past a short grace after the
- * command itself exits.
+ * command itself exits. Besides stdio the child gets only the input descriptors the request (or its
+ * argv, see `attachInputFds`) names, never one of ours.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { stat } from 'node:fs/promises'
+import type { Writable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 
 export interface ExecRequest {
@@ -17,6 +19,29 @@ export interface ExecRequest {
   timeoutMs: number
   signal?: AbortSignal
   onOutput?: (chunk: string) => void
+  /**
+   * Data the child reads from file descriptors 3, 4, ... (each a pipe closed once written), e.g. the
+   * seccomp program bubblewrap takes on `--seccomp 3`. Defaults to what `attachInputFds` tied to argv.
+   */
+  inputFds?: readonly Uint8Array[]
+}
+
+/** Input descriptors tied to an argv by whoever built it, so callers that only pass argv along keep them. */
+const argvInputs = new WeakMap<readonly string[], readonly Uint8Array[]>()
+
+/**
+ * Ties input descriptors to an argv (the sandbox's bwrap command line refers to them by number).
+ * A copy of the array does not carry them: the command then fails to start instead of running
+ * without what it asked for.
+ */
+export function attachInputFds<T extends readonly string[]>(argv: T, inputs: readonly Uint8Array[]): T {
+  argvInputs.set(argv, inputs)
+  return argv
+}
+
+/** The input descriptors tied to an argv, if any. */
+export function attachedInputFds(argv: readonly string[]): readonly Uint8Array[] | undefined {
+  return argvInputs.get(argv)
 }
 
 export interface ExecResult {
@@ -128,6 +153,7 @@ export async function runCommand(request: ExecRequest): Promise<ExecResult> {
 
   return new Promise<ExecResult>((resolve) => {
     const [program, ...args] = request.argv as [string, ...string[]]
+    const inputs = request.inputFds ?? argvInputs.get(request.argv) ?? []
     const output = new CappedOutput()
     let timedOut = false
     let aborted = false
@@ -156,6 +182,7 @@ export async function runCommand(request: ExecRequest): Promise<ExecResult> {
       // A grandchild may still hold the pipes; dropping our ends lets it get EPIPE instead of us waiting.
       child.stdout?.destroy()
       child.stderr?.destroy()
+      for (let index = 3; index < child.stdio.length; index++) child.stdio[index]?.destroy()
       resolve({
         exitCode: exit?.code ?? null,
         signal: exit?.signal ?? null,
@@ -179,13 +206,19 @@ export async function runCommand(request: ExecRequest): Promise<ExecResult> {
         env: request.env,
         // Its own process group, so a kill reaches everything the command started.
         detached: process.platform !== 'win32',
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', ...inputs.map(() => 'pipe' as const)],
         windowsHide: true,
       })
     } catch (error) {
       resolve({ ...base, spawnError: (error as Error).message, durationMs: elapsed() })
       return
     }
+    inputs.forEach((data, index) => {
+      const pipe = child.stdio[3 + index] as Writable | null | undefined
+      // A child that exits before reading closes its end; that is its failure to report, not ours.
+      pipe?.on('error', () => {})
+      pipe?.end(data)
+    })
 
     const stdoutDecoder = new StringDecoder('utf8')
     const stderrDecoder = new StringDecoder('utf8')

@@ -10,7 +10,16 @@ import { existsSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { isUnrestricted, type SandboxPolicy } from '../../protocol/thread'
 import { runCommand } from '../exec/run'
-import { bwrapArgv, findBwrap } from './bwrap'
+import {
+  bwrapArgv,
+  findBwrap,
+  FULL_ISOLATION,
+  isolationArgs,
+  SECCOMP_FD,
+  setBwrapIsolation,
+  type BwrapIsolation,
+} from './bwrap'
+import { seccompFilterFor, seccompUnsupportedReason } from './seccomp'
 import { SEATBELT_EXECUTABLE, seatbeltArgv } from './seatbelt'
 
 export type SandboxKind = 'bwrap' | 'seatbelt' | 'none'
@@ -19,6 +28,11 @@ export interface SandboxAvailability {
   kind: SandboxKind
   /** Why there is none, for a user-facing warning. */
   reason: string | null
+  /**
+   * What the sandbox there is cannot enforce on this machine (no user namespace, no seccomp filter
+   * for the architecture), for a user-facing warning; absent when it enforces everything.
+   */
+  limits?: string
 }
 
 /** Directories inside a writable root that stay read-only: codex protects the repository and its own state. */
@@ -37,6 +51,18 @@ export function detectSandbox(): Promise<SandboxAvailability> {
 /** For tests: forget the cached result. */
 export function resetSandboxDetection(): void {
   detection = null
+  setBwrapIsolation(FULL_ISOLATION)
+}
+
+/**
+ * What bwrap is tried with, strongest first. A root caller must get its capabilities dropped or have
+ * no sandbox at all: without that, root inside can remount the read-only filesystem writable. Another
+ * caller has none to drop, and a setuid bwrap refuses `--cap-drop` without a user namespace.
+ */
+function isolationCandidates(): BwrapIsolation[] {
+  const candidates: BwrapIsolation[] = [FULL_ISOLATION, { userNamespace: false, dropCapabilities: true }]
+  if (process.getuid?.() !== 0) candidates.push({ userNamespace: false, dropCapabilities: false })
+  return candidates
 }
 
 async function detect(): Promise<SandboxAvailability> {
@@ -55,31 +81,47 @@ async function detect(): Promise<SandboxAvailability> {
   if (!bwrap) {
     return { kind: 'none', reason: 'bubblewrap (bwrap) is not installed or not on PATH' }
   }
-  // Installed is not enough: unprivileged user namespaces may be disabled (sysctl, AppArmor, a
-  // container), and then every wrapped command would fail. Probe with the namespaces we use.
-  const probe = await runCommand({
-    argv: [
-      bwrap,
-      '--new-session',
-      '--die-with-parent',
-      '--ro-bind',
-      '/',
-      '/',
-      '--dev',
-      '/dev',
-      '--proc',
-      '/proc',
-      '--unshare-pid',
-      '--unshare-net',
-      '--',
-      'true',
-    ],
-    cwd: '/',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    timeoutMs: PROBE_TIMEOUT_MS,
-  })
-  if (probe.spawnError === null && probe.exitCode === 0) return { kind: 'bwrap', reason: null }
-  const detail = probe.spawnError ?? (probe.output.trim() || `exit code ${probe.exitCode ?? probe.signal}`)
+  // Installed is not enough: user namespaces may be disabled (sysctl, AppArmor, a container), and
+  // then every wrapped command would fail. Probe with everything a command gets, filter included.
+  const filter = seccompFilterFor({ networkAccess: false })
+  let detail = ''
+  for (const candidate of isolationCandidates()) {
+    const probe = await runCommand({
+      argv: [
+        bwrap,
+        ...isolationArgs(candidate),
+        '--new-session',
+        '--die-with-parent',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--unshare-pid',
+        '--unshare-net',
+        ...(filter !== null ? ['--seccomp', String(SECCOMP_FD)] : []),
+        '--',
+        'true',
+      ],
+      cwd: '/',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      timeoutMs: PROBE_TIMEOUT_MS,
+      inputFds: filter !== null ? [filter] : [],
+    })
+    if (probe.spawnError === null && probe.exitCode === 0) {
+      setBwrapIsolation(candidate)
+      const limits = [
+        candidate.userNamespace ? null : 'no user namespace for sandboxed commands',
+        seccompUnsupportedReason(),
+      ].filter((limit): limit is string => limit !== null)
+      return limits.length > 0
+        ? { kind: 'bwrap', reason: null, limits: limits.join('; ') }
+        : { kind: 'bwrap', reason: null }
+    }
+    detail ||= probe.spawnError ?? (probe.output.trim() || `exit code ${probe.exitCode ?? probe.signal}`)
+  }
   return { kind: 'none', reason: `bubblewrap at ${bwrap} cannot create a sandbox here: ${detail}` }
 }
 

@@ -3,25 +3,34 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
-  commitPatch,
   PatchApplyError,
   planPatch,
   summarizeApplied,
   unifiedHunks,
   type PlannedChange,
 } from '../../src/worker/agent/patch/apply'
+import { commitPatch as commitWithHome } from '../../src/worker/agent/patch/commit'
+import { JOURNAL_DIR } from '../../src/worker/agent/patch/journal'
 import { parsePatch } from '../../src/worker/agent/patch/parse'
 import { TurnDiffTracker } from '../../src/worker/agent/patch/turnDiff'
 
 let dir: string
+/** The core's home, beside the project: the patch journal lives in it. */
+let home: string
 
 beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'codex-desk-patch-'))
+  home = await fs.mkdtemp(path.join(os.tmpdir(), 'codex-desk-patch-home-'))
 })
 
 afterEach(async () => {
   await fs.rm(dir, { recursive: true, force: true })
+  await fs.rm(home, { recursive: true, force: true })
 })
+
+const commitPatch = (changes: PlannedChange[]): Promise<void> => commitWithHome(changes, { home })
+/** What the patch journal folder holds (nothing once a patch finished or failed). */
+const journal = (): Promise<string[]> => fs.readdir(path.join(home, JOURNAL_DIR)).catch(() => [])
 
 const wrap = (body: string): string => `*** Begin Patch\n${body}\n*** End Patch`
 const at = (rel: string): string => path.join(dir, rel)
@@ -269,13 +278,30 @@ describe('all or nothing', () => {
       new RegExp(`^Failed to write file ${at('dest/m.txt').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `),
     )
     expect((err as Error).message).toMatch(/\. No files were modified\.$/)
-    // A new inode shows a.txt really was replaced and then put back, not skipped.
-    expect((await fs.stat(at('a.txt'))).ino).not.toBe(inodeBefore)
+    // The very file is back (its inode), not a copy of it.
+    expect((await fs.stat(at('a.txt'))).ino).toBe(inodeBefore)
+    expect(await journal()).toEqual([])
     expect(await read('a.txt')).toBe('a\n')
     expect(await read('gone.txt')).toBe('bye\n')
     expect(await read('src/m.txt')).toBe('m\n')
     expect(await exists('fresh')).toBe(false)
     expect(await listing()).toEqual(before)
+  })
+
+  it('leaves no journal, staged file or backup behind after a patch', async () => {
+    await write('a.txt', 'a\n')
+    await write('gone.txt', 'g\n')
+    await apply('*** Update File: a.txt\n@@\n-a\n+A\n*** Delete File: gone.txt\n*** Add File: n/new.txt\n+n')
+    expect(await listing()).toEqual(['a.txt', 'n', path.join('n', 'new.txt')])
+    expect(await journal()).toEqual([])
+  })
+
+  it('touches nothing, in the project or the home, when a patch fails its checks', async () => {
+    await write('a.txt', 'a\n')
+    const before = await listing()
+    await applyError('*** Add File: b.txt\n+b\n*** Update File: a.txt\n@@\n-absent\n+x')
+    expect(await listing()).toEqual(before)
+    expect(await fs.readdir(home)).toEqual([])
   })
 
   it('cleans up staged files when a parent directory cannot be created', async () => {
@@ -286,6 +312,7 @@ describe('all or nothing', () => {
     await expect(commitPatch(changes)).rejects.toThrow(PatchApplyError)
     expect(await read('a.txt')).toBe('a\n')
     expect(await listing()).toEqual(before)
+    expect(await journal()).toEqual([])
   })
 
   it('rejects a commit when a file changed on disk after planning', async () => {
@@ -302,6 +329,7 @@ describe('all or nothing', () => {
     )
     expect(await read('a.txt')).toBe('a\n')
     expect(await exists('new.txt')).toBe(false)
+    expect(await fs.readdir(home)).toEqual([])
   })
 
   it('keeps an updated file’s permissions', async () => {

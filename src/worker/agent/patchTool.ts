@@ -8,18 +8,28 @@
  */
 import type { FileChangeItem } from '../protocol/items'
 import { planPatch as planPatchApproval } from './approvalPolicy'
-import { commitPatch, PatchApplyError, planPatch, summarizeApplied, type PlannedChange } from './patch/apply'
+import { resolveCodexDeskHome } from '../home'
+import { PatchApplyError, planPatch, summarizeApplied, type PlannedChange } from './patch/apply'
+import { commitPatch } from './patch/commit'
+import { recoveredHome } from './patch/journal'
 import { parsePatch, PatchParseError } from './patch/parse'
 import { TurnDiffTracker } from './patch/turnDiff'
 import { APPLY_PATCH_TOOL_NAME, applyPatchToolSpec, patchTextFromArguments } from './patch/spec'
 import { isPathWritable } from './sandbox/sandbox'
 import { requestDecision, type Tool, type ToolCall, type ToolOutput, type ToolServices } from './tools'
 
-export function createPatchTool(): Tool {
+export interface PatchToolOptions {
+  /** The core's home, which holds the patch journal (patch/journal.ts). */
+  home?: string
+}
+
+export function createPatchTool(options: PatchToolOptions = {}): Tool {
+  // Without a home given, the one whose journals this process recovered (threads/threadSystem.ts).
+  const home = (): string => options.home ?? recoveredHome() ?? resolveCodexDeskHome()
   return {
     name: APPLY_PATCH_TOOL_NAME,
     spec: () => applyPatchToolSpec,
-    call: applyPatch,
+    call: (call, services) => applyPatch(call, services, home()),
   }
 }
 
@@ -32,7 +42,7 @@ function writtenPaths(changes: readonly PlannedChange[]): string[] {
   )
 }
 
-async function applyPatch(call: ToolCall, services: ToolServices): Promise<ToolOutput> {
+async function applyPatch(call: ToolCall, services: ToolServices, home: string): Promise<ToolOutput> {
   const { settings, thread } = services
   const cwd = settings.cwd
   let changes: PlannedChange[]
@@ -81,7 +91,7 @@ async function applyPatch(call: ToolCall, services: ToolServices): Promise<ToolO
   const tracker = services.turnScoped(TurnDiffTracker, () => new TurnDiffTracker(cwd))
   tracker.track(changes)
   try {
-    await commitPatch(changes)
+    await commitPatch(changes, { home })
   } catch (error) {
     if (!(error instanceof PatchApplyError)) throw error
     await services.completeItem({ ...item, status: 'failed' })

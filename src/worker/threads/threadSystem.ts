@@ -37,6 +37,10 @@ export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
   const { tools, env, turnLog, modelClientOptions, onNoSandbox, auth, upstreamHeaders, ...managerOptions } =
     options
   const manager = new ThreadManager(managerOptions)
+  // A patch a crashed core left half-done is undone before any tool can read the project's files.
+  const patchesRecovered = import('../agent/patch/journal').then((m) =>
+    m.recoverPatchJournals(options.home, options.log),
+  )
   let loaded: Promise<ToolHost> | null = tools ? Promise.resolve(tools) : null
   let host: ToolHost | null = tools ?? null
   const turns: TurnController = new TurnController({
@@ -44,21 +48,23 @@ export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
     analytics: options.analytics,
     // The tools need the controller (sub-agents start turns), so they are made after it.
     tools: () =>
-      (loaded ??= Promise.all([import('../agent/agentTools'), import('../agent/sandbox/sandbox')]).then(
-        ([{ createAgentTools }, { detectSandbox }]) => {
-          void detectSandbox().then((availability) => {
-            if (availability.kind === 'none') onNoSandbox?.(availability)
-          })
-          host = createAgentTools({
-            threads: manager,
-            turns,
-            env,
-            home: options.home,
-            version: options.version,
-          })
-          return host
-        },
-      )),
+      (loaded ??= Promise.all([
+        import('../agent/agentTools'),
+        import('../agent/sandbox/sandbox'),
+        patchesRecovered,
+      ]).then(([{ createAgentTools }, { detectSandbox }]) => {
+        void detectSandbox().then((availability) => {
+          if (availability.kind === 'none') onNoSandbox?.(availability)
+        })
+        host = createAgentTools({
+          threads: manager,
+          turns,
+          env,
+          home: options.home,
+          version: options.version,
+        })
+        return host
+      })),
     env,
     log: turnLog,
     ...(modelClientOptions ? { modelClientOptions } : {}),

@@ -1,10 +1,9 @@
 /**
- * Plans and applies parsed apply_patch hunks. `planPatch` reads the files and computes every new
- * content in memory, matching chunks the way codex's `seek_sequence` does, so a patch whose last
- * hunk fails has not touched the first file. `commitPatch` then writes all of it or none of it.
- * Error messages follow codex's because they go back to the model verbatim. This module must never
- * write anything while planning, never leave a half-applied patch on disk, never touch a path
- * the patch does not name, and never remove a directory it did not create itself.
+ * Plans parsed apply_patch hunks and reports them. `planPatch` reads the files and computes every
+ * new content in memory, matching chunks the way codex's `seek_sequence` does, so a patch whose
+ * last hunk fails has not touched the first file; `commitPatch` (commit.ts) then writes all of it
+ * or none of it. Error messages follow codex's because they go back to the model verbatim. This
+ * module must never write anything.
  */
 import { promises as fs } from 'node:fs'
 import nodePath from 'node:path'
@@ -145,7 +144,7 @@ export function applyChunks(filePath: string, original: string, chunks: UpdateCh
 // Planning
 
 /** Rust's io::Error wording for the common cases, so the model sees what codex would show. */
-function osReason(err: unknown): string {
+export function osReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code
   switch (code) {
     case 'ENOENT':
@@ -158,6 +157,8 @@ function osReason(err: unknown): string {
       return 'Not a directory (os error 20)'
     case 'EEXIST':
       return 'File exists (os error 17)'
+    case 'ENOTEMPTY':
+      return 'Directory not empty (os error 39)'
     default:
       return err instanceof Error ? err.message : String(err)
   }
@@ -278,236 +279,6 @@ export async function planPatch(hunks: PatchHunk[], cwd: string): Promise<Planne
     }
   }
   return changes
-}
-
-// ---------------------------------------------------------------------------------------------
-// Committing
-
-type Snapshot =
-  | { type: 'missing' }
-  | { type: 'file'; bytes: Buffer; mode: number }
-  | { type: 'symlink'; target: string }
-  | { type: 'other' }
-
-interface Target {
-  /** The path the patch names. */
-  path: string
-  /** Where bytes land: the path itself, or the file a symlink points to (the link survives). */
-  writePath: string
-  final: string | null
-  /** Content the path must still hold; undefined when the change does not depend on it. */
-  expected: string | undefined
-  snapshot: Snapshot
-  temp: string | null
-}
-
-/** The net effect per path, in first-touched order: later changes to a path build on earlier ones. */
-function netTargets(changes: PlannedChange[]): Target[] {
-  const targets = new Map<string, Target>()
-  const touch = (path: string, expected: string | undefined): Target => {
-    let target = targets.get(path)
-    if (!target) {
-      target = { path, writePath: path, final: null, expected, snapshot: { type: 'missing' }, temp: null }
-      targets.set(path, target)
-    }
-    return target
-  }
-  for (const change of changes) {
-    switch (change.kind.type) {
-      case 'add':
-        touch(change.path, undefined).final = change.newContent ?? ''
-        break
-      case 'delete':
-        touch(change.path, change.oldContent ?? undefined).final = null
-        break
-      case 'update': {
-        const source = touch(change.path, change.oldContent ?? undefined)
-        const dest = change.kind.move_path
-        if (dest !== null && dest !== change.path) {
-          source.final = null
-          touch(dest, undefined).final = change.newContent ?? ''
-        } else {
-          source.final = change.newContent ?? ''
-        }
-        break
-      }
-    }
-  }
-  return [...targets.values()]
-}
-
-async function snapshot(target: Target): Promise<void> {
-  let stat
-  try {
-    stat = await fs.lstat(target.path)
-  } catch (err) {
-    if (isMissing(err)) return
-    throw err
-  }
-  if (stat.isSymbolicLink()) {
-    if (target.final === null) {
-      target.snapshot = { type: 'symlink', target: await fs.readlink(target.path) }
-      return
-    }
-    try {
-      target.writePath = await fs.realpath(target.path)
-    } catch (err) {
-      // A dangling link: replace the link itself, and put it back on rollback.
-      if (!isMissing(err)) throw err
-      target.snapshot = { type: 'symlink', target: await fs.readlink(target.path) }
-      return
-    }
-    stat = await fs.stat(target.writePath)
-  }
-  target.snapshot = stat.isFile()
-    ? { type: 'file', bytes: await fs.readFile(target.writePath), mode: stat.mode & 0o7777 }
-    : { type: 'other' }
-}
-
-/** The text at `target.path` now (through a symlink), or null when it is gone or not text. */
-async function currentText(target: Target): Promise<string | null> {
-  try {
-    return strictUtf8.decode(await fs.readFile(target.path))
-  } catch {
-    return null
-  }
-}
-
-/** Directories between `dir` and the nearest existing ancestor, deepest first. */
-async function missingDirs(dir: string): Promise<string[]> {
-  const missing: string[] = []
-  let current = dir
-  for (;;) {
-    try {
-      await fs.lstat(current)
-      return missing
-    } catch (err) {
-      if (!isMissing(err)) return missing
-    }
-    missing.push(current)
-    const parent = nodePath.dirname(current)
-    if (parent === current) return missing
-    current = parent
-  }
-}
-
-let tempCounter = 0
-const tempPathFor = (file: string): string =>
-  nodePath.join(
-    nodePath.dirname(file),
-    `.${nodePath.basename(file)}.codex-desk-patch.${process.pid}.${Date.now()}.${tempCounter++}.tmp`,
-  )
-
-async function restore(target: Target): Promise<void> {
-  const snap = target.snapshot
-  switch (snap.type) {
-    case 'missing':
-      await fs.rm(target.writePath, { force: true })
-      return
-    case 'file': {
-      const temp = tempPathFor(target.writePath)
-      await fs.writeFile(temp, snap.bytes, { flag: 'wx', mode: snap.mode })
-      await fs.chmod(temp, snap.mode)
-      await fs.rename(temp, target.writePath)
-      return
-    }
-    case 'symlink':
-      await fs.rm(target.path, { force: true })
-      await fs.symlink(snap.target, target.path)
-      return
-    case 'other':
-      // We never replace or remove directories, so there is nothing of ours to undo.
-      return
-  }
-}
-
-/**
- * Writes every planned change or none: new contents go to temp files beside their targets, then
- * everything is renamed into place; on a failure the replaced and removed files are restored and
- * created files and directories removed. Throws PatchApplyError describing the failure.
- */
-export async function commitPatch(changes: PlannedChange[]): Promise<void> {
-  const targets = netTargets(changes)
-
-  for (const target of targets) {
-    try {
-      await snapshot(target)
-    } catch (err) {
-      throw new PatchApplyError(`Failed to read ${target.path}: ${osReason(err)}`)
-    }
-    if (target.expected !== undefined && (await currentText(target)) !== target.expected) {
-      throw new PatchApplyError(
-        `${target.path} changed on disk after the patch was checked; no files were modified. Read the file again and retry.`,
-      )
-    }
-    if (target.final === null && target.snapshot.type === 'other') {
-      throw new PatchApplyError(`Failed to delete file ${target.path}`)
-    }
-  }
-
-  const createdDirs: string[] = []
-  // Best effort: a leftover dot-file is harmless, and the error being thrown matters more.
-  const cleanUp = async (): Promise<void> => {
-    for (const target of targets) {
-      if (target.temp === null) continue
-      await fs.rm(target.temp, { force: true }).catch(() => undefined)
-      target.temp = null
-    }
-    // Deepest first; a directory someone else filled meanwhile stays.
-    const dirs = [...createdDirs].sort((a, b) => b.length - a.length)
-    for (const dir of dirs) await fs.rmdir(dir).catch(() => undefined)
-  }
-
-  // Stage: nothing the user can see changes yet.
-  for (const target of targets) {
-    if (target.final === null) continue
-    try {
-      const dir = nodePath.dirname(target.writePath)
-      const missing = await missingDirs(dir)
-      if (missing.length > 0) {
-        await fs.mkdir(dir, { recursive: true })
-        createdDirs.push(...missing)
-      }
-      const temp = tempPathFor(target.writePath)
-      const mode = target.snapshot.type === 'file' ? target.snapshot.mode : undefined
-      await fs.writeFile(temp, target.final, { flag: 'wx', mode: mode ?? 0o666 })
-      target.temp = temp
-      // writeFile's mode is filtered by the umask; an existing file keeps exactly its own.
-      if (mode !== undefined) await fs.chmod(temp, mode)
-    } catch (err) {
-      await cleanUp()
-      throw new PatchApplyError(
-        `Failed to write file ${target.path}: ${osReason(err)}. No files were modified.`,
-      )
-    }
-  }
-
-  // Swap in: renames and unlinks, each undone in reverse order if a later one fails.
-  const done: Target[] = []
-  for (const target of targets) {
-    try {
-      if (target.final !== null) {
-        await fs.rename(target.temp!, target.writePath)
-        target.temp = null
-      } else if (target.snapshot.type !== 'missing') {
-        await fs.unlink(target.path)
-      } else {
-        continue
-      }
-      done.push(target)
-    } catch (err) {
-      const verb = target.final === null ? 'delete' : 'write'
-      const failures: string[] = []
-      for (const applied of done.reverse()) {
-        await restore(applied).catch(() => failures.push(applied.path))
-      }
-      await cleanUp()
-      const rollback =
-        failures.length === 0 ? 'No files were modified.' : `Could not restore: ${failures.join(', ')}`
-      throw new PatchApplyError(`Failed to ${verb} file ${target.path}: ${osReason(err)}. ${rollback}`)
-    }
-  }
-  await cleanUp()
 }
 
 // ---------------------------------------------------------------------------------------------

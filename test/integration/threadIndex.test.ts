@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -362,7 +362,10 @@ describe('the index log', () => {
     for (let round = 0; round < 40; round++) {
       const s = summaries[round % 5] as ThreadSummary
       await index.upsert({ ...s, name: `name ${round}` })
-      const fileLines = readFileSync(index.path, 'utf8').trimEnd().split('\n').length
+      // Each append starts with a newline (so a torn line cannot swallow it): count the lines.
+      const fileLines = readFileSync(index.path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '').length
       expect(fileLines).toBe(index.logLineCount)
       maxLines = Math.max(maxLines, fileLines)
     }
@@ -372,5 +375,77 @@ describe('the index log', () => {
     const reloaded = await loadIndex(home)
     expect(reloaded.size).toBe(4)
     expect(reloaded.get(summaries[4]?.id as string)?.name).toBe('name 39')
+  })
+})
+
+describe('one home, several indexes', () => {
+  it('two indexes on one home list each other’s threads and lose none while one compacts', async () => {
+    const home = await tempHome()
+    const a = await loadIndex(home, { compactMinLines: 4 })
+    const b = await loadIndex(home, { compactMinLines: 4 })
+    const fromA = Array.from({ length: 80 }, (_, i) => summary(i))
+    const fromB = Array.from({ length: 80 }, (_, i) => summary(1000 + i))
+    // One line per append, three names per thread: both compact many times while the other appends.
+    const run = async (index: ThreadIndex, list: ThreadSummary[]) => {
+      for (let round = 0; round < 3; round++)
+        for (const s of list) await index.upsert({ ...s, name: `round ${round}` })
+    }
+    await Promise.all([run(a, fromA), run(b, fromB)])
+    await Promise.all([a.flush(), b.flush()])
+    const all = [...fromA, ...fromB].map((s) => s.id).sort()
+    const listed = (index: ThreadIndex) => allPages(index, { limit: 100 }).sort()
+    expect(listed(a)).toEqual(all)
+    expect(listed(b)).toEqual(all)
+    const fresh = await loadIndex(home)
+    expect(listed(fresh)).toEqual(all)
+    expect(new Set([...fresh.all()].map((s) => s.name))).toEqual(new Set(['round 2']))
+    // Compaction did run: far fewer lines than the 480 appended.
+    expect(fresh.logLineCount).toBeLessThan(480)
+  })
+
+  it('a reader skips a torn last line, and the next append stays whole', async () => {
+    const home = await tempHome()
+    const index = await loadIndex(home)
+    await index.upsert(summary(1))
+    await index.close()
+    await writeFile(join(home, INDEX_FILE), (await readFile(join(home, INDEX_FILE), 'utf8')) + '{"op":"upse')
+    const reader = await loadIndex(home)
+    expect(reader.size).toBe(1)
+    await reader.upsert(summary(2))
+    const fresh = await loadIndex(home)
+    expect([...fresh.all()].map((s) => s.id).sort()).toEqual([summary(1).id, summary(2).id])
+  })
+
+  it('lists a rollout copied in behind the index’s back after the next start, and logs it', async () => {
+    const home = await tempHome()
+    const index = await loadIndex(home)
+    const { a, b } = await populate(home, index)
+    await index.close()
+    // A rollout made in another home, copied into this one's sessions folder.
+    const other = await tempHome()
+    const otherIndex = await loadIndex(other)
+    const { writer, path } = await new RolloutStore({ home: other, index: otherIndex }).create(
+      meta(randomUUID()),
+    )
+    await writer.close()
+    const copied = join(home, 'sessions', 'copied', 'in', 'here', path.slice(path.lastIndexOf('/') + 1))
+    await mkdir(join(copied, '..'), { recursive: true })
+    await copyFile(path, copied)
+    const logs: string[] = []
+    const reloaded = await loadIndex(home, { logs })
+    expect(reloaded.loadedFrom).toBe('log')
+    const copiedId = otherIndex.list().data[0]?.id as string
+    expect(
+      reloaded
+        .list()
+        .data.map((t) => t.id)
+        .sort(),
+    ).toEqual([a, b, copiedId].sort())
+    expect(reloaded.get(copiedId)?.path).toBe(copied)
+    expect(logs.join('')).toContain('missed rollouts on disk')
+    // Now in the file: the next start finds nothing to add.
+    const again: string[] = []
+    await loadIndex(home, { logs: again })
+    expect(again.join('')).not.toContain('missed rollouts on disk')
   })
 })

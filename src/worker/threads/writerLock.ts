@@ -6,10 +6,10 @@
  * It must never hand out a lock a live process holds, never remove a lock that is no longer ours, and
  * never build a path from a thread id that is not a plain id.
  */
-import { randomBytes } from 'node:crypto'
-import { link, mkdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { invalidRequest } from '../protocol/errors'
+import { DIR_MODE, pidAlive, readLockPid, takeOverStale, tryLink } from './pidLock'
 
 export const LOCKS_DIR = 'thread-writer-locks'
 
@@ -23,71 +23,11 @@ export function assertThreadId(threadId: string): void {
   if (!THREAD_ID.test(threadId)) throw invalidRequest(`invalid thread id: ${threadId}`)
 }
 
-// The writer lock: `<threadId>.lock` holding the owner's pid, created atomically with link(2) so
-// nobody ever reads a half-written lock. A lock whose pid is dead (or is our own pid but not held
-// by this process: a previous incarnation) is stale and taken over under a mkdir guard, so two
-// processes cannot both take over the same stale lock.
+// The writer lock: `<threadId>.lock` holding the owner's pid (pidLock.ts). A lock whose pid is dead
+// (or is our own pid but not held by this process: a previous incarnation) is stale and taken over.
+// Stale locks left by dead processes are also removed at start (staleFiles.ts).
 
 const heldLocks = new Set<string>()
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-async function readLockPid(path: string): Promise<number | null | 'missing'> {
-  try {
-    const pid = Number.parseInt((await readFile(path, 'utf8')).trim(), 10)
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing'
-    throw error
-  }
-}
-
-async function tryLink(path: string): Promise<boolean> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`
-  await writeFile(tmp, `${process.pid}\n`)
-  try {
-    await link(tmp, path)
-    return true
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw error
-  } finally {
-    await unlink(tmp).catch(() => undefined)
-  }
-}
-
-const TAKEOVER_GUARD_STALE_MS = 10_000
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function takeOverStale(path: string, stalePid: number | null): Promise<void> {
-  const guard = `${path}.takeover`
-  try {
-    await mkdir(guard)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    // Someone else is taking over; a guard left by a process that died mid-takeover expires.
-    const age = await stat(guard).then(
-      (s) => Date.now() - s.mtimeMs,
-      () => 0,
-    )
-    if (age > TAKEOVER_GUARD_STALE_MS) await rmdir(guard).catch(() => undefined)
-    await sleep(5)
-    return
-  }
-  try {
-    // Still the lock we judged stale? Then it is ours to remove; our caller links its own.
-    if ((await readLockPid(path)) === stalePid) await unlink(path).catch(() => undefined)
-  } finally {
-    await rmdir(guard).catch(() => undefined)
-  }
-}
 
 export interface WriterLock {
   readonly path: string
@@ -98,7 +38,7 @@ export interface WriterLock {
 export async function acquireWriterLock(home: string, threadId: string): Promise<WriterLock> {
   assertThreadId(threadId)
   const dir = join(home, LOCKS_DIR)
-  await mkdir(dir, { recursive: true })
+  await mkdir(dir, { recursive: true, mode: DIR_MODE })
   const path = join(dir, `${threadId}.lock`)
   const lock: WriterLock = {
     path,
@@ -121,6 +61,11 @@ export async function acquireWriterLock(home: string, threadId: string): Promise
     await takeOverStale(path, holder)
   }
   throw activeWriterError(threadId)
+}
+
+/** Whether this process holds the lock at `path` (a `<threadId>.lock` under LOCKS_DIR). */
+export function heldHere(path: string): boolean {
+  return heldLocks.has(path)
 }
 
 /** Whether some live process (this one included) holds the thread's writer lock. */

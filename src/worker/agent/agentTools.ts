@@ -22,7 +22,11 @@ export interface AgentToolsOptions {
 export function createAgentTools(options: AgentToolsOptions): ToolHost {
   const subAgents = new SubAgents(options.threads, options.turns, options.version)
   const router = new ToolRouter(
-    [createShellTool({ env: options.env, home: options.home }), createPatchTool(), ...subAgents.tools()],
+    [
+      createShellTool({ env: options.env, home: options.home }),
+      createPatchTool({ home: options.home }),
+      ...subAgents.tools(),
+    ],
     dynamicToolHost,
   )
   return {

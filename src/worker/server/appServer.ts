@@ -103,6 +103,7 @@ export class AppServer {
         () => this.threadSystem(),
         () => this.loadedSystem?.manager.loadedIds() ?? [],
         options.codexHome,
+        config,
       ),
       ...turnHandlers(() => this.threadSystem()),
       ...configHandlers({ config }),
@@ -199,6 +200,11 @@ export class AppServer {
               details:
                 `${availability.reason ?? 'no sandbox found'}. Every command that is not known to be ` +
                 'read-only now needs your approval, unless the sandbox policy is danger-full-access.',
+            }),
+          onSandboxLimits: (limits) =>
+            this.warn({
+              summary: 'The command sandbox is limited on this machine',
+              details: `Commands still run sandboxed, with every capability dropped, but: ${limits}.`,
             }),
           env: options.env ?? process.env,
           turnLog: logs.get('turns'),

@@ -27,6 +27,8 @@ export interface ThreadSystemOptions extends ThreadManagerOptions {
   modelClientOptions?: TurnControllerOptions['modelClientOptions']
   /** Told once when commands cannot be sandboxed here (a `configWarning` for every client). */
   onNoSandbox?: (availability: SandboxAvailability) => void
+  /** Told once when the sandbox works but with limits (no user namespace, no seccomp filter here). */
+  onSandboxLimits?: (limits: string) => void
   /** The account: credentials for providers with `requires_openai_auth`. */
   auth?: AuthManager
   /** `originator` and `User-Agent` for every model request. */
@@ -34,8 +36,17 @@ export interface ThreadSystemOptions extends ThreadManagerOptions {
 }
 
 export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
-  const { tools, env, turnLog, modelClientOptions, onNoSandbox, auth, upstreamHeaders, ...managerOptions } =
-    options
+  const {
+    tools,
+    env,
+    turnLog,
+    modelClientOptions,
+    onNoSandbox,
+    onSandboxLimits,
+    auth,
+    upstreamHeaders,
+    ...managerOptions
+  } = options
   const manager = new ThreadManager(managerOptions)
   // A patch a crashed core left half-done is undone before any tool can read the project's files.
   const patchesRecovered = import('../agent/patch/journal').then((m) =>
@@ -55,6 +66,7 @@ export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
       ]).then(([{ createAgentTools }, { detectSandbox }]) => {
         void detectSandbox().then((availability) => {
           if (availability.kind === 'none') onNoSandbox?.(availability)
+          else if (availability.limits) onSandboxLimits?.(availability.limits)
         })
         host = createAgentTools({
           threads: manager,

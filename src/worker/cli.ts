@@ -15,7 +15,7 @@ import {
   type ConfigOverride,
 } from './config/overrides'
 import { ConfigService } from './config/service'
-import { resolveCodexDeskHome } from './home'
+import { prepareHome, resolveCodexDeskHome } from './home'
 import { AppServer } from './server/appServer'
 import { ListenUrlError, parseListenUrl, type ListenTarget } from './transport/listenUrl'
 import { StdioTransport } from './transport/stdio'
@@ -253,6 +253,9 @@ export async function startAppServer(
     throw error
   }
   const codexHome = resolveCodexDeskHome(io.env)
+  // Creates the home 0700 (or tightens codex-desk's own) and clears dead processes' locks, off the
+  // start-up path: the thread index awaits the same promise before it reads the home.
+  void prepareHome(codexHome, io.logs.get('home'))
   // Everything --web-ui needs is checked before the port is bound, so a mistake prints no URL.
   let webUi: { dir: string; token: string } | undefined
   if (args.webUi && args.listen.kind === 'ws') {

@@ -8,7 +8,7 @@
 import { expose } from 'comlink'
 import { createHash } from 'node:crypto'
 import type { CoreControl, CoreParentMessage, WebSocketListenerSettings } from './protocol/control'
-import { resolveCodexDeskHome } from './home'
+import { prepareHome, resolveCodexDeskHome } from './home'
 import { ConfigService } from './config/service'
 import { AppServer } from './server/appServer'
 import { comlinkEndpoint } from './transport/comlinkEndpoint'
@@ -37,6 +37,7 @@ export async function startCore(env: NodeJS.ProcessEnv = process.env): Promise<v
   const log = logs.get('core')
   const { port: parent, electron } = await parentPort()
   const codexHome = resolveCodexDeskHome(env)
+  void prepareHome(codexHome, logs.get('home'))
   // In the app, a bad -c cannot happen (the app passes none); a broken file is a warning, never fatal.
   const config = await ConfigService.create({ home: codexHome, log: logs.get('config') })
   const server = new AppServer({ codexHome, version: VERSION, logs, env, config })

@@ -204,7 +204,7 @@ export class ThreadStateStore {
    */
   private write(threadId: string, state: StoredState): void {
     const line = JSON.stringify({ id: threadId, ...state } satisfies LogLine) + '\n'
-    appendFileSync(this.path, line, 'utf8')
+    appendFileSync(this.path, line, { encoding: 'utf8', mode: 0o600 })
     this.states.set(threadId, state)
     // Reading our own line back also picks up whatever another process appended before it.
     this.catchUp()

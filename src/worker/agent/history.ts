@@ -44,7 +44,7 @@ export function userMessageItem(input: readonly UserInput[]): {
   return { type: 'message', role: 'user', content }
 }
 
-/** A developer message (developer instructions go first in every request). */
+/** A developer message (the base and developer instructions go first in every request). */
 export function developerMessageItem(text: string): {
   type: 'message'
   role: 'developer'
@@ -81,11 +81,54 @@ export function historyInputItem(item: unknown): unknown | undefined {
   }
 }
 
-/** The request input for a thread's recorded history. */
-export function buildInput(history: readonly { item: unknown }[], developerInstructions: string | null) {
-  const input: unknown[] = []
-  if (developerInstructions) input.push(developerMessageItem(developerInstructions))
+/**
+ * What the model was told about the thread's setting at the start of a turn (agent/turnContext.ts):
+ * the messages sent, and the facts they state, so the next turn repeats only what changed. Recorded
+ * as one `response_item` after the turn's first user message; the request puts its messages before
+ * that message, where codex sends them.
+ */
+export const TURN_CONTEXT_TYPE = 'codex_desk_turn_context'
+
+export interface TurnContextEntry<State = unknown> {
+  type: typeof TURN_CONTEXT_TYPE
+  state: State
+  items: unknown[]
+}
+
+export function isTurnContext(item: unknown): item is TurnContextEntry {
+  return (
+    typeof item === 'object' &&
+    item !== null &&
+    (item as { type?: unknown }).type === TURN_CONTEXT_TYPE &&
+    Array.isArray((item as { items?: unknown }).items)
+  )
+}
+
+/**
+ * The request input for a thread's recorded history, after `leading` (the base and developer
+ * instructions). A turn's context messages go just before the turn's first recorded item.
+ */
+export function buildInput(
+  history: readonly { turnId: string | null; item: unknown }[],
+  leading: unknown[] = [],
+) {
+  const input: unknown[] = [...leading]
+  const contexts = new Map<string, unknown[]>()
   for (const entry of history) {
+    if (entry.turnId !== null && isTurnContext(entry.item)) {
+      contexts.set(entry.turnId, [...(contexts.get(entry.turnId) ?? []), ...entry.item.items])
+    }
+  }
+  for (const entry of history) {
+    if (isTurnContext(entry.item)) {
+      if (entry.turnId === null) input.push(...entry.item.items)
+      continue
+    }
+    const hoisted = entry.turnId !== null ? contexts.get(entry.turnId) : undefined
+    if (hoisted) {
+      input.push(...hoisted)
+      contexts.delete(entry.turnId as string)
+    }
     const item = historyInputItem(entry.item)
     if (item !== undefined) input.push(item)
   }
@@ -102,7 +145,3 @@ export function outputText(item: { content?: unknown }): string {
   }
   return text
 }
-
-export const DEFAULT_BASE_INSTRUCTIONS = `You are a coding agent running in codex-desk, a desktop host for the Codex app-server protocol. You help the user with software engineering tasks in their workspace.
-
-Be concise and direct. Prefer doing the work over describing it. When you are unsure about the user's intent, ask a short question. When you finish, say briefly what you did and what is left.`

@@ -25,10 +25,11 @@ import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
-import { buildInput, DEFAULT_BASE_INSTRUCTIONS, outputText, userMessageItem } from './history'
+import { outputText, userMessageItem } from './history'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
 import { effectiveContextWindow } from './modelCatalog'
 import type { RequestOptions, ToolHost, ToolServices } from './tools'
+import { turnInput } from './turnContext'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
 
 export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
@@ -204,10 +205,14 @@ export class TurnRunner implements RunningTurn {
     const settings = host.settings()
     const client = host.modelClient(settings)
     const tools = await host.tools()
+    // The base instructions lead the input as codex sends them (no `instructions` field).
+    const input = await turnInput(host.thread, this.turn.id, settings, async (item) => {
+      await this.persist('response_item', { turnId: this.turn.id, item })
+      host.thread.history.push({ turnId: this.turn.id, item })
+    })
     const request: ModelRequest = {
       model: settings.model,
-      instructions: settings.baseInstructions ?? DEFAULT_BASE_INSTRUCTIONS,
-      input: buildInput(host.thread.history, settings.developerInstructions),
+      input,
       tools: tools.specs(host.thread, settings),
       parallelToolCalls: false,
       store: false,

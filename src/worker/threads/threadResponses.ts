@@ -6,6 +6,8 @@
  *
  * It must never change a thread: it only reads the live thread and its rollout's outline.
  */
+import { readProjectInstructions } from '../agent/projectDocs'
+import { resolveCodexDeskHome } from '../home'
 import type { ResultOf } from '../protocol/registry'
 import { sharedHistoryPages, type HistorySource, type ResumeCursors } from './historyPages'
 import type { LiveThread } from './liveThread'
@@ -36,7 +38,15 @@ export function threadResponse(
   settings: ResolvedThreadSettings,
   withTurns: boolean,
 ): StartResponse {
-  return startResponse(live.snapshot(withTurns), settings)
+  return {
+    ...startResponse(live.snapshot(withTurns), settings),
+    instructionSources: instructionSources(settings),
+  }
+}
+
+/** The AGENTS.md files the thread's model is given for its folder (the TUI's /status shows them). */
+function instructionSources(settings: ResolvedThreadSettings): string[] {
+  return readProjectInstructions(settings.cwd, settings.config, resolveCodexDeskHome()).sources
 }
 
 /** thread/resume's answer: thread/start's, codex-desk's one collaboration mode, and the cursors. */

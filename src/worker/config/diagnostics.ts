@@ -8,9 +8,10 @@
  *
  * Positions are 1-based with columns counted in Unicode scalars and the end inclusive, as codex
  * reports them (protocol.md §9). JavaScript strings index UTF-16 code units, so every column from a
- * parser is converted here. `toml-eslint-parser` is loaded only when there is a problem to locate.
+ * parser is converted here. `toml-eslint-parser` (./tomlAst) is loaded only when there is a problem to locate.
  */
-import type { AST, parseTOML } from 'toml-eslint-parser'
+import type { AST } from 'toml-eslint-parser'
+import type { parseTomlAst as ParseTomlAst } from './tomlAst'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 
 export type ConfigWarning = ConfigWarningNotification
@@ -154,17 +155,16 @@ export function locate(ast: AST.TOMLProgram, path: KeyPath): Located | undefined
   return partial
 }
 
-type ParseToml = typeof parseTOML
-let parseTomlAst: ParseToml | undefined
+let parseTomlAst: typeof ParseTomlAst | undefined
 
-/** Parses for positions; only called when a problem needs locating. */
+/** Parses for positions (long strings too, see ./tomlAst); only called when a problem needs locating. */
 export async function loadAst(text: string): Promise<AST.TOMLProgram | undefined> {
-  parseTomlAst ??= (await import('toml-eslint-parser')).parseTOML
+  parseTomlAst ??= (await import('./tomlAst')).parseTomlAst
   try {
-    return parseTomlAst(text, { tomlVersion: '1.0' })
+    return parseTomlAst(text, '1.0')
   } catch {
     try {
-      return parseTomlAst(text, { tomlVersion: '1.1' })
+      return parseTomlAst(text, '1.1')
     } catch {
       return undefined
     }

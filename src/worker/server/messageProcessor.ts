@@ -15,7 +15,11 @@ import {
 } from '../protocol/errors'
 import {
   classify,
+  nestingBeyond,
+  nestingMessage,
+  nestsTooDeep,
   type ErrorObject,
+  type Incoming,
   type NotificationMessage,
   type RequestMessage,
 } from '../protocol/jsonrpc'
@@ -72,7 +76,16 @@ export class MessageProcessor {
       })
       return
     }
-    const incoming = classify(value)
+    const incoming = classify(value, frame)
+    if (nestsTooDeep(value, frame)) {
+      // JSON.parse is iterative, but validation, handlers and the rollout writer recurse: a value
+      // this deep would end as a stack overflow somewhere inside. codex refuses it at the same depth.
+      const id = incoming.kind === 'request' || incoming.kind === 'invalid' ? idOf(incoming) : null
+      return this.replyError(connection, id, {
+        code: ErrorCode.InvalidRequest,
+        message: nestingMessage(frame, nestingBeyond(frame)),
+      })
+    }
     switch (incoming.kind) {
       case 'request':
         return this.handleRequest(connection, incoming.message)
@@ -203,6 +216,10 @@ export class MessageProcessor {
   private replyError(connection: Connection, id: RequestMessage['id'] | null, error: ErrorObject): void {
     void this.options.router.respondError(connection.id, id, error, true)
   }
+}
+
+function idOf(incoming: Incoming & { kind: 'request' | 'invalid' }): RequestMessage['id'] | null {
+  return incoming.kind === 'request' ? incoming.message.id : incoming.id
 }
 
 function toRpcError(error: unknown): RpcError {

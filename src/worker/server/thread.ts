@@ -1,13 +1,16 @@
 /**
  * Thread-area request handlers: thin adapters over the ThreadManager (threads/threadManager.ts)
  * and the settings update (threads/settingsUpdate.ts), plus the request checks codex makes before
- * any work: experimental booleans (gated only when `true`), `permissions` vs `sandbox`, and the
- * once-per-field debug note of params accepted but not acted on.
+ * any work: experimental booleans (gated only when `true`), `permissions` vs `sandbox`, a model
+ * provider that exists, and the once-per-field debug note of params accepted but not acted on.
  */
+import { BUILTIN_PROVIDERS } from '../agent/providers'
+import type { ConfigService } from '../config/service'
 import { THREAD_FORK_EXPERIMENTAL_FLAGS, THREAD_START_EXPERIMENTAL_FLAGS } from '../protocol/thread'
 import { logIgnoredParams } from '../threads/ignoredParams'
 import { pageOfThreadIds } from '../threads/loadedThreads'
 import { assertPermissionsExclusive, updateThreadSettings } from '../threads/settingsUpdate'
+import { assertKnownProvider } from '../threads/threadSettings'
 import type { ThreadSystem } from '../threads/threadSystem'
 import { readStateOfThread } from '../threads/threadState'
 import { requireExperimental, type Handler, type RequestContext } from './context'
@@ -39,12 +42,16 @@ export function threadHandlers(
   loadedIds: () => Iterable<string>,
   /** The codex home, where `thread_state.jsonl` (read states) lives. */
   home: string,
+  /** The config, to refuse an unknown `modelProvider` before a thread exists. */
+  config: Pick<ConfigService, 'current'>,
 ): { [M in ThreadMethods]: Handler<M> } {
   const manager = async () => (await system()).manager
   return {
     'thread/start': async (params, ctx) => {
       gateFlags(ctx, 'thread/start', params, THREAD_START_EXPERIMENTAL_FLAGS)
       assertPermissionsExclusive(params.permissions, params.sandbox, 'sandbox')
+      const { merged, effective } = config.current
+      assertKnownProvider(merged, effective, params, BUILTIN_PROVIDERS)
       logIgnoredParams(ctx.log, 'thread/start', params)
       return (await manager()).start(params, ctx)
     },

@@ -190,6 +190,24 @@ export function startResponse(thread: Thread, s: ResolvedThreadSettings): Thread
   }
 }
 
+/**
+ * codex loads the thread's config before it starts anything, and refuses a provider that neither
+ * its built-ins nor `[model_providers]` (with the request's `config` applied) define, rather than
+ * starting a thread whose every turn would fail. `builtins` are the built-in provider ids.
+ */
+export function assertKnownProvider(
+  merged: ConfigToml,
+  effective: EffectiveConfig,
+  params: Pick<OverrideParams, 'modelProvider' | 'config'>,
+  builtins: Readonly<Record<string, unknown>>,
+): void {
+  if ((params.modelProvider === undefined || params.modelProvider === null) && !params.config) return
+  const config = configWithOverrides(merged, effective, params.config ?? undefined)
+  const id = params.modelProvider ?? config.model_provider
+  if (Object.hasOwn(builtins, id) || Object.hasOwn(config.model_providers ?? {}, id)) return
+  throw invalidRequest(`failed to load configuration: Model provider \`${id}\` not found`)
+}
+
 /** Requirements (requirements.toml, remote) bound the approval policy and sandbox a client asks for. */
 export async function checkRequirements(
   requirements: ConfigRequirements | null,

@@ -131,6 +131,12 @@ export const ConfigToml = codexTable(
     model_context_window: opt(positive()),
     instructions: opt(z.string()),
     developer_instructions: opt(z.string()),
+    /** A file (relative to the home) whose text replaces the base instructions; wins over `instructions`. */
+    model_instructions_file: opt(z.string()),
+    /** Bytes of project AGENTS.md text the model is given (0 turns project files off). */
+    project_doc_max_bytes: opt(count()),
+    /** Names read in a folder that has no AGENTS.md. */
+    project_doc_fallback_filenames: opt(z.array(z.string())),
     approval_policy: opt(z.enum(APPROVAL_POLICIES)),
     sandbox_mode: opt(z.enum(SANDBOX_MODES)),
     sandbox_workspace_write: opt(SandboxWorkspaceWriteToml),

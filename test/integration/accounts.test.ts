@@ -15,7 +15,7 @@ import {
   type ModelServer,
   type RecordedRequest,
 } from '../support/modelServer'
-import { RpcResponseError, type ServerMessage, type TestClient } from '../support/testClient'
+import { RpcResponseError, WAIT_MS, type ServerMessage, type TestClient } from '../support/testClient'
 
 /** An unsigned JWT with ChatGPT's claims (the core reads claims, the backend checks signatures). */
 function chatgptJwt(claims: { email?: string; plan?: string; account?: string; user?: string; n?: number }) {
@@ -280,7 +280,7 @@ describe('ChatGPT tokens from a client', () => {
     core.model.enqueue(unauthorized())
     const turn = await startTurn(owner)
     await owner.waitForServerRequest('account/chatgptAuthTokens/refresh')
-    const error = await owner.waitForNotification('error', () => true, 5_000)
+    const error = await owner.waitForNotification('error')
     expect(error.params).toMatchObject({
       error: { message: 'auth refresh request timed out after 1s', codexErrorInfo: 'unauthorized' },
       willRetry: false,
@@ -424,7 +424,7 @@ describe('who is asked for fresh tokens', () => {
     const b = await startTurn(owner)
     const refresh = await owner.waitForServerRequest('account/chatgptAuthTokens/refresh')
     // Let the second 401 arrive while the first refresh is still waiting.
-    await core.model.waitForRequests(2)
+    await core.model.waitForRequests(2, WAIT_MS)
     answer(owner, refresh, { accessToken: TOKEN_2, chatgptAccountId: 'acct_1' })
     expect((await completed(owner, a.turnId)).status).toBe('completed')
     expect((await completed(owner, b.turnId)).status).toBe('completed')

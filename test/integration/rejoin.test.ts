@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Turn } from '../../src/worker/protocol/items'
 import { delayMs, stall, text } from '../support/modelServer'
-import type { ServerMessage, TestClient } from '../support/testClient'
+import { WAIT_MS, type ServerMessage, type TestClient } from '../support/testClient'
 import { startHarness, startThread, type Harness } from '../support/threadHarness'
 
 let h: Harness
@@ -98,7 +98,7 @@ describe('rejoin a running turn', () => {
     }
     // Most cuts land inside the stream (it lasts longer than the longest wait).
     expect(joinedMidTurn).toBeGreaterThanOrEqual(10)
-  }, 60_000)
+  })
 
   it('shows the streaming item and the live status in the resume response', async () => {
     const a = await h.connect('a2')
@@ -106,7 +106,7 @@ describe('rejoin a running turn', () => {
     h.model.enqueue([text('partial answer', { chunks: ['partial ', 'answer'] }), stall()])
     // The stall holds the response open after the text is done: the turn is still running.
     await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] })
-    await h.model.waitForStall()
+    await h.model.waitForStall(1, WAIT_MS)
     await a.waitForNotification(
       'item/completed',
       (p) => (p as { item: { type: string } }).item.type === 'agentMessage',

@@ -65,7 +65,7 @@ describe('app-server over stdio', () => {
         params: { cursor: 'x'.repeat(17 * 1024 * 1024) },
       }),
     )
-    const error = await client.waitForResponse(null as unknown as number, 15_000)
+    const error = await client.waitForResponse(null as unknown as number)
     expect(error.error?.code).toBe(-32600)
     expect(error.error?.message).toMatch(
       /^Invalid request: message of \d+ bytes exceeds the limit of 16777216 bytes$/,

@@ -5,7 +5,7 @@ import { uuidv7 } from '../../src/worker/util/uuid'
 import { makeTempDir, REPO_ROOT } from '../support/appServerProcess'
 import { connectWebSocket } from '../support/channels'
 import { stall, text } from '../support/modelServer'
-import type { TestClient } from '../support/testClient'
+import { WAIT_MS, type TestClient } from '../support/testClient'
 import {
   methodsFor,
   runTurn,
@@ -193,7 +193,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('threads over %s', (transport) => 
       threadId: thread.id,
       input: [{ type: 'text', text: 'wait' }],
     })
-    await h.model.waitForStall()
+    await h.model.waitForStall(1, WAIT_MS)
     const running = await client.request('thread/read', { threadId: thread.id, includeTurns: true })
     expect(running.thread.status).toEqual({ type: 'active', activeFlags: [] })
     expect(running.thread.turns[1]).toMatchObject({ id: turn.id, status: 'inProgress' })
@@ -212,7 +212,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('threads over %s', (transport) => 
     expect(await unsubscribe(thread.id)).toEqual({ status: 'unsubscribed' })
     expect(await unsubscribe(thread.id)).toEqual({ status: 'notSubscribed' })
     expect(await unsubscribe(uuidv7())).toEqual({ status: 'notLoaded' })
-    await client.waitForNotification('thread/closed', forThread(thread.id), 4_000)
+    await client.waitForNotification('thread/closed', forThread(thread.id))
     expect(methodsFor(client, thread.id)).toEqual([
       'thread/started',
       'thread/status/changed',
@@ -283,9 +283,9 @@ describe('threads and several connections (ws)', () => {
     const busy = (await startThread(a)).thread.id
     h.model.enqueue([text('part'), stall()])
     await a.request('turn/start', { threadId: busy, input: [{ type: 'text', text: 'go' }] })
-    await h.model.waitForStall()
+    await h.model.waitForStall(1, WAIT_MS)
     a.close()
-    await b.waitForNotification('thread/closed', forThread(idle), 4_000)
+    await b.waitForNotification('thread/closed', forThread(idle))
     expect(notes(b, 'thread/status/changed', idle)).toEqual([
       { threadId: idle, status: { type: 'notLoaded' } },
     ])
@@ -295,7 +295,7 @@ describe('threads and several connections (ws)', () => {
     expect((await b.request('thread/loaded/list', {})).data).toEqual([busy])
     h.model.release()
     await b.waitForNotification('thread/status/changed', isStatus(busy, 'idle'))
-    await b.waitForNotification('thread/closed', forThread(busy), 4_000)
+    await b.waitForNotification('thread/closed', forThread(busy))
     expect((await b.request('thread/loaded/list', {})).data).toEqual([])
   })
 

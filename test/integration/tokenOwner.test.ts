@@ -29,7 +29,7 @@ import { connectWebSocket, webSocketChannel } from '../support/channels'
 import { aesCipher } from '../support/cipher'
 import { startModelServer, text, unauthorized, type ModelServer } from '../support/modelServer'
 import { startOAuthIssuer, type OAuthIssuerOptions, type ScriptedIssuer } from '../support/oauthIssuer'
-import { withTimeout, type TestClient } from '../support/testClient'
+import { WAIT_MS, withTimeout, type TestClient } from '../support/testClient'
 import { runTurn, startThread } from '../support/threadHarness'
 
 type Cleanup = () => Promise<void> | void
@@ -62,14 +62,14 @@ class Browser {
     for (const wake of [...this.waiters]) wake()
     const mode = Array.isArray(this.mode) ? (this.mode.shift() ?? 'follow') : this.mode
     if (mode === 'ignore') return // the user closed the tab
-    const authorize = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5_000) })
+    const authorize = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(WAIT_MS) })
     const location = authorize.headers.get('location')
     if (authorize.status !== 302 || !location) {
       throw new Error(`the issuer answered ${authorize.status} to the authorize request`)
     }
     const back = new URL(location)
     if (mode === 'forge-state') back.searchParams.set('state', 'forged-by-another-page')
-    const page = await fetch(back, { signal: AbortSignal.timeout(5_000) })
+    const page = await fetch(back, { signal: AbortSignal.timeout(WAIT_MS) })
     this.pages.push({ status: page.status, html: await page.text() })
   }
 
@@ -91,7 +91,7 @@ class Browser {
         this.waiters.add(check)
         check()
       }),
-      5_000,
+      WAIT_MS,
       `the browser to open ${count} URL(s)`,
     )
   }
@@ -223,7 +223,7 @@ function storeFileBytes(ctx: OwnerContext): string {
 
 /** The loopback listener is gone: connecting is refused. */
 async function expectPortClosed(redirectUri: string): Promise<void> {
-  const error = await fetch(redirectUri, { signal: AbortSignal.timeout(2_000) }).then(
+  const error = await fetch(redirectUri, { signal: AbortSignal.timeout(WAIT_MS) }).then(
     () => undefined,
     (e: unknown) => e as Error & { cause?: { code?: string } },
   )
@@ -279,10 +279,10 @@ async function connectOwnerClient(proc: AppServerProcess): Promise<AppServerClie
       ws.once('open', () => resolve())
       ws.once('error', reject)
     }),
-    5_000,
+    WAIT_MS,
     'the websocket to open',
   )
-  const client = new AppServerClient(webSocketChannel(ws), { requestTimeoutMs: 10_000 })
+  const client = new AppServerClient(webSocketChannel(ws), { requestTimeoutMs: WAIT_MS })
   cleanups.push(() => client.close())
   await client.initialize({ clientInfo: { name: 'codex_desk_main', title: 'codex-desk', version: '0.1.0' } })
   return client
@@ -649,10 +649,10 @@ describe('the owner and real cores', () => {
     expect(await turnStatus(await connectTurnClient(core), core)).toBe('completed')
 
     core.child.kill('SIGTERM')
-    await withTimeout(core.exited, 10_000, 'the core to exit')
+    await withTimeout(core.exited, WAIT_MS, 'the core to exit')
     await withTimeout(
       new Promise<void>((resolve) => ownerClient.onClose(() => resolve())),
-      5_000,
+      WAIT_MS,
       'the owner connection to close',
     )
     const restarted = await startCore(model, { home: core.home })
@@ -697,7 +697,7 @@ describe('the owner and real cores', () => {
     expect(ctx.issuer.grants('refresh_token').map((r) => r.status)).toEqual([400])
     expect(ctx.store.load()).toBeNull()
     expect(ctx.conf.get(TOKEN_STORE_KEY)).toBeUndefined()
-    await withTimeout(ctx.owner.settled(), 5_000, 'the owner to log the core out')
+    await withTimeout(ctx.owner.settled(), WAIT_MS, 'the owner to log the core out')
     expect((await turns.request('account/read', {})).account).toBeNull()
 
     // Signing in again clears the problem.

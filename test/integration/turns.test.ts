@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { event, httpError, reasoning, stall, text, usage } from '../support/modelServer'
 import {
@@ -8,6 +9,7 @@ import {
   type Harness,
   type TransportKind,
 } from '../support/threadHarness'
+import { WAIT_MS } from '../support/testClient'
 
 const harnesses: Harness[] = []
 afterEach(async () => {
@@ -128,7 +130,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('turn control over %s', (transport
     ])
     const closed = client.received.find((m) => m.method === 'item/completed' && itemOf(m).id === 'msg_open')
     expect(itemOf(closed as never).text).toBe('half ')
-    await h.model.waitForDisconnect(0)
+    await h.model.waitForDisconnect(0, WAIT_MS)
     await expect(
       client.call('turn/interrupt', { threadId: thread.id, turnId: turn.id }),
     ).resolves.toMatchObject({
@@ -215,7 +217,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('turn control over %s', (transport
       threadId: thread.id,
       input: [{ type: 'text', text: 'one' }],
     })
-    await h.model.waitForStall()
+    await h.model.waitForStall(1, WAIT_MS)
     const steered = await client.request('turn/start', {
       threadId: thread.id,
       input: [{ type: 'text', text: 'two' }],
@@ -291,7 +293,14 @@ describe('crash recovery', () => {
       'item/agentMessage/delta',
       (p) => (p as { itemId: string }).itemId === 'msg_streaming',
     )
-    await new Promise((resolve) => setTimeout(resolve, 400)) // past one checkpoint interval
+    // Kill only once the streamed text is on disk (a checkpoint), however slow the machine is.
+    const rollout = thread.path as string
+    await expect
+      .poll(() => (existsSync(rollout) ? readFileSync(rollout, 'utf8') : ''), {
+        timeout: WAIT_MS,
+        interval: 50,
+      })
+      .toContain('still typ')
     first.proc.child.kill('SIGKILL')
     await first.proc.exited
 

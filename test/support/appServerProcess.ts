@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { stdioChannel } from './channels'
-import { TestClient, withTimeout } from './testClient'
+import { TestClient, WAIT_MS, withTimeout } from './testClient'
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..')
 export const CLI_ENTRY = join(REPO_ROOT, 'src/worker/cli.ts')
@@ -100,7 +100,7 @@ export async function spawnAppServer(
           })
           void exited.then(({ code }) => reject(new Error(`app-server exited with ${code}: ${stderr}`)))
         }),
-        15_000,
+        WAIT_MS,
         'the listening URL',
       )
     } catch (error) {
@@ -129,7 +129,7 @@ export async function runCli(
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
     const code = await withTimeout(
       new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
-      15_000,
+      WAIT_MS,
       `codex-desk ${args.join(' ')} to exit`,
       () => child.kill('SIGKILL'),
     )
@@ -146,7 +146,7 @@ export async function runCli(
 export async function waitForStdout(
   proc: AppServerProcess,
   pattern: RegExp,
-  timeoutMs = 15_000,
+  timeoutMs = WAIT_MS,
 ): Promise<RegExpExecArray> {
   let onData = () => {}
   try {

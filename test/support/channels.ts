@@ -6,7 +6,7 @@ import { portClientChannel } from '../../src/worker/protocol/portFrames'
 import { LineSplitter } from '../../src/worker/transport/lineSplitter'
 import type { MemoryClient } from '../../src/worker/transport/memory'
 import type { CloseInfo } from '../../src/worker/transport/types'
-import { TestClient, withTimeout, type ClientChannel } from './testClient'
+import { TestClient, WAIT_MS, withTimeout, type ClientChannel } from './testClient'
 
 export function stdioChannel(child: ChildProcessWithoutNullStreams): ClientChannel {
   let onFrame: (frame: string) => void = () => {}
@@ -76,7 +76,7 @@ export async function connectWebSocket(
         reject(new Error(`unexpected response ${res.statusCode} to the websocket upgrade`)),
       )
     }),
-    5_000,
+    WAIT_MS,
     `websocket open ${url}`,
   )
   return { client, ws }
@@ -103,7 +103,7 @@ export function refusedUpgrade(
       })
       ws.once('error', () => {})
     }),
-    5_000,
+    WAIT_MS,
     `refused upgrade ${url}`,
   )
 }

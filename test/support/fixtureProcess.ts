@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import type { FixtureCommand, FixtureReply } from './fixtures/broadcastServer'
 import { REPO_ROOT } from './appServerProcess'
-import { withTimeout } from './testClient'
+import { WAIT_MS, withTimeout } from './testClient'
 
 export interface Fixture {
   child: ChildProcess
@@ -31,7 +31,7 @@ export async function startFixture(mode: 'ws' | 'stdio'): Promise<Fixture> {
   const fixture: Fixture = {
     child,
     command: (command) => child.send(command),
-    next(type, timeoutMs = 60_000) {
+    next(type, timeoutMs = WAIT_MS) {
       const i = replies.findIndex((r) => r.type === type)
       if (i !== -1) return Promise.resolve(replies.splice(i, 1)[0] as never)
       return withTimeout(
@@ -47,7 +47,7 @@ export async function startFixture(mode: 'ws' | 'stdio'): Promise<Fixture> {
       await exited
     },
   }
-  const ready = await fixture.next('ready', 20_000)
+  const ready = await fixture.next('ready', WAIT_MS)
   if (ready.url) fixture.url = ready.url
   return fixture
 }

@@ -42,6 +42,13 @@ interface Waiter {
   resolve: (m: ServerMessage) => void
 }
 
+/**
+ * How long a test waits for something that should happen. Generous on purpose: the suite must pass
+ * on a busy two-core machine, and a wait that ends early only turns a slow run into a failure. A
+ * wait that proves something does NOT happen must not use this; it waits on a later event instead.
+ */
+export const WAIT_MS = 60_000
+
 export class TestClient {
   /** Every message received, in order. */
   readonly received: ServerMessage[] = []
@@ -55,7 +62,7 @@ export class TestClient {
 
   constructor(
     readonly channel: ClientChannel,
-    readonly timeoutMs = 5_000,
+    readonly timeoutMs = WAIT_MS,
   ) {
     channel.onFrame((frame) => this.receive(frame))
     channel.onClose((info) => {

@@ -81,7 +81,7 @@ export class TmuxSession {
   }
 
   /** Polls the screen until `predicate` holds; throws with the last screen after `timeoutMs`. */
-  async waitFor(predicate: (screen: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  async waitFor(predicate: (screen: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const screen = await this.screen()

@@ -232,7 +232,7 @@ describe('DesktopIpc', () => {
         while (!existsSync(out)) await new Promise((resolve) => setTimeout(resolve, 20))
         return JSON.parse(readFileSync(out, 'utf8')) as string[]
       })(),
-      10_000,
+      60_000,
       'the editor',
     )
     expect(argv).toEqual(['--goto', `${config}:2:7`])

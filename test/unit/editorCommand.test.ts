@@ -47,7 +47,7 @@ function recordingEditor(): { template: (args: string) => string; argv: () => Pr
           while (!existsSync(out)) await new Promise((resolve) => setTimeout(resolve, 20))
           return JSON.parse(readFileSync(out, 'utf8')) as string[]
         })(),
-        10_000,
+        60_000,
         'the editor to record its arguments',
       ),
   }

@@ -101,7 +101,7 @@ describe('runCommand', () => {
     expect(run.timedOut).toBe(true)
     expect(run.exitCode).toBeNull()
     expect(run.signal).toBe('SIGKILL')
-    expect(run.durationMs).toBeLessThan(3000)
+    expect(run.durationMs).toBeLessThan(15_000)
     expect(grandchild).toBeGreaterThan(0)
     expect(await waitUntilGone(grandchild)).toBe(true)
   })
@@ -111,7 +111,7 @@ describe('runCommand', () => {
     setTimeout(() => controller.abort(), 100)
     const run = await sh('sleep 30', { signal: controller.signal })
     expect(run).toMatchObject({ aborted: true, timedOut: false, exitCode: null, signal: 'SIGKILL' })
-    expect(run.durationMs).toBeLessThan(3000)
+    expect(run.durationMs).toBeLessThan(15_000)
   })
 
   it('does not start a command whose signal has already fired', async () => {
@@ -128,7 +128,8 @@ describe('runCommand', () => {
     started.push(Number(pid))
     expect(done).toBe('done')
     expect(run.exitCode).toBe(0)
-    expect(Date.now() - before).toBeLessThan(2000)
+    // Far below the grandchild's 30 s, so a busy machine cannot fail it.
+    expect(Date.now() - before).toBeLessThan(15_000)
   })
 
   it('reports a missing working directory as a spawn error instead of throwing', async () => {

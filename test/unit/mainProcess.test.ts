@@ -236,7 +236,7 @@ const until = <T>(probe: () => T | undefined | false, what: string) =>
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
     })(),
-    15_000,
+    60_000,
     what,
   )
 
@@ -366,7 +366,7 @@ describe('the main process', () => {
     expect(window.webContents.posted).toHaveLength(1)
     expect(posted.channel).toBe(PORT_MESSAGE_TYPE)
     expect(posted.message).toEqual({ nonce })
-    const client = new TestClient(portChannel(posted.ports[0]!.raw), 10_000)
+    const client = new TestClient(portChannel(posted.ports[0]!.raw))
     const init = await client.initialize('codex_desk_ui')
     // main's own connection (the token owner's) initialized first and fixed the originator.
     expect(init.userAgent).toMatch(/^codex_desk\//)

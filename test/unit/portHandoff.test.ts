@@ -193,7 +193,7 @@ describe('receivePort', () => {
           win.post(event({ type: PORT_MESSAGE_TYPE, nonce }, [port1]))
         })
       },
-      { source: self, timeoutMs: 2000 },
+      { source: self, timeoutMs: 60_000 },
     )
     const got = await received
     expect(got).toBe(port1)

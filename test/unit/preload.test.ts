@@ -262,7 +262,7 @@ describe('the preload', () => {
       (nonce) => bridge.connect(nonce),
       {
         source: win,
-        timeoutMs: 2000,
+        timeoutMs: 60_000,
       },
     )
     expect(win.posted.at(-1)?.targetOrigin).toBe('*')

@@ -22,7 +22,7 @@ import { REPO_ROOT, makeTempDir } from '../support/appServerProcess'
 import { withTimeout } from '../support/testClient'
 
 const FIXTURES = join(REPO_ROOT, 'test/support/fixtures/workerHost')
-const WAIT_MS = 10_000
+const WAIT_MS = 60_000
 
 interface Launched {
   child: ChildProcess
@@ -311,9 +311,10 @@ describe('WorkerHost', () => {
     const proc = await withTimeout(host.start(), WAIT_MS, 'start')
     await waitForOutput(launched[0], 'ready')
     const before = Date.now()
-    await host.stop(5000)
+    await host.stop(60_000)
 
-    expect(Date.now() - before).toBeLessThan(4000)
+    // Well before the 60 s kill deadline: SIGTERM ended it, not the fallback kill.
+    expect(Date.now() - before).toBeLessThan(30_000)
     expect(exits[0]).toMatchObject({ pid: proc.pid, code: 0, requested: true, crashed: false })
     expect(logger.lines).toContain('warn: the core did not take the shutdown request; sending SIGTERM')
   })

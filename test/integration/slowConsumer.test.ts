@@ -34,9 +34,21 @@ async function collect(client: TestClient, count: number, timeoutMs: number): Pr
 
 const inOrder = (count: number) => Array.from({ length: count }, (_, i) => i)
 
+/** Starts the fixture with a short stall time (the child inherits the environment). */
+async function startShortStallFixture(mode: 'ws' | 'stdio'): Promise<Fixture> {
+  const saved = process.env.CODEX_DESK_SLOW_CLIENT_STALL_MS
+  process.env.CODEX_DESK_SLOW_CLIENT_STALL_MS = '1000'
+  try {
+    return await startFixture(mode)
+  } finally {
+    if (saved === undefined) delete process.env.CODEX_DESK_SLOW_CLIENT_STALL_MS
+    else process.env.CODEX_DESK_SLOW_CLIENT_STALL_MS = saved
+  }
+}
+
 describe('slow consumers', () => {
   it('closes a websocket client that stopped reading with 4001 while the others get every notification in order', async () => {
-    fixture = await startFixture('ws')
+    fixture = await startShortStallFixture('ws')
     const url = fixture.url as string
     const fast = await Promise.all([connectWebSocket(url), connectWebSocket(url)])
     const paused = await connectWebSocket(url)
@@ -48,20 +60,21 @@ describe('slow consumers', () => {
     fixture.command({ type: 'broadcast', count, bytes: 1024, batch: 100 })
     const done = await fixture.next('broadcastDone', 60_000)
     for (const { client } of fast) expect(await collect(client, count, 30_000)).toEqual(inOrder(count))
-    expect(done.connections).toBe(2)
     expect(done.peakRss - done.baselineRss).toBeLessThan(64 * MiB)
 
     // Once it reads again it learns why it was dropped, after what was already on the wire.
     ;(paused.ws as unknown as { _socket: { resume(): void } })._socket.resume()
     const closed = await paused.client.waitForClose(15_000)
-    expect(closed).toEqual({ code: 4001, reason: 'slow consumer: outbound queue full' })
+    expect(closed.code).toBe(4001)
+    expect(closed.reason).toMatch(/^slow consumer: /)
     const got = paused.client.received.filter((m) => m.method === 'configWarning').length
     expect(got).toBeLessThan(count)
     for (const { ws } of [...fast, paused]) ws.terminate()
   })
 
   it('never drops a stdio client whose pipe is full, and delivers everything once it reads', async () => {
-    fixture = await startFixture('stdio')
+    // Even with a short stall time: stdio blocks, it is never cut.
+    fixture = await startShortStallFixture('stdio')
     const child = fixture.child as unknown as ChildProcessWithoutNullStreams
     const client = new TestClient(stdioChannel(child))
     await client.initialize()

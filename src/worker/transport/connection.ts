@@ -3,7 +3,7 @@
  * that `initialize` sets. Connections are the unit of state (design rule 2).
  */
 import { OutboundQueue, type QueueLimits } from './outboundQueue'
-import type { Transport } from './types'
+import type { CloseInfo, Transport } from './types'
 
 export type ConnectionId = number
 
@@ -22,9 +22,9 @@ export class Connection {
     readonly id: ConnectionId,
     readonly transport: Transport,
     limits: QueueLimits,
-    onOverflow: (connection: Connection) => void,
+    onOverflow: (connection: Connection, info: CloseInfo) => void,
   ) {
-    this.queue = new OutboundQueue(transport, limits, () => onOverflow(this))
+    this.queue = new OutboundQueue(transport, limits, (info) => onOverflow(this, info))
   }
 
   /** Fires when the connection closes; handlers pass it to anything they start for this client. */

@@ -1,22 +1,24 @@
 /**
  * The single owner of delivery (design rule 3). It registers connections, serializes each message
- * once, and hands the frame to each target's bounded queue: responses to the (connection, id) they
- * answer, notifications to the initialized connections that have not opted out. A websocket or
- * MessagePort client whose queue overflows is closed with 4001; nobody else waits for it. Messages
+ * once (every queue shares that one string), and hands it to each target's bounded queue: responses
+ * to the (connection, id) they answer, notifications to the initialized connections that have not
+ * opted out. A Delivery resolves when every target that is behind but reading has room, so a
+ * producer that awaits it goes at its slowest reader's pace; a websocket or MessagePort client that
+ * stops reading stops holding it and is closed with 4001 (outboundQueue.ts). Messages
  * for closed or unknown connections are dropped with a debug log. Handlers never touch transports.
  */
-import type { ErrorObject, RequestId } from '../protocol/jsonrpc'
+import { encodeError, encodeResponse, type ErrorObject, type RequestId } from '../protocol/jsonrpc'
 import type { NotificationParams, ServerNotificationMethod } from '../protocol/registry'
 import { Emitter } from '../util/event'
 import type { Logger } from '../util/log'
 import { Connection, type ConnectionId } from './connection'
 import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './outboundQueue'
-import { CLOSE_SLOW_CONSUMER, type CloseInfo, type Transport } from './types'
+import type { CloseInfo, Transport } from './types'
 
 /** Every connection, or a set of connection ids. */
 export type Target = 'all' | ConnectionId | Iterable<ConnectionId>
 
-/** Resolves when every `block` target has room; undefined when nothing had to wait. */
+/** Resolves when every target that was full has room (or stopped counting); undefined when none was. */
 export type Delivery = Promise<void> | undefined
 
 export interface RouterOptions {
@@ -47,7 +49,9 @@ export class OutboundRouter {
 
   /** Registers a transport as a new connection and starts reading from it. */
   add(transport: Transport): Connection {
-    const connection = new Connection(this.nextId++, transport, this.limits, (c) => this.overflow(c))
+    const connection = new Connection(this.nextId++, transport, this.limits, (c, info) =>
+      this.overflow(c, info),
+    )
     this.connections.set(connection.id, connection)
     transport.onDrain(() => connection.queue.drain())
     transport.onMessage((frame) => this.onMessageEmitter.fire({ connection, frame }))
@@ -65,7 +69,7 @@ export class OutboundRouter {
   }
 
   respond(connectionId: ConnectionId, id: RequestId, result: unknown): Delivery {
-    return this.sendFrame(connectionId, JSON.stringify({ id, result }))
+    return this.sendFrame(connectionId, encodeResponse(id, result))
   }
 
   /**
@@ -83,7 +87,7 @@ export class OutboundRouter {
       this.log.debug({ connectionId, requestId: id }, 'dropping error for a connection whose queue is full')
       return undefined
     }
-    return this.sendFrame(connectionId, JSON.stringify({ id, error }))
+    return this.sendFrame(connectionId, encodeError(id, error))
   }
 
   /** A server->client request frame (the broker owns ids and waiting). */
@@ -147,15 +151,20 @@ export class OutboundRouter {
     return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined)
   }
 
-  private overflow(connection: Connection): void {
+  private overflow(connection: Connection, info: CloseInfo): void {
     if (connection.closed) return
     this.log.warn(
-      { connectionId: connection.id, peer: connection.transport.peer, queued: connection.queue.length },
-      'disconnecting slow connection after outbound queue filled',
+      {
+        connectionId: connection.id,
+        peer: connection.transport.peer,
+        queued: connection.queue.length,
+        reason: info.reason,
+      },
+      'disconnecting slow connection',
     )
     // Drop what is queued now, so memory is released even if the client never reads again.
     connection.queue.close()
-    connection.transport.close(CLOSE_SLOW_CONSUMER)
+    connection.transport.close(info)
   }
 
   private closed(connection: Connection, info: CloseInfo): void {

@@ -40,6 +40,11 @@ export class StdioTransport extends TransportBase implements Transport {
     output.on('error', () => this.finish({ code: 1006, reason: 'stdout closed' }))
   }
 
+  /** What the pipe has not taken yet, counted with the queue (the producer waits past the limit). */
+  get bufferedBytes(): number {
+    return this.output.writableLength
+  }
+
   write(frame: string): boolean {
     if (this.closed) return true
     return this.output.write(frame + '\n')

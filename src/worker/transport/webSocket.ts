@@ -14,7 +14,7 @@ import type { Logger } from '../util/log'
 import type { StaticFileHandler } from './staticFiles'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './stdio'
 import { TransportBase } from './transportBase'
-import { CLOSE_GOING_AWAY, CLOSE_NORMAL, type CloseInfo, type Transport } from './types'
+import { CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_SLOW_CONSUMER, type CloseInfo, type Transport } from './types'
 import { authenticate, bearerFromProtocols, WS_PROTOCOL, type WsAuthConfig } from './wsAuth'
 
 /** Bytes handed to `ws` but not yet flushed to the kernel before `write` reports backpressure. */
@@ -22,16 +22,24 @@ const HIGH_WATER_BYTES = 1024 * 1024
 const LOW_WATER_BYTES = 256 * 1024
 /** How long a closing connection may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 10_000
+/**
+ * The same for a client closed as a slow consumer: it is not reading, so it sees the 4001 only once
+ * it reads again (a laptop waking up). Until then it holds at most what `ws` buffers (HIGH_WATER_BYTES
+ * and the close frame), so keep it long enough for the client to learn why it was dropped.
+ */
+const SLOW_CONSUMER_CLOSE_GRACE_MS = 120_000
 
 export class WebSocketTransport extends TransportBase implements Transport {
   readonly kind = 'websocket'
   readonly overflow = 'disconnect'
   private inflightBytes = 0
+  private flushed = 0
   private waitingForDrain = false
   private closeTimer: NodeJS.Timeout | undefined
   private readonly afterSend = (bytes: number) => (error?: Error | null) => {
     this.inflightBytes -= bytes
     if (error) return
+    this.flushed++
     if (this.waitingForDrain && this.inflightBytes <= LOW_WATER_BYTES) {
       this.waitingForDrain = false
       this.drainEmitter.fire()
@@ -55,6 +63,16 @@ export class WebSocketTransport extends TransportBase implements Transport {
     socket.on('error', (error) => log.debug({ peer, error: error.message }, 'websocket error'))
   }
 
+  /** Handed to `ws` and not yet flushed to the kernel (its `bufferedAmount`, counted as we send). */
+  get bufferedBytes(): number {
+    return this.inflightBytes
+  }
+
+  /** Frames flushed to the kernel: they move only as fast as the client reads. */
+  get consumed(): number {
+    return this.flushed
+  }
+
   write(frame: string): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return true
     // UTF-16 length is close enough for flow control and costs nothing to compute.
@@ -73,7 +91,8 @@ export class WebSocketTransport extends TransportBase implements Transport {
       this.socket.terminate()
     }
     // A client that stopped reading never completes the close handshake; cut it loose.
-    this.closeTimer = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS)
+    const grace = info.code === CLOSE_SLOW_CONSUMER.code ? SLOW_CONSUMER_CLOSE_GRACE_MS : CLOSE_GRACE_MS
+    this.closeTimer = setTimeout(() => this.socket.terminate(), grace)
     this.closeTimer.unref()
     // The connection is over for the server now, whatever the client does.
     this.finish(info)

@@ -55,6 +55,10 @@ const STEPS: Step[] = [
   { names: ['roundtrip_ws'], run: () => roundTripWs(ROUND_TRIP) },
   { names: ['roundtrip_port'], run: () => roundTripPort(ROUND_TRIP) },
   { names: ['broadcast_lag_ws'], run: () => broadcastLag(BROADCAST) },
+  {
+    names: ['paused_client_rss_growth'],
+    run: () => import('./pausedClient').then((m) => m.benchPausedClient()),
+  },
   { names: ['rss_ws_0_connections', `rss_ws_${RSS.connections}_idle`], run: () => idleRss(RSS) },
   {
     names: [

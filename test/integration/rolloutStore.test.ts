@@ -40,8 +40,17 @@ async function openStore(home: string, options: Partial<RolloutStoreOptions> = {
 const meta = (id = randomUUID(), overrides: Partial<NewSessionMeta> = {}) => newSessionMeta(id, overrides)
 
 const linesOf = async (path: string) => decodeLines(await readFile(path, 'utf8'))
-const checkpointLines = (lines: RolloutLine[], itemId: string) =>
-  lines.flatMap((l) => (l.type === 'item_checkpoint' && l.payload.itemId === itemId ? [l] : []))
+/** The lines that carry an item's streaming text, each with the whole text as of that line. */
+const checkpointLines = (lines: RolloutLine[], itemId: string) => {
+  let text = ''
+  return lines.flatMap((l) => {
+    if (l.type === 'item_checkpoint' && l.payload.itemId === itemId) text = l.payload.text
+    else if (l.type === 'item_text_delta' && l.payload.itemId === itemId)
+      text = text.slice(0, l.payload.offset) + l.payload.text
+    else return []
+    return [{ timestamp: l.timestamp, payload: { text } }]
+  })
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // ---------------------------------------------------------------------------------------------
@@ -228,8 +237,8 @@ describe('RolloutWriter', () => {
     const t0 = Date.now()
     await writer.flush()
     expect(Date.now() - t0).toBeLessThan(200)
+    // 'He' went out at once and the held rest right behind it: one write, one line.
     expect(checkpointLines((await linesOf(path)).lines, 'a1').map((l) => l.payload.text)).toEqual([
-      'He',
       'Hello there',
     ])
   })
@@ -253,7 +262,6 @@ describe('RolloutWriter', () => {
     writer.checkpoint('t', 'r1', text)
     await writer.flush()
     expect(checkpointLines((await linesOf(path)).lines, 'r1').map((l) => l.payload.text)).toEqual([
-      'Think',
       'Thinking hard now\n\nSecond part',
     ])
     expect(assembled).toBe(2)
@@ -278,8 +286,10 @@ describe('RolloutWriter', () => {
     await sleep(350)
     const { lines } = await linesOf(path)
     expect(
-      lines.slice(1).map((l) => (l.type === 'item_checkpoint' ? `cp:${l.payload.text}` : l.type)),
-    ).toEqual(['cp:a', 'item_completed', 'cp:x', 'cp:xyz', 'turn_completed'])
+      lines
+        .slice(1)
+        .map((l) => (l.type === 'item_text_delta' ? `text@${l.payload.offset}:${l.payload.text}` : l.type)),
+    ).toEqual(['text@0:a', 'item_completed', 'text@0:xyz', 'turn_completed'])
   })
 
   it('rejects the appends of a failed write with the errno, leaves no partial line, and accepts a retry', async () => {
@@ -327,6 +337,105 @@ describe('RolloutWriter', () => {
     expect(lines.slice(1).map((l) => (l.payload as { item: { id: string } }).item.id)).toEqual(['a', 'b'])
     const ordinals = lines.map((l) => l.ordinal)
     expect([...ordinals].sort((x, y) => x - y)).toEqual(ordinals)
+  })
+
+  it('appends streamed text as it comes: a burst of deltas is one write and one line per item, resolved once written', async () => {
+    const home = await tempHome()
+    let writes = 0
+    const { store } = await openStore(home, {
+      wrapFile: (file) => ({
+        ...file,
+        write: (buffer, position) => {
+          writes++
+          return file.write(buffer, position)
+        },
+      }),
+    })
+    const { path, writer } = await store.create(meta())
+    await writer.append('item_started', { turnId: 't', item: agentMessage('a1', '') })
+    writes = 0
+    const pieces = Array.from({ length: 1000 }, (_, i) => `${i} `)
+    let offset = 0
+    const seen: boolean[] = []
+    const appends = pieces.map((text, i) => {
+      const at = offset
+      offset += text.length
+      return writer
+        .appendText({ turnId: 't', itemId: 'a1', offset: at, text })
+        .then(() =>
+          seen.push(readFileSync(path, 'utf8').includes(`"text":"${pieces.slice(0, i + 1).join('')}`)),
+        )
+    })
+    await Promise.all(appends)
+    expect(writes).toBe(1)
+    expect(seen.every(Boolean)).toBe(true)
+    const { lines, problems } = await linesOf(path)
+    expect(problems).toEqual([])
+    expect(lines.slice(2)).toEqual([
+      expect.objectContaining({
+        type: 'item_text_delta',
+        ordinal: 2,
+        payload: { turnId: 't', itemId: 'a1', offset: 0, text: pieces.join('') },
+      }),
+    ])
+    // The ordinal after the merged line is the next one: merging leaves no gap.
+    await writer.append('turn_completed', {
+      turnId: 't',
+      status: 'completed',
+      error: null,
+      completedAt: 1,
+      durationMs: 1,
+    })
+    expect((await linesOf(path)).lines.at(-1)?.ordinal).toBe(3)
+  })
+
+  it('leaves a message text out of item_completed when its deltas hold it, and writes it whole after a failed delta', async () => {
+    const home = await tempHome()
+    let fail = false
+    const { store } = await openStore(home, {
+      wrapFile: (file): RolloutFile => ({
+        ...file,
+        write: async (buffer, position) => {
+          if (fail) {
+            fail = false
+            throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' })
+          }
+          return file.write(buffer, position)
+        },
+      }),
+    })
+    const { path, writer } = await store.create(meta())
+    for (const id of ['a1', 'a2'])
+      await writer.append('item_started', { turnId: 't', item: agentMessage(id, '') })
+    await writer.appendText({ turnId: 't', itemId: 'a1', offset: 0, text: 'Hello' })
+    await writer.appendText({ turnId: 't', itemId: 'a1', offset: 5, text: ' there' })
+    await writer.append('item_completed', {
+      turnId: 't',
+      item: agentMessage('a1', 'Hello there'),
+      textFromDeltas: 11,
+    })
+    await writer.appendText({ turnId: 't', itemId: 'a2', offset: 0, text: 'Lost ' })
+    fail = true
+    await expect(writer.appendText({ turnId: 't', itemId: 'a2', offset: 5, text: 'words' })).rejects.toThrow(
+      RolloutWriteError,
+    )
+    await writer.append('item_completed', {
+      turnId: 't',
+      item: agentMessage('a2', 'Lost words'),
+      textFromDeltas: 10,
+    })
+    const { lines } = await linesOf(path)
+    const completed = lines.flatMap((l) => (l.type === 'item_completed' ? [l.payload] : []))
+    expect(completed.map((p) => [p.item.id, (p.item as { text: string }).text, p.textFromDeltas])).toEqual([
+      ['a1', '', 11],
+      ['a2', 'Lost words', undefined],
+    ])
+    await writer.close()
+    const replayed = await store.read(path)
+    expect(replayed.turns[0]?.items.map((i) => (i as { text: string }).text)).toEqual([
+      'Hello there',
+      'Lost words',
+    ])
   })
 
   it('continues an existing rollout after its torn last line, with the next ordinal', async () => {

@@ -431,3 +431,98 @@ describe('item shapes', () => {
     )
   })
 })
+
+describe('streamed text lines', () => {
+  const delta = (itemId: string, offset: number, text: string, where: object = {}): Entry => [
+    'item_text_delta',
+    { turnId: 't1', itemId, offset, text, ...where },
+  ]
+  const reasoningItem = (id: string): ThreadItem => ({ type: 'reasoning', id, summary: [], content: [] })
+
+  it('reassembles message text, reasoning parts and command output from their deltas after a crash', () => {
+    const replayed = replayText(
+      rollout([
+        ['session_meta', meta()],
+        ['turn_started', { turnId: 't1', startedAt: 100 }],
+        ['item_started', { turnId: 't1', item: reasoningItem('r1') }],
+        delta('r1', 0, 'Plan', { summaryIndex: 0 }),
+        delta('r1', 4, 'ning', { summaryIndex: 0 }),
+        delta('r1', 0, 'Second', { summaryIndex: 1 }),
+        delta('r1', 0, 'raw', { contentIndex: 0 }),
+        ['item_started', { turnId: 't1', item: command('c1', 'inProgress') }],
+        delta('c1', 0, 'line 1\n'),
+        delta('c1', 7, 'line 2\n'),
+        ['item_started', { turnId: 't1', item: agentMessage('a1', '') }],
+        delta('a1', 0, 'Hello'),
+        delta('a1', 5, ', wor'),
+      ]),
+    )
+    const items = replayed.turns[0]?.items ?? []
+    expect(replayed.turns[0]?.status).toBe('interrupted')
+    expect(items[0]).toMatchObject({ summary: ['Planning', 'Second'], content: ['raw'] })
+    expect(items[1]).toMatchObject({ aggregatedOutput: 'line 1\nline 2\n', status: 'failed' })
+    expect(items[2]).toMatchObject({ text: 'Hello, wor' })
+    expect(replayed.problems).toEqual([])
+    expect(Thread.safeParse(replayed.thread).success).toBe(true)
+  })
+
+  it('adds only the new part of an overlapping delta, and skips and reports a delta after a gap', () => {
+    const replayed = replayText(
+      rollout([
+        ['session_meta', meta()],
+        ['turn_started', { turnId: 't1', startedAt: 100 }],
+        ['item_started', { turnId: 't1', item: agentMessage('a1', '') }],
+        delta('a1', 0, 'abc'),
+        // The text after "abc" never reached the file; this delta was never shown to anyone.
+        delta('a1', 6, 'ghi'),
+        // A retry of the lost text, overlapping what is there.
+        delta('a1', 2, 'cdef'),
+        delta('a1', 0, 'ab'),
+      ]),
+    )
+    expect(replayed.turns[0]?.items[0]).toMatchObject({ text: 'abcdef' })
+    expect(replayed.problems).toEqual([
+      'a text delta of item a1 at offset 6 does not follow its 3 characters',
+    ])
+  })
+
+  it('takes a completed message text left out of item_completed from its deltas', () => {
+    const entries: Entry[] = [
+      ['session_meta', meta()],
+      ['turn_started', { turnId: 't1', startedAt: 100 }],
+      ['item_started', { turnId: 't1', item: agentMessage('a1', '') }],
+      delta('a1', 0, 'Hello'),
+      delta('a1', 5, ' there'),
+      ['item_completed', { turnId: 't1', item: agentMessage('a1', ''), textFromDeltas: 11 }],
+      // Late text for a completed item changes nothing.
+      delta('a1', 11, '!'),
+      [
+        'turn_completed',
+        { turnId: 't1', status: 'completed', error: null, completedAt: 105, durationMs: 5000 },
+      ],
+    ]
+    const replayed = replayText(rollout(entries))
+    expect(replayed.turns[0]?.items[0]).toMatchObject({ text: 'Hello there' })
+    expect(replayed.openItems).toEqual([])
+    expect(replayed.problems).toEqual([])
+    // With a delta missing, what is on disk is shown and the shortfall reported.
+    const short = replayText(rollout(entries.filter((e, i) => i !== 4)))
+    expect(short.turns[0]?.items[0]).toMatchObject({ text: 'Hello' })
+    expect(short.problems).toEqual(['item a1 completed with 11 streamed characters, 5 are on disk'])
+  })
+
+  it('continues a checkpointed text (an older rollout) with deltas', () => {
+    const replayed = replayText(
+      rollout([
+        ['session_meta', meta()],
+        ['turn_started', { turnId: 't1', startedAt: 100 }],
+        ['item_started', { turnId: 't1', item: agentMessage('a1', '') }],
+        ['item_checkpoint', { turnId: 't1', itemId: 'a1', text: 'Hello' }],
+        delta('a1', 5, ' again'),
+      ]),
+      { openTurn: 'inProgress' },
+    )
+    expect(replayed.turns[0]?.items[0]).toMatchObject({ text: 'Hello again' })
+    expect(replayed.turns[0]?.status).toBe('inProgress')
+  })
+})

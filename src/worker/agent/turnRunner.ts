@@ -4,7 +4,8 @@
  *
  * Three rules carry it:
  * - Persist before publish: an item's `item_completed` line is written before any client hears
- *   `item/completed`; streaming text is checkpointed (at most every 250 ms) as it arrives.
+ *   `item/completed`, and each delta's text is written before any client hears the delta (the
+ *   DeltaPipeline publishes it once its write completed; deltas arriving together share a write).
  * - What a snapshot shows is exactly what was published: an item joins `turn.items`, and streaming
  *   text grows, in the same synchronous step as its notification, so a rejoin neither misses nor
  *   repeats anything.
@@ -19,6 +20,7 @@ import type {
   ServerRequestParams,
   ServerRequestResponse,
 } from '../protocol/registry'
+import { DeltaPipeline } from '../threads/deltaPipeline'
 import { turnHeader, type LiveThread, type RunningTurn } from '../threads/liveThread'
 import { closeItem, previewOf, type RolloutPayloads, type RolloutType } from '../threads/rollout'
 import type { ResolvedThreadSettings } from '../threads/threadSettings'
@@ -63,6 +65,16 @@ export interface TurnHost {
  */
 interface Streaming {
   item: ThreadItem
+  /** Characters queued for the rollout per streaming field ('' text, `s<i>` summary, `c<i>` content). */
+  queued?: Map<string, number>
+}
+
+/** The offset of the next text of `field`, counting `length` more as queued. */
+function nextOffset(state: Streaming, field: string, length: number): number {
+  const queued = (state.queued ??= new Map())
+  const offset = queued.get(field) ?? 0
+  queued.set(field, offset + length)
+  return offset
 }
 
 export class TurnRunner implements RunningTurn {
@@ -77,6 +89,8 @@ export class TurnRunner implements RunningTurn {
   private readonly threadId: string
   /** What tools keep for the length of the turn (the patch tool's diff tracker). */
   private readonly scoped = new Map<object, unknown>()
+  /** Streaming deltas waiting for their rollout write before they are published. */
+  private readonly deltas = new DeltaPipeline()
 
   constructor(
     private readonly host: TurnHost,
@@ -226,6 +240,7 @@ export class TurnRunner implements RunningTurn {
     for await (const event of client.stream(request, this.abort.signal)) {
       await this.onModelEvent(event, streaming, calls, settings)
     }
+    await this.deltas.drain()
     for (const call of calls) {
       this.throwIfAborted()
       const output = await tools.call(call, this.toolServices(settings))
@@ -268,7 +283,14 @@ export class TurnRunner implements RunningTurn {
     calls: { name: string; callId: string; arguments: string }[],
     settings: ResolvedThreadSettings,
   ): Promise<void> {
-    // The delta path builds each notification's params directly: it runs once per delta.
+    // The delta path builds each notification's params directly: it runs once per delta. A delta is
+    // published (the item grows, subscribers hear it) only once its text is in the rollout.
+    const isDelta =
+      event.type === 'textDelta' ||
+      event.type === 'reasoningSummaryDelta' ||
+      event.type === 'reasoningTextDelta'
+    // Anything else is published after every delta before it.
+    if (!isDelta) await this.deltas.drain()
     switch (event.type) {
       case 'outputItemAdded': {
         const item = startedItem(event.item)
@@ -280,13 +302,22 @@ export class TurnRunner implements RunningTurn {
       case 'textDelta': {
         const state = streaming.get(event.outputIndex)
         if (!state || state.item.type !== 'agentMessage') return
-        state.item.text += event.delta
-        this.host.thread.sink.checkpoint(this.turn.id, state.item.id, state.item.text)
-        const wait = this.publish('item/agentMessage/delta', {
-          threadId: this.threadId,
+        const item = state.item
+        const { delta } = event
+        const written = this.host.thread.sink.appendText({
           turnId: this.turn.id,
-          itemId: state.item.id,
-          delta: event.delta,
+          itemId: item.id,
+          offset: nextOffset(state, '', delta.length),
+          text: delta,
+        })
+        const wait = this.deltas.push(written, () => {
+          item.text += delta
+          return this.publish('item/agentMessage/delta', {
+            threadId: this.threadId,
+            turnId: this.turn.id,
+            itemId: item.id,
+            delta,
+          })
         })
         if (wait) await wait
         return
@@ -294,25 +325,34 @@ export class TurnRunner implements RunningTurn {
       case 'reasoningSummaryDelta': {
         const state = streaming.get(event.outputIndex)
         if (!state || state.item.type !== 'reasoning') return
-        const parts = state.item.summary
-        while (parts.length <= event.summaryIndex) {
-          parts.push('')
-          void this.publish('item/reasoning/summaryPartAdded', {
+        const item = state.item
+        const { delta, summaryIndex } = event
+        const written = this.host.thread.sink.appendText({
+          turnId: this.turn.id,
+          itemId: item.id,
+          offset: nextOffset(state, `s${summaryIndex}`, delta.length),
+          text: delta,
+          summaryIndex,
+        })
+        const wait = this.deltas.push(written, () => {
+          const parts = item.summary
+          while (parts.length <= summaryIndex) {
+            parts.push('')
+            void this.publish('item/reasoning/summaryPartAdded', {
+              threadId: this.threadId,
+              turnId: this.turn.id,
+              itemId: item.id,
+              summaryIndex: parts.length - 1,
+            })
+          }
+          parts[summaryIndex] += delta
+          return this.publish('item/reasoning/summaryTextDelta', {
             threadId: this.threadId,
             turnId: this.turn.id,
-            itemId: state.item.id,
-            summaryIndex: parts.length - 1,
+            itemId: item.id,
+            delta,
+            summaryIndex,
           })
-        }
-        parts[event.summaryIndex] += event.delta
-        // Joined only when the checkpoint is written (at most every 250 ms), not per delta.
-        this.host.thread.sink.checkpoint(this.turn.id, state.item.id, () => parts.join('\n\n'))
-        const wait = this.publish('item/reasoning/summaryTextDelta', {
-          threadId: this.threadId,
-          turnId: this.turn.id,
-          itemId: state.item.id,
-          delta: event.delta,
-          summaryIndex: event.summaryIndex,
         })
         if (wait) await wait
         return
@@ -320,15 +360,26 @@ export class TurnRunner implements RunningTurn {
       case 'reasoningTextDelta': {
         const state = streaming.get(event.outputIndex)
         if (!state || state.item.type !== 'reasoning') return
-        const parts = state.item.content
-        while (parts.length <= event.contentIndex) parts.push('')
-        parts[event.contentIndex] += event.delta
-        const wait = this.publish('item/reasoning/textDelta', {
-          threadId: this.threadId,
+        const item = state.item
+        const { delta, contentIndex } = event
+        const written = this.host.thread.sink.appendText({
           turnId: this.turn.id,
-          itemId: state.item.id,
-          delta: event.delta,
-          contentIndex: event.contentIndex,
+          itemId: item.id,
+          offset: nextOffset(state, `c${contentIndex}`, delta.length),
+          text: delta,
+          contentIndex,
+        })
+        const wait = this.deltas.push(written, () => {
+          const parts = item.content
+          while (parts.length <= contentIndex) parts.push('')
+          parts[contentIndex] += delta
+          return this.publish('item/reasoning/textDelta', {
+            threadId: this.threadId,
+            turnId: this.turn.id,
+            itemId: item.id,
+            delta,
+            contentIndex,
+          })
         })
         if (wait) await wait
         return
@@ -381,11 +432,18 @@ export class TurnRunner implements RunningTurn {
     })
   }
 
-  /** Persists the item's final state, then (same step) swaps it in and publishes `item/completed`. */
-  private async completeItem(item: ThreadItem): Promise<void> {
+  /**
+   * Persists the item's final state, then (same step) swaps it in and publishes `item/completed`.
+   * `textFromDeltas`: the agentMessage's text is exactly what its deltas wrote (not written again).
+   */
+  private async completeItem(item: ThreadItem, textFromDeltas?: number): Promise<void> {
     const now = Date.now()
     item.completedAtMs ??= now
-    await this.persist('item_completed', { turnId: this.turn.id, item })
+    await this.persist('item_completed', {
+      turnId: this.turn.id,
+      item,
+      ...(textFromDeltas !== undefined ? { textFromDeltas } : {}),
+    })
     const at = this.turn.items.findIndex((existing) => existing.id === item.id)
     if (at >= 0) this.turn.items[at] = item
     else this.turn.items.push(item)
@@ -419,7 +477,10 @@ export class TurnRunner implements RunningTurn {
         const streamed = state.item.type === 'agentMessage' ? state.item.text : ''
         const text = outputText(output) || streamed
         await remember()
-        await this.completeItem({ ...(state.item as Extract<ThreadItem, { type: 'agentMessage' }>), text })
+        await this.completeItem(
+          { ...(state.item as Extract<ThreadItem, { type: 'agentMessage' }>), text },
+          text.length > 0 && text === streamed ? text.length : undefined,
+        )
         return
       }
       case 'reasoning': {
@@ -466,6 +527,8 @@ export class TurnRunner implements RunningTurn {
   private async finish(outcome: TurnOutcome): Promise<void> {
     const { host } = this
     const thread = host.thread
+    // Deltas whose text is written are published before their items close; after a failed write, none.
+    await this.deltas.drain().catch(() => undefined)
     const now = Date.now()
     for (const itemId of [...this.openItemIds]) {
       const open = this.turn.items.find((item) => item.id === itemId)

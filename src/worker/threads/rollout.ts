@@ -1,207 +1,16 @@
 /**
- * The rollout line format (docs/rollouts.md) and the replay that rebuilds a thread from it: one JSON
- * object per line, `{timestamp, ordinal, type, payload}`, in the spirit of codex's rollouts
- * (protocol.md §13). Pure functions over strings and objects.
+ * The replay that rebuilds a thread from its rollout lines (docs/rollouts.md). The line format is in
+ * rolloutLines.ts and re-exported here; how streaming text lines grow an item is in rolloutText.ts.
+ * Pure functions over objects.
  *
- * It must never do I/O (the store does) and never throw on bad input from disk: a torn or corrupt
- * line is reported and skipped, and everything else in the file is still used.
+ * It must never do I/O (the store does) and never throw on bad input from disk: a line that refers
+ * to something replay cannot place is reported in `problems` and everything else is still used.
  */
-import type { DynamicToolSpec } from '../protocol/tools'
-import type {
-  GitInfo,
-  HistoryMode,
-  SessionSource,
-  Thread,
-  ThreadItem,
-  ThreadTokenUsage,
-  Turn,
-  TurnError,
-  TurnStatus,
-  UserInput,
-} from '../protocol/items'
+import type { Thread, ThreadItem, ThreadTokenUsage, Turn, UserInput } from '../protocol/items'
+import type { RolloutLine, SessionMeta, ThreadSettings } from './rolloutLines'
+import { applyTextDelta, completedFromDeltas, withCheckpoint } from './rolloutText'
 
-// ---------------------------------------------------------------------------------------------
-// Line types
-
-/** The first line of every rollout: what the thread was created with. */
-export interface SessionMeta {
-  id: string
-  /** Defaults to `id`. */
-  sessionId?: string
-  /** Seconds since the epoch. */
-  createdAt: number
-  cwd: string
-  originator: string | null
-  cliVersion: string
-  source: SessionSource
-  threadSource?: string | null
-  modelProvider: string
-  model: string | null
-  reasoningEffort: string | null
-  forkedFromId: string | null
-  parentThreadId: string | null
-  /** Always false on disk: ephemeral threads have no rollout. */
-  ephemeral: false
-  historyMode: HistoryMode
-  agentNickname?: string | null
-  agentRole?: string | null
-  gitInfo?: GitInfo | null
-  projectId?: string | null
-  /** A fork starts with its source's name. */
-  name?: string | null
-  /** Tools the client serves for this thread (thread/start `dynamicTools`, validated). */
-  dynamicTools?: DynamicToolSpec[]
-}
-
-/**
- * Sticky overrides use the turn/start param names (`model`, `effort`, `cwd`, `approvalPolicy`,
- * `sandboxPolicy`, ...). `model`, `modelProvider`, `effort` and `cwd` also change the Thread fields.
- */
-export type ThreadSettings = Record<string, unknown>
-
-export interface ThreadSettingsPayload {
-  /** Present when the name changed; null clears it. */
-  name?: string | null
-  overrides?: ThreadSettings
-}
-
-export interface RolloutPayloads {
-  session_meta: SessionMeta
-  thread_settings: ThreadSettingsPayload
-  /** `startedAt` in seconds. */
-  turn_started: { turnId: string; startedAt: number; rootTurnId?: string | null }
-  item_started: { turnId: string; item: ThreadItem }
-  /** The streaming text so far: agentMessage text, reasoning summary, or command output. */
-  item_checkpoint: { turnId: string; itemId: string; text: string }
-  item_completed: { turnId: string; item: ThreadItem }
-  /** A raw Responses API input or output item; `turnId` null for history written outside a turn. */
-  response_item: { turnId: string | null; item: unknown }
-  token_usage: { turnId: string; usage: ThreadTokenUsage }
-  /** `completedAt` in seconds. */
-  turn_completed: {
-    turnId: string
-    status: Exclude<TurnStatus, 'inProgress'>
-    error: TurnError | null
-    completedAt: number | null
-    durationMs: number | null
-  }
-}
-
-export type RolloutType = keyof RolloutPayloads
-
-export const ROLLOUT_TYPES: readonly RolloutType[] = [
-  'session_meta',
-  'thread_settings',
-  'turn_started',
-  'item_started',
-  'item_checkpoint',
-  'item_completed',
-  'response_item',
-  'token_usage',
-  'turn_completed',
-]
-const KNOWN_TYPES = new Set<string>(ROLLOUT_TYPES)
-
-export type RolloutLine = {
-  [T in RolloutType]: { timestamp: string; ordinal: number; type: T; payload: RolloutPayloads[T] }
-}[RolloutType]
-
-// ---------------------------------------------------------------------------------------------
-// Encoding
-
-/**
- * One line, newline included. The payload is stringified first so a payload that cannot be
- * serialized (a cycle, a BigInt) throws before the caller spends an ordinal on it.
- */
-export function encodeLine<T extends RolloutType>(
-  ordinal: number,
-  type: T,
-  payload: RolloutPayloads[T],
-  at: number | Date = Date.now(),
-): string {
-  const payloadJson = JSON.stringify(payload)
-  if (payloadJson === undefined) throw new TypeError(`rollout payload for ${type} is not JSON`)
-  const timestamp = new Date(at).toISOString()
-  return `{"timestamp":"${timestamp}","ordinal":${ordinal},"type":"${type}","payload":${payloadJson}}\n`
-}
-
-export interface LineProblem {
-  /** 1-based line number in the text. */
-  line: number
-  kind: 'torn' | 'corrupt' | 'unknown_type' | 'out_of_order'
-  message: string
-}
-
-export interface DecodedLines {
-  lines: RolloutLine[]
-  problems: LineProblem[]
-}
-
-function isLine(
-  value: unknown,
-): value is { timestamp: string; ordinal: number; type: string; payload: object } {
-  if (typeof value !== 'object' || value === null) return false
-  const v = value as Record<string, unknown>
-  return (
-    typeof v.timestamp === 'string' &&
-    typeof v.ordinal === 'number' &&
-    typeof v.type === 'string' &&
-    typeof v.payload === 'object' &&
-    v.payload !== null
-  )
-}
-
-/**
- * Parses a rollout. A last line without its newline that does not parse is a torn write (the
- * process died mid-append) and is reported as `torn`; one that parses is kept. Anything else that
- * does not parse is `corrupt`, skipped, and the lines after it are still read. Lines of a type this
- * version does not know (a newer codex-desk) are reported as `unknown_type` and skipped.
- */
-export function decodeLines(text: string): DecodedLines {
-  const lines: RolloutLine[] = []
-  const problems: LineProblem[] = []
-  const parts = text.split('\n')
-  const unterminated = !text.endsWith('\n')
-  let lastOrdinal = -1
-  for (let i = 0; i < parts.length; i++) {
-    const raw = parts[i] as string
-    const isLast = i === parts.length - 1
-    if (raw.trim() === '') continue
-    let value: unknown
-    try {
-      value = JSON.parse(raw)
-    } catch (error) {
-      const torn = isLast && unterminated
-      problems.push({
-        line: i + 1,
-        kind: torn ? 'torn' : 'corrupt',
-        message: torn
-          ? `the last line was cut short (${raw.length} bytes without a newline)`
-          : `not JSON: ${(error as Error).message}`,
-      })
-      continue
-    }
-    if (!isLine(value)) {
-      problems.push({ line: i + 1, kind: 'corrupt', message: 'not a rollout line' })
-      continue
-    }
-    if (!KNOWN_TYPES.has(value.type)) {
-      problems.push({ line: i + 1, kind: 'unknown_type', message: `unknown line type \`${value.type}\`` })
-      continue
-    }
-    if (value.ordinal <= lastOrdinal) {
-      // Kept: the content is fine, only a second writer (a lock failure) could have caused this.
-      problems.push({
-        line: i + 1,
-        kind: 'out_of_order',
-        message: `ordinal ${value.ordinal} after ${lastOrdinal}`,
-      })
-    }
-    lastOrdinal = Math.max(lastOrdinal, value.ordinal)
-    lines.push(value as RolloutLine)
-  }
-  return { lines, problems }
-}
+export * from './rolloutLines'
 
 // ---------------------------------------------------------------------------------------------
 // Replay
@@ -270,21 +79,6 @@ export function closeItem(item: ThreadItem, atMs: number | undefined): ThreadIte
   }
   if (closed.completedAtMs === undefined && atMs !== undefined) closed.completedAtMs = atMs
   return closed as ThreadItem
-}
-
-/** Applies checkpointed streaming text to the field that streams for the item's type. */
-function withCheckpoint(item: ThreadItem, text: string): ThreadItem {
-  switch (item.type) {
-    case 'agentMessage':
-      return { ...item, text }
-    case 'reasoning':
-      // The checkpoint carries the summary so far as one string; item_completed has the real parts.
-      return { ...item, summary: [text] }
-    case 'commandExecution':
-      return { ...item, aggregatedOutput: text }
-    default:
-      return item
-  }
 }
 
 interface TurnState {
@@ -427,10 +221,29 @@ export function replay(lines: readonly RolloutLine[], options: ReplayOptions = {
         state.turn.items[at] = withCheckpoint(state.turn.items[at] as ThreadItem, line.payload.text)
         break
       }
-      case 'item_completed': {
-        const state = turnFor(line.payload.turnId, ms, 'item_completed')
+      case 'item_text_delta': {
+        const state = turnFor(line.payload.turnId, ms, 'item_text_delta')
         state.lastLineMs = ms
-        putItem(state, line.payload.item, false)
+        const at = state.index.get(line.payload.itemId)
+        // Text for a completed or unknown item is stale or has nothing to hold it, as for checkpoints.
+        if (at === undefined || !state.open.has(line.payload.itemId)) break
+        const applied = applyTextDelta(state.turn.items[at] as ThreadItem, line.payload)
+        state.turn.items[at] = applied.item
+        if (applied.problem) problems.push(applied.problem)
+        break
+      }
+      case 'item_completed': {
+        const { turnId, item, textFromDeltas } = line.payload
+        const state = turnFor(turnId, ms, 'item_completed')
+        state.lastLineMs = ms
+        if (textFromDeltas === undefined) putItem(state, item, false)
+        else {
+          const at = state.index.get(item.id)
+          const streamed = at !== undefined && state.open.has(item.id) ? state.turn.items[at] : undefined
+          const completed = completedFromDeltas(item, textFromDeltas, streamed)
+          if (completed.problem) problems.push(completed.problem)
+          putItem(state, completed.item, false)
+        }
         break
       }
       case 'response_item':

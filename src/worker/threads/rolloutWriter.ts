@@ -1,98 +1,56 @@
 /**
- * The rollout writer: appends lines to one open rollout file in order, coalescing bursts into one
- * write and streaming checkpoints to at most one line per item per 250 ms; and the EphemeralSink that
- * stands in for it on threads that keep nothing. RolloutStore opens the file and takes the writer
- * lock; the writer owns both until close().
+ * The rollout writer: appends lines to one open rollout file in order, coalescing everything queued
+ * while a write is in flight into the next write. Streaming text is appended as it arrives
+ * (`appendText`): deltas of one item queued together become one `item_text_delta` line, so a long
+ * answer costs about its own length on disk. Throttled checkpoints of tool output are in
+ * rolloutCheckpoints.ts. RolloutStore opens the file and takes the writer lock; the writer owns both
+ * until close().
  *
- * It must never report a line as written before the kernel has it (callers publish `item/completed`
- * only after `append` resolves: design rule 5), never drop a line silently (a failed write rejects
- * every append it carried and leaves the file as it was), and never write after close().
+ * It must never report a line as written before the kernel has it (callers publish a delta or
+ * `item/completed` only after the append resolves: design rule 5), never drop a line silently (a
+ * failed write rejects every append it carried and leaves the file as it was), and never write
+ * after close().
  */
-import type { FileHandle } from 'node:fs/promises'
 import { BatchQueue } from '../util/batchQueue'
 import type { Logger } from '../util/log'
-import { decodeLines, encodeLine, type RolloutLine, type RolloutPayloads, type RolloutType } from './rollout'
+import {
+  encodeLineJson,
+  payloadJsonOf,
+  type ItemTextDelta,
+  type RolloutLine,
+  type RolloutPayloads,
+  type RolloutType,
+} from './rolloutLines'
+import { CheckpointThrottle, CHECKPOINT_INTERVAL_MS } from './rolloutCheckpoints'
+import { RolloutWriteError, type CheckpointText, type RolloutFile, type RolloutSink } from './rolloutSink'
 import type { WriterLock } from './writerLock'
 
-export const CHECKPOINT_INTERVAL_MS = 250
+// Moved to rolloutSink.ts, rolloutCheckpoints.ts and rolloutRepair.ts; re-exported for importers.
+export { CHECKPOINT_INTERVAL_MS } from './rolloutCheckpoints'
+export { prepareForAppend } from './rolloutRepair'
+export { EphemeralSink, nodeFile, RolloutWriteError } from './rolloutSink'
+export type { CheckpointText, RolloutFile, RolloutSink } from './rolloutSink'
 
-/** The file operations a writer needs; tests wrap them to inject faults such as ENOSPC. */
-export interface RolloutFile {
-  /** Writes at `position`; resolves with the bytes written (possibly fewer than asked). */
-  write(buffer: Uint8Array, position: number): Promise<number>
-  truncate(length: number): Promise<void>
-  sync(): Promise<void>
-  close(): Promise<void>
-}
+type Pending =
+  | {
+      kind: 'line'
+      type: RolloutType
+      json: string
+      atMs: number
+      payload: unknown
+      /** An item_completed written without its streamed text: written whole if that text broke. */
+      unless?: { stream: TextStream; whole: RolloutPayloads['item_completed'] }
+    }
+  | { kind: 'text'; delta: ItemTextDelta; atMs: number }
+  /** Settles when everything queued before it is written (or failed). */
+  | { kind: 'barrier' }
 
-export function nodeFile(handle: FileHandle): RolloutFile {
-  return {
-    write: async (buffer, position) => (await handle.write(buffer, 0, buffer.length, position)).bytesWritten,
-    truncate: (length) => handle.truncate(length),
-    sync: () => handle.sync(),
-    close: () => handle.close(),
-  }
-}
-
-/**
- * A checkpoint's text, or a function that produces it when the line is written: a streaming item
- * whose text is costly to assemble (reasoning parts) pays for that once per line, not per delta.
- */
-export type CheckpointText = string | (() => string)
-
-/** What thread code writes to: a RolloutWriter, or an EphemeralSink for threads that keep nothing. */
-export interface RolloutSink {
-  readonly threadId: string
-  readonly path: string | null
-  append<T extends RolloutType>(type: T, payload: RolloutPayloads[T]): Promise<void>
-  checkpoint(turnId: string, itemId: string, text: CheckpointText): void
-  flush(): Promise<void>
-  sync(): Promise<void>
-  close(): Promise<void>
-}
-
-/** An ephemeral thread's sink: accepts everything, writes nothing (protocol.md §13). */
-export class EphemeralSink implements RolloutSink {
-  readonly path = null
-  constructor(readonly threadId: string) {}
-  append<T extends RolloutType>(_type: T, _payload: RolloutPayloads[T]): Promise<void> {
-    return Promise.resolve()
-  }
-  checkpoint(_turnId: string, _itemId: string, _text: CheckpointText): void {}
-  flush(): Promise<void> {
-    return Promise.resolve()
-  }
-  sync(): Promise<void> {
-    return Promise.resolve()
-  }
-  close(): Promise<void> {
-    return Promise.resolve()
-  }
-}
-
-/** A write that did not reach the file. `code` is the errno code (ENOSPC, EIO, ...) when there is one. */
-export class RolloutWriteError extends Error {
-  readonly code: string | undefined
-  constructor(message: string, cause?: unknown) {
-    super(message, { cause })
-    this.name = 'RolloutWriteError'
-    this.code = (cause as NodeJS.ErrnoException | undefined)?.code
-  }
-}
-
-interface Pending {
-  /** null for a barrier: settles when everything queued before it is written (or failed). */
-  text: string | null
-  line: RolloutLine | null
-}
-
-interface CheckpointState {
-  turnId: string
-  text: CheckpointText
-  /** Newer text than the last line queued for this item. */
-  dirty: boolean
-  lastAt: number
-  timer: NodeJS.Timeout | null
+/** What the writer knows of an agentMessage's streamed text: enough to leave it out of item_completed. */
+interface TextStream {
+  /** End of the text queued so far. */
+  end: number
+  /** A delta did not follow the last one, or a write of its text failed. */
+  broken: boolean
 }
 
 export interface RolloutWriterInit {
@@ -116,7 +74,6 @@ export class RolloutWriter implements RolloutSink {
   private readonly file: RolloutFile
   private readonly lock: WriterLock
   private readonly logger: Logger
-  private readonly interval: number
   private readonly onWritten: ((lines: RolloutLine[]) => void) | undefined
   private readonly onClosed: (() => void) | undefined
   private size: number
@@ -125,11 +82,9 @@ export class RolloutWriter implements RolloutSink {
   private tailDirty = false
   private unsynced = false
   /** The single writer: everything queued while a write was in flight goes out as one write. */
-  private readonly writes = new BatchQueue<Pending>(
-    (batch) => this.writeBatch(batch),
-    (batch) => this.notifyWritten(batch),
-  )
-  private readonly checkpoints = new Map<string, CheckpointState>()
+  private readonly writes = new BatchQueue<Pending>((batch) => this.writeBatch(batch))
+  private readonly checkpoints: CheckpointThrottle
+  private readonly streams = new Map<string, TextStream>()
   private closing: Promise<void> | null = null
 
   /** Made by RolloutStore.create/open, which hold the lock and the file. */
@@ -141,9 +96,17 @@ export class RolloutWriter implements RolloutSink {
     this.nextOrdinal = init.nextOrdinal
     this.lock = init.lock
     this.logger = init.logger
-    this.interval = init.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS
     this.onWritten = init.onWritten
     this.onClosed = init.onClosed
+    this.checkpoints = new CheckpointThrottle(
+      {
+        appendText: (delta, atMs) => this.queueText(delta, atMs),
+        appendCheckpoint: (payload, atMs) => this.enqueue('item_checkpoint', payload, atMs),
+        failed: (itemId, error) =>
+          this.logger.warn({ threadId: this.threadId, itemId, error }, 'could not write a checkpoint'),
+      },
+      init.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
+    )
   }
 
   /** The ordinal the next line will get. */
@@ -166,64 +129,31 @@ export class RolloutWriter implements RolloutSink {
 
   /** `append` with a timestamp chosen by the caller (the store stamps session_meta with createdAt). */
   appendAt<T extends RolloutType>(type: T, payload: RolloutPayloads[T], atMs: number): Promise<void> {
-    if (this.closing) {
-      return Promise.reject(new RolloutWriteError(`the rollout writer of thread ${this.threadId} is closed`))
-    }
+    if (this.closing) return this.closedError()
     if (type === 'item_completed') {
-      this.dropCheckpoint((payload as RolloutPayloads['item_completed']).item.id)
+      const completed = payload as RolloutPayloads['item_completed']
+      this.checkpoints.drop(completed.item.id)
+      return this.enqueueCompleted(completed, atMs)
     }
-    if (type === 'turn_completed') {
-      // An item still streaming at turn end keeps its latest text: write it before the turn closes.
-      this.settleCheckpoints((payload as RolloutPayloads['turn_completed']).turnId)
-    }
+    // An item still streaming at turn end keeps its latest text: write it before the turn closes.
+    if (type === 'turn_completed')
+      this.checkpoints.settle((payload as RolloutPayloads['turn_completed']).turnId)
     return this.enqueue(type, payload, atMs)
   }
 
-  /**
-   * Records an item's streaming text so far. The first call writes at once; later calls within
-   * 250 ms of the last line for that item are held, and the latest of them is written when the
-   * 250 ms are up. So a streaming item costs at most one line per 250 ms and the file is never more
-   * than 250 ms behind. Failures are logged and the text stays pending for the next write.
-   */
+  appendText(delta: ItemTextDelta): Promise<void> {
+    if (this.closing) return this.closedError()
+    return this.queueText(delta, Date.now())
+  }
+
   checkpoint(turnId: string, itemId: string, text: CheckpointText): void {
     if (this.closing) return
-    let state = this.checkpoints.get(itemId)
-    if (!state) {
-      state = { turnId, text, dirty: true, lastAt: -Infinity, timer: null }
-      this.checkpoints.set(itemId, state)
-    } else {
-      state.turnId = turnId
-      state.text = text
-      state.dirty = true
-    }
-    if (state.timer) return
-    const now = Date.now()
-    const wait = state.lastAt + this.interval - now
-    if (wait <= 0) {
-      void this.emitCheckpoint(itemId, state, now).catch(() => undefined)
-      return
-    }
-    const held = state
-    // unref: a pending checkpoint must not keep a finished process alive; close() flushes it.
-    held.timer = setTimeout(() => {
-      held.timer = null
-      if (held.dirty && this.checkpoints.get(itemId) === held) {
-        void this.emitCheckpoint(itemId, held, Date.now()).catch(() => undefined)
-      }
-    }, wait)
-    held.timer.unref()
+    this.checkpoints.checkpoint(turnId, itemId, text)
   }
 
   /** Writes pending checkpoints now and resolves once everything queued so far is written. */
   async flush(): Promise<void> {
-    const writes: Promise<void>[] = []
-    for (const [itemId, state] of this.checkpoints) {
-      if (state.timer) {
-        clearTimeout(state.timer)
-        state.timer = null
-      }
-      if (state.dirty) writes.push(this.emitCheckpoint(itemId, state, Date.now()))
-    }
+    const writes = this.checkpoints.flush()
     await this.barrier()
     await Promise.all(writes)
   }
@@ -252,8 +182,8 @@ export class RolloutWriter implements RolloutSink {
         failure = error
         this.logger.warn({ threadId: this.threadId, error }, 'closing a rollout writer after a failed write')
       }
-      for (const state of this.checkpoints.values()) if (state.timer) clearTimeout(state.timer)
-      this.checkpoints.clear()
+      this.checkpoints.dispose()
+      this.streams.clear()
       await this.file.close().catch(() => undefined)
       await this.lock.release()
       this.onClosed?.()
@@ -262,41 +192,120 @@ export class RolloutWriter implements RolloutSink {
     return this.closing
   }
 
-  private enqueue<T extends RolloutType>(type: T, payload: RolloutPayloads[T], atMs: number): Promise<void> {
-    let text: string
+  private closedError(): Promise<never> {
+    return Promise.reject(new RolloutWriteError(`the rollout writer of thread ${this.threadId} is closed`))
+  }
+
+  private enqueue<T extends RolloutType>(
+    type: T,
+    payload: RolloutPayloads[T],
+    atMs: number,
+    unless?: { stream: TextStream; whole: RolloutPayloads['item_completed'] },
+  ): Promise<void> {
+    let json: string
     try {
-      text = encodeLine(this.nextOrdinal, type, payload, atMs)
+      json = payloadJsonOf(type, payload)
     } catch (error) {
       return Promise.reject(
         new RolloutWriteError(`cannot encode a ${type} line: ${(error as Error).message}`, error),
       )
     }
-    const line = this.onWritten
-      ? ({ timestamp: new Date(atMs).toISOString(), ordinal: this.nextOrdinal, type, payload } as RolloutLine)
-      : null
-    this.nextOrdinal++
-    return this.writes.push({ text, line })
+    return this.writes.push({ kind: 'line', type, json, atMs, payload, ...(unless ? { unless } : {}) })
+  }
+
+  private queueText(delta: ItemTextDelta, atMs: number): Promise<void> {
+    if (delta.summaryIndex === undefined && delta.contentIndex === undefined) {
+      const stream = this.streams.get(delta.itemId)
+      const end = delta.offset + delta.text.length
+      if (!stream) this.streams.set(delta.itemId, { end, broken: delta.offset !== 0 })
+      else {
+        if (delta.offset !== stream.end) stream.broken = true
+        stream.end = end
+      }
+    }
+    return this.writes.push({ kind: 'text', delta, atMs })
+  }
+
+  /**
+   * An agentMessage whose whole text is what its deltas carried (the caller says so with
+   * `textFromDeltas`; the writer checks that they were queued without a gap, and again when the
+   * line is written that none failed) is written without it.
+   */
+  private enqueueCompleted(payload: RolloutPayloads['item_completed'], atMs: number): Promise<void> {
+    const { item, textFromDeltas, ...rest } = payload
+    const stream = this.streams.get(item.id)
+    this.streams.delete(item.id)
+    if (textFromDeltas === undefined) return this.enqueue('item_completed', payload, atMs)
+    const whole = { ...rest, item }
+    const elide =
+      item.type === 'agentMessage' &&
+      stream !== undefined &&
+      !stream.broken &&
+      stream.end === textFromDeltas &&
+      item.text.length === textFromDeltas
+    if (!elide) return this.enqueue('item_completed', whole, atMs)
+    const without = { ...rest, item: { ...item, text: '' }, textFromDeltas }
+    return this.enqueue('item_completed', without, atMs, { stream, whole })
   }
 
   private barrier(): Promise<void> {
-    return this.writes.push({ text: null, line: null }).catch(() => undefined)
+    return this.writes.push({ kind: 'barrier' }).catch(() => undefined)
   }
 
+  /** Encodes the batch (ordinals are given here, in file order) and writes it with one write. */
   private async writeBatch(batch: Pending[]): Promise<void> {
-    const text = batch.map((p) => p.text ?? '').join('')
+    const text: string[] = []
+    const lines: RolloutLine[] = []
+    const firstOrdinal = this.nextOrdinal
+    let ordinal = firstOrdinal
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i] as Pending
+      if (entry.kind === 'barrier') continue
+      if (entry.kind === 'line') {
+        const json = entry.unless?.stream.broken ? JSON.stringify(entry.unless.whole) : entry.json
+        text.push(encodeLineJson(ordinal, entry.type, json, entry.atMs))
+        if (this.onWritten) lines.push(lineOf(ordinal, entry.type, entry.payload, entry.atMs))
+        ordinal++
+        continue
+      }
+      // A run of deltas of the same field, each following the last, becomes one line.
+      const first = entry.delta
+      let merged = first.text
+      let end = first.offset + first.text.length
+      let pieces: string[] | null = null
+      while (i + 1 < batch.length) {
+        const next = batch[i + 1] as Pending
+        if (next.kind !== 'text' || !sameField(first, next.delta) || next.delta.offset !== end) break
+        ;(pieces ??= [merged]).push(next.delta.text)
+        end += next.delta.text.length
+        i++
+      }
+      if (pieces) merged = pieces.join('')
+      const payload: ItemTextDelta = { ...first, text: merged }
+      text.push(encodeLineJson(ordinal, 'item_text_delta', JSON.stringify(payload), entry.atMs))
+      if (this.onWritten) lines.push(lineOf(ordinal, 'item_text_delta', payload, entry.atMs))
+      ordinal++
+    }
+    // Ordinals are spent even if the write fails: they never repeat.
+    this.nextOrdinal = ordinal
     if (text.length === 0) return
     try {
-      await this.writeAll(Buffer.from(text, 'utf8'))
+      await this.writeAll(Buffer.from(text.join(''), 'utf8'))
     } catch (error) {
+      for (const entry of batch)
+        if (entry.kind === 'text') {
+          const stream = this.streams.get(entry.delta.itemId)
+          if (stream) stream.broken = true
+        }
       throw new RolloutWriteError(this.failure('write', error), error)
     }
+    this.notifyWritten(lines)
   }
 
-  private notifyWritten(batch: Pending[]): void {
-    if (!this.onWritten) return
-    const lines = batch.flatMap((p) => (p.line ? [p.line] : []))
+  private notifyWritten(lines: RolloutLine[]): void {
+    if (!this.onWritten || lines.length === 0) return
     try {
-      if (lines.length > 0) this.onWritten(lines)
+      this.onWritten(lines)
     } catch (error) {
       this.logger.warn({ threadId: this.threadId, error }, 'a rollout write listener failed')
     }
@@ -332,79 +341,17 @@ export class RolloutWriter implements RolloutSink {
     const e = error as NodeJS.ErrnoException
     return `could not ${what} the rollout of thread ${this.threadId} (${this.path}): ${e.code ? `${e.code}: ` : ''}${e.message}`
   }
-
-  private emitCheckpoint(itemId: string, state: CheckpointState, now: number): Promise<void> {
-    state.dirty = false
-    state.lastAt = now
-    const source = state.text
-    const text = typeof source === 'function' ? source() : source
-    const written = this.enqueue('item_checkpoint', { turnId: state.turnId, itemId, text }, now)
-    written.catch((error: unknown) => {
-      // Still the latest text? Then keep it pending so flush, turn end or close retries it.
-      if (this.checkpoints.get(itemId) === state && state.text === source) state.dirty = true
-      this.logger.warn({ threadId: this.threadId, itemId, error }, 'could not write a checkpoint')
-    })
-    return written
-  }
-
-  private dropCheckpoint(itemId: string): void {
-    const state = this.checkpoints.get(itemId)
-    if (!state) return
-    if (state.timer) clearTimeout(state.timer)
-    this.checkpoints.delete(itemId)
-  }
-
-  private settleCheckpoints(turnId: string): void {
-    for (const [itemId, state] of this.checkpoints) {
-      if (state.turnId !== turnId) continue
-      if (state.timer) clearTimeout(state.timer)
-      if (state.dirty) void this.emitCheckpoint(itemId, state, Date.now()).catch(() => undefined)
-      this.checkpoints.delete(itemId)
-    }
-  }
 }
 
-/**
- * Prepares an existing rollout for appending: a torn last line (a crash mid-write) is cut off, a
- * complete last line that only lacks its newline gets one, and the next ordinal follows the last
- * readable line. Reads only the tail, growing the window until it holds a whole line.
- */
-export async function prepareForAppend(handle: FileHandle): Promise<{ size: number; nextOrdinal: number }> {
-  let { size } = await handle.stat()
-  let window = 64 * 1024
-  for (;;) {
-    const start = Math.max(0, size - window)
-    const buffer = Buffer.alloc(size - start)
-    await handle.read(buffer, 0, buffer.length, start)
-    const lastNewline = buffer.lastIndexOf(0x0a)
-    if (start > 0 && lastNewline === -1) {
-      window *= 2
-      continue
-    }
-    let lastOrdinal: number | null = null
-    if (buffer.length > 0 && buffer[buffer.length - 1] !== 0x0a) {
-      const fragment = buffer.subarray(lastNewline + 1).toString('utf8')
-      const line = decodeLines(fragment + '\n').lines[0]
-      if (line) {
-        await handle.write('\n', size)
-        size += 1
-        lastOrdinal = line.ordinal
-      } else {
-        size = start + lastNewline + 1
-        await handle.truncate(size)
-      }
-    }
-    if (lastOrdinal === null) {
-      // The window may begin mid-line; decodeLines reports that fragment, which we ignore.
-      const complete = buffer.subarray(0, lastNewline + 1).toString('utf8')
-      const lines = decodeLines(complete).lines
-      const last = lines[lines.length - 1]
-      if (last) lastOrdinal = last.ordinal
-      else if (start > 0) {
-        window *= 2
-        continue
-      }
-    }
-    return { size, nextOrdinal: (lastOrdinal ?? -1) + 1 }
-  }
+function sameField(a: ItemTextDelta, b: ItemTextDelta): boolean {
+  return (
+    a.itemId === b.itemId &&
+    a.turnId === b.turnId &&
+    a.summaryIndex === b.summaryIndex &&
+    a.contentIndex === b.contentIndex
+  )
+}
+
+function lineOf(ordinal: number, type: RolloutType, payload: unknown, atMs: number): RolloutLine {
+  return { timestamp: new Date(atMs).toISOString(), ordinal, type, payload } as RolloutLine
 }

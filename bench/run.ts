@@ -2,7 +2,8 @@
  * `npm run bench`: measures the built app-server against the issue's targets and codex-cli 0.169.0's
  * numbers: cold start, request round trip, broadcast lag with a stalled client, idle RSS, thread
  * persistence, `thread/list` over stdio, streaming throughput to one client, and `thread/resume` of
- * a large thread, what a tool call adds to a turn, what an expired ChatGPT token adds, and the UI in
+ * a large thread, one very long answer (time, rollout size, read-back RSS, other clients' round
+ * trips), what a tool call adds to a turn, what an expired ChatGPT token adds, and the UI in
  * Chromium (load, streaming on screen, reconnect, bundle size). Prints a table, then one JSON line
  * per figure, and writes everything to bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
@@ -18,6 +19,7 @@ import { coldStarts } from './coldStart'
 import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
 import type { Figure } from './lib/stats'
 import { table } from './lib/table'
+import { LONG_ANSWER_DEFAULTS, longAnswer } from './longAnswer'
 import { idleRss } from './rss'
 import { roundTripPort, roundTripStdio, roundTripWs } from './roundTrip'
 import { STREAMING_DEFAULTS, streamingDeltas } from './streaming'
@@ -27,8 +29,8 @@ import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
 import { TOOL_BENCH_DEFAULTS, toolCalls } from './tools'
 import { UI_BENCH_DEFAULTS, uiFigures } from './ui'
 
-/** The whole run takes about a minute here; past this something hangs, so give up. */
-const WATCHDOG_MS = 240_000
+/** The whole run takes a few minutes here (the long answer runs codex too); past this something hangs. */
+const WATCHDOG_MS = 480_000
 
 const COLD = { warmup: 2, runs: 20 }
 const ROUND_TRIP = { warmup: 200, count: 2_000, rounds: 4 }
@@ -39,6 +41,7 @@ const RESUME = THREAD_RESUME_DEFAULTS
 const THREAD_LIST_WIRE = THREAD_LIST_WIRE_DEFAULTS
 const TOOLS = TOOL_BENCH_DEFAULTS
 const UI = UI_BENCH_DEFAULTS
+const LONG_ANSWER = LONG_ANSWER_DEFAULTS
 
 interface Step {
   /** Names of the figures the step produces, for the error rows if it fails. */
@@ -91,6 +94,15 @@ const STEPS: Step[] = [
       'thread_resume_2000_items_rejoin',
     ],
     run: () => threadResume(RESUME),
+  },
+  {
+    names: [
+      'long_answer_turn',
+      'long_answer_rollout',
+      'long_answer_read_peak_rss',
+      'long_answer_other_client_roundtrip',
+    ],
+    run: () => longAnswer(LONG_ANSWER),
   },
   {
     names: [

@@ -33,9 +33,9 @@ export function userMessageItem(input: readonly UserInput[]): {
       case 'localImage':
         content.push({ type: 'input_text', text: `<image path="${part.path}" (not attached)>` })
         break
+      // As in codex, neither shows in the message: a named skill follows it whole (agent/skillContext.ts).
       case 'skill':
       case 'mention':
-        content.push({ type: 'input_text', text: `<${part.type} name="${part.name}" path="${part.path}">` })
         break
       default:
         break

@@ -1,7 +1,8 @@
 /**
  * The context a turn's first request carries, as codex 0.169 sends it: a `<permissions instructions>`
  * developer message (sandbox and approval policy), the user's AGENTS.md instructions, and the
- * `<environment_context>` message. The first turn of a thread gets all three; a later turn gets only
+ * `<environment_context>` message. The first turn of a thread gets all three, with the skills list
+ * (agent/skillContext.ts) ahead of the permissions in their developer message; a later turn gets only
  * what changed since the model was last told (a new folder, sandbox or approval policy from
  * thread/settings/update or turn/start, a new day), and nothing when nothing did. AGENTS.md is read
  * again only when the folder changes.
@@ -24,16 +25,11 @@ import {
   timeZone,
   type EnvironmentFacts,
 } from './environmentContext'
-import {
-  buildInput,
-  developerMessageItem,
-  isTurnContext,
-  TURN_CONTEXT_TYPE,
-  type TurnContextEntry,
-} from './history'
+import { buildInput, isTurnContext, TURN_CONTEXT_TYPE, type TurnContextEntry } from './history'
 import { leadingMessages } from './instructions'
 import { permissionsInstructions } from './prompts/permissions'
 import { agentsMessageText, readProjectInstructions } from './projectDocs'
+import { developerMessageOf, skillsFor, skillsInstructions, turnSkillMessages } from './skillContext'
 
 /** What the model has been told, as recorded with the messages that told it. */
 export interface TurnContextState {
@@ -104,7 +100,13 @@ export async function contextUpdate(
     agentsChanged = next !== null && next !== previous?.agents
     if (next !== null) agents = next
   }
-  const permissionsItem = previous?.permissions !== permissions ? [developerMessageItem(permissions)] : []
+  // The skills list goes once per thread (codex does not repeat it when the folder changes).
+  const skills = previous ? null : skillsInstructions(await skillsFor(home, cwd))
+  const developer = [
+    ...(skills ? [skills] : []),
+    ...(previous?.permissions !== permissions ? [permissions] : []),
+  ]
+  const permissionsItem = developer.length > 0 ? [developerMessageOf(developer)] : []
   const agentsItem = agentsChanged && agents !== null ? [userText(agents)] : []
   const envItem = environmentChanged(environment, previous?.environment ?? null)
     ? [userText(renderEnvironmentContext(environment, previous?.environment ?? null))]
@@ -122,13 +124,17 @@ export async function contextUpdate(
  * which persists the item and adds it to the history), then the instructions and the history.
  */
 export async function turnInput(
-  thread: Pick<LiveThread, 'sticky' | 'history'>,
+  thread: Pick<LiveThread, 'sticky' | 'history'> & Partial<Pick<LiveThread, 'running' | 'turns'>>,
   turnId: string,
   settings: ResolvedThreadSettings,
   record: (item: unknown) => Promise<void>,
   home: string = resolveCodexDeskHome(),
 ): Promise<unknown[]> {
+  const fresh = turnNotSampled(thread.history, turnId)
   const update = await contextUpdate(thread.history, turnId, settings, home)
   if (update) await record(update)
+  // Skills the user named follow the user's message, before the first request only.
+  if (fresh)
+    for (const item of await turnSkillMessages(thread, turnId, settings.cwd, home)) await record(item)
   return buildInput(thread.history, await leadingMessages(thread, settings, home))
 }

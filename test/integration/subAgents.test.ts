@@ -3,6 +3,7 @@
  * the parent waits for it; every client sees the child announced and its events under its own id.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { conversationOf } from '../support/agentContext'
 import { functionCall, text, type RecordedRequest, type Step } from '../support/modelServer'
 import { startHarness, startThread, type Harness } from '../support/threadHarness'
 import type { ServerMessage } from '../support/testClient'
@@ -15,7 +16,7 @@ afterEach(async () => {
 type InputItem = { type: string; call_id?: string; output?: string; content?: { text?: string }[] }
 
 const inputOf = (request: RecordedRequest) => (request.body as { input: InputItem[] }).input
-const firstText = (request: RecordedRequest) => inputOf(request)[0]?.content?.[0]?.text
+const firstText = (request: RecordedRequest) => conversationOf(request)[0]?.content?.[0]?.text
 const outputFor = (request: RecordedRequest, callId: string) =>
   inputOf(request).find((item) => item.type === 'function_call_output' && item.call_id === callId)?.output
 const toolNames = (request: RecordedRequest) =>

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { conversationOf } from '../support/agentContext'
 import { uuidv7 } from '../../src/worker/util/uuid'
 import { makeTempDir, REPO_ROOT } from '../support/appServerProcess'
 import { connectWebSocket } from '../support/channels'
@@ -100,8 +101,9 @@ async function listIds(client: TestClient, params: Record<string, unknown> = {},
 
 /** The texts of a model request's input items (user and assistant messages). */
 function inputTexts(h: Harness, index: number): string[] {
-  const body = h.model.requests[index]?.body as { input: { content?: { text?: string }[] }[] }
-  return body.input.filter((i) => i.content).map((i) => (i.content ?? []).map((c) => c.text).join(''))
+  return conversationOf(h.model.requests[index])
+    .filter((i) => i.content)
+    .map((i) => (i.content ?? []).map((c) => c.text).join(''))
 }
 
 describe.each<TransportKind>(['stdio', 'ws'])('threads over %s', (transport) => {
@@ -307,8 +309,8 @@ describe('threads and several connections (ws)', () => {
     const specs = [
       { cwd: dir('a') },
       { cwd: dir('b'), name: 'Parser cleanup' },
-      { cwd: dir('a'), modelProvider: 'other' },
-      { cwd: dir('c'), modelProvider: 'other', name: 'misc' },
+      { cwd: dir('a'), modelProvider: 'ollama' },
+      { cwd: dir('c'), modelProvider: 'ollama', name: 'misc' },
       { cwd: dir('b') },
       { cwd: dir('c') },
       { cwd: dir('d') },
@@ -337,7 +339,7 @@ describe('threads and several connections (ws)', () => {
     expect(await listIds(a, { searchTerm: 'parser' })).toEqual([t1, t0])
     expect(await listIds(a, { sourceKinds: ['vscode'] })).toEqual(visible)
     expect(await listIds(a, { sourceKinds: ['cli'] })).toEqual([])
-    expect(await listIds(a, { modelProviders: ['other'] })).toEqual([t3, t2])
+    expect(await listIds(a, { modelProviders: ['ollama'] })).toEqual([t3, t2])
     expect(await listIds(a, { modelProviders: ['mock', 'nobody'] })).toEqual([t6, t5, t1, t0])
     const page = await a.request('thread/list', { limit: 10 })
     expect(page.data.map((t) => t.status.type)).toEqual(visible.map(() => 'idle'))
@@ -345,7 +347,7 @@ describe('threads and several connections (ws)', () => {
       preview: 'please fix the PARSER',
       cwd: dir('a'),
     })
-    expect(page.data.find((t) => t.id === t3)).toMatchObject({ name: 'misc', modelProvider: 'other' })
+    expect(page.data.find((t) => t.id === t3)).toMatchObject({ name: 'misc', modelProvider: 'ollama' })
 
     const client = await (await restart()).connect()
     await client.request('thread/resume', { threadId: t5 })

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
+import { conversationOf } from '../support/agentContext'
 import { event, httpError, reasoning, stall, text, usage } from '../support/modelServer'
 import {
   methodsFor,
@@ -73,9 +74,9 @@ describe.each<TransportKind>(['stdio', 'ws'])('a text turn over %s', (transport)
       'reasoning',
       'agentMessage',
     ])
-    const request = h.model.requests[0]?.body as { model: string; input: unknown[] }
+    const request = h.model.requests[0]?.body as { model: string }
     expect(request.model).toBe('test-model')
-    expect(request.input).toEqual([
+    expect(conversationOf(h.model.requests[0])).toEqual([
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
     ])
   })
@@ -139,7 +140,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('turn control over %s', (transport
     // The model hears what it had said when the next turn runs.
     h.model.enqueue(text('again'))
     await runTurn(client, thread.id, 'next')
-    const input = (h.model.requests[1]?.body as { input: unknown[] }).input
+    const input = conversationOf(h.model.requests[1])
     expect(input).toEqual([
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'go' }] },
       { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'half ' }] },
@@ -181,7 +182,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('turn control over %s', (transport
       .map((m) => (m.params as { status: unknown }).status)
     expect(after.slice(-2)).toEqual([{ type: 'active', activeFlags: [] }, { type: 'idle' }])
     // The failed turn's input stays in the history; the failure itself is not sent to the model.
-    const input = (h.model.requests[1]?.body as { input: { role: string }[] }).input
+    const input = conversationOf(h.model.requests[1])
     expect(input.map((i) => i.role)).toEqual(['user', 'user'])
   })
 
@@ -243,9 +244,8 @@ describe.each<TransportKind>(['stdio', 'ws'])('turn control over %s', (transport
     const completed = await client.waitForNotification('turn/completed')
     expect(turnOf(completed).status).toBe('completed')
     expect(methodsFor(client, thread.id).filter((m) => m === 'turn/started')).toHaveLength(1)
-    const input = (h.model.requests[1]?.body as { input: { role: string; content: { text: string }[] }[] })
-      .input
-    expect(input.map((i) => `${i.role}:${i.content[0]?.text}`)).toEqual([
+    const input = conversationOf(h.model.requests[1])
+    expect(input.map((i) => `${i.role}:${i.content?.[0]?.text}`)).toEqual([
       'user:one',
       'assistant:first answer',
       'user:two',

@@ -561,15 +561,15 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     requests,
     enqueue: (...scripts) => void queue.push(...scripts),
     pending: () => queue.length,
-    waitForRequests: (count, timeoutMs = 5000) =>
+    waitForRequests: (count, timeoutMs = 60_000) =>
       waitFor(`${count} model request(s) (got ${requests.length})`, timeoutMs, () =>
         requests.length >= count ? requests.slice(0, count) : undefined,
       ),
-    waitForDisconnect: (index, timeoutMs = 5000) =>
+    waitForDisconnect: (index, timeoutMs = 60_000) =>
       waitFor(`the client to disconnect request ${index}`, timeoutMs, () =>
         requests[index]?.disconnectedByClient ? requests[index] : undefined,
       ),
-    waitForStall: (count = 1, timeoutMs = 5000) =>
+    waitForStall: (count = 1, timeoutMs = 60_000) =>
       waitFor(`${count} stalled stream(s) (got ${stallsReached})`, timeoutMs, () =>
         stallsReached >= count ? true : undefined,
       ).then(() => undefined),

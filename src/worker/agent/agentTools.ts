@@ -9,6 +9,7 @@ import { createPatchTool } from './patchTool'
 import { createShellTool } from './shellTool'
 import { SubAgents } from './subAgents'
 import { ToolRouter, type ToolHost } from './tools'
+import { createViewImageTool } from './viewImageTool'
 
 export interface AgentToolsOptions {
   threads: ThreadManager
@@ -25,6 +26,7 @@ export function createAgentTools(options: AgentToolsOptions): ToolHost {
     [
       createShellTool({ env: options.env, home: options.home }),
       createPatchTool({ home: options.home }),
+      createViewImageTool(),
       ...subAgents.tools(),
     ],
     dynamicToolHost,

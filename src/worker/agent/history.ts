@@ -7,6 +7,7 @@
  * what the rollout holds, so a resumed thread continues from the same context a live one would.
  */
 import type { UserInput } from '../protocol/items'
+import { localImageContent } from './images'
 
 type InputContent =
   | { type: 'input_text'; text: string }
@@ -19,19 +20,21 @@ export function userMessageItem(input: readonly UserInput[]): {
   content: InputContent[]
 } {
   const content: InputContent[] = []
+  let images = 0
   for (const part of input) {
     switch (part.type) {
       case 'text':
         content.push({ type: 'input_text', text: part.text })
         break
       case 'image': {
+        images++
         const detail = part.detail ?? 'auto'
         if (part.url) content.push({ type: 'input_image', image_url: part.url, detail })
         else if (part.fileId) content.push({ type: 'input_image', file_id: part.fileId, detail })
         break
       }
       case 'localImage':
-        content.push({ type: 'input_text', text: `<image path="${part.path}" (not attached)>` })
+        content.push(...localImageContent(part, ++images))
         break
       // As in codex, neither shows in the message: a named skill follows it whole (agent/skillContext.ts).
       case 'skill':

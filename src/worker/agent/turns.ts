@@ -7,6 +7,7 @@
  * It must never let a turn that has ended clear the state of a newer one: only the runner that is
  * the thread's current turn may reset it.
  */
+import path from 'node:path'
 import type { Analytics } from '../analytics/analytics'
 import type { AuthManager } from '../auth/authManager'
 import { invalidRequest } from '../protocol/errors'
@@ -26,6 +27,7 @@ import type { ThreadManager } from '../threads/threadManager'
 import type { ThreadStatus, Turn, UserInput } from '../protocol/items'
 import { Emitter, type Event } from '../util/event'
 import type { Logger } from '../util/log'
+import { prepareLocalImages, prepareRequestImages } from './images'
 import { ModelClient, type ModelClientOptions } from './modelClient'
 import { resolveProvider } from './providers'
 import type { ToolHost } from './tools'
@@ -64,6 +66,8 @@ export class TurnController {
     assertEffort(params.effort, params.collaborationMode?.settings.reasoning_effort)
     assertPermissionsExclusive(params.permissions, params.sandboxPolicy, 'sandboxPolicy')
     logIgnoredParams(this.options.log, 'turn/start', params)
+    const current = threads.settingsOf(live).cwd
+    await prepareRequestImages(params.input, params.cwd ? path.resolve(current, params.cwd) : current)
     // Like codex, a change the overrides make is announced before the response.
     await applySettings(threads, live, turnOverrides(params), (send) => send())
     const { turn, runner } = await this.steerOrPrepare(
@@ -82,6 +86,8 @@ export class TurnController {
    * into the running turn if there is one. Returns the turn's id.
    */
   async startInternal(live: LiveThread, input: UserInput[], rootTurnId: string | null): Promise<string> {
+    // An image that cannot be read is described to the model instead (images.ts).
+    await prepareLocalImages(input, this.options.threads.settingsOf(live).cwd).catch(() => undefined)
     const { turn, runner } = await this.steerOrPrepare(live, input, null, rootTurnId)
     if (runner) this.run(runner)
     return turn.id
@@ -129,16 +135,23 @@ export class TurnController {
     runner.start()
   }
 
-  steer(params: ParamsOf<'turn/steer'>): ResultOf<'turn/steer'> {
+  async steer(params: ParamsOf<'turn/steer'>): Promise<ResultOf<'turn/steer'>> {
     const live = this.options.threads.require(params.threadId)
-    const running = live.running
-    if (!running || running.closing) throw invalidRequest('no active turn to steer')
-    if (running.turn.id !== params.expectedTurnId) {
-      throw invalidRequest(
-        `expected active turn id \`${params.expectedTurnId}\` but found \`${running.turn.id}\``,
-      )
+    const check = () => {
+      const running = live.running
+      if (!running || running.closing) throw invalidRequest('no active turn to steer')
+      if (running.turn.id !== params.expectedTurnId) {
+        throw invalidRequest(
+          `expected active turn id \`${params.expectedTurnId}\` but found \`${running.turn.id}\``,
+        )
+      }
+      return running
     }
+    check()
     if (params.input.length === 0) throw invalidRequest('input must not be empty')
+    await prepareRequestImages(params.input, this.options.threads.settingsOf(live).cwd)
+    // The turn may have ended while the images were read.
+    const running = check()
     running.steer(params.input, params.clientUserMessageId ?? null)
     return { turnId: running.turn.id }
   }

@@ -47,7 +47,11 @@ interface Reader {
   completed: Promise<void>
 }
 
-function reader(channel: FrameChannel, done: (turnId: string) => boolean): Reader {
+function reader(
+  channel: FrameChannel,
+  done: (turnId: string) => boolean,
+  onTurnId: (id: string) => void,
+): Reader {
   const frames: string[] = []
   const lags: number[] = []
   let resolve: () => void = () => {}
@@ -57,6 +61,11 @@ function reader(channel: FrameChannel, done: (turnId: string) => boolean): Reade
     if (frame.startsWith(DELTA_PREFIX)) {
       frames.push(frame)
       lags.push(now - emittedAt(frame))
+      return
+    }
+    if (frame.startsWith('{"id":3,')) {
+      const message = JSON.parse(frame) as { result?: { turn: { id: string } } }
+      if (message.result) onTurnId(message.result.turn.id)
       return
     }
     if (frame.includes('"method":"turn/completed"')) {
@@ -109,7 +118,14 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
     third.handler = () => {}
 
     let turnId: string | null = null
-    const readers = [first, second].map((channel) => reader(channel, (id) => id === turnId))
+    // The readers see the turn/start response themselves: no handler swap can drop a delta.
+    const readers = [first, second].map((channel) =>
+      reader(
+        channel,
+        (id) => id === turnId,
+        (id) => (turnId = id),
+      ),
+    )
     const pid = child.pid as number
     const baseline = await rssOf(pid)
     let peak = baseline

@@ -6,7 +6,7 @@
  * When that is full, a frame is still queued and `push` returns a promise that resolves when there is
  * room again: the producer that awaits it (a turn streaming deltas) is paced by its slowest reader.
  * A `disconnect` transport (websocket, MessagePort) may hold the producer only while it makes
- * progress (the peer takes something at least every `holdMs`). One that stays silent that long is
+ * progress (the peer takes something at least every `holdMs`, by default the stall time). One that stays silent that long is
  * "parked": producers stop waiting for it, and the first frame it has no room for is dropped; from
  * then on it receives nothing new and is closed with 4001 once it has read what it holds (it
  * missed messages, so it must resume), or when it has taken nothing for `stallMs` with a full queue.
@@ -32,7 +32,12 @@ function envMs(name: string, fallback: number): number {
 
 /** Read once at start-up; tests shorten them for a child process through the environment. */
 export const DEFAULT_STALL_MS = envMs('CODEX_DESK_SLOW_CLIENT_STALL_MS', 30_000)
-export const DEFAULT_HOLD_MS = envMs('CODEX_DESK_SLOW_CLIENT_HOLD_MS', Math.min(5_000, DEFAULT_STALL_MS))
+/**
+ * By default a silent client holds the producer until it is cut: the server sees a reader's progress
+ * only when the kernel takes more of its socket buffer, which can be seconds apart for a slow reader,
+ * so a shorter hold (tried: 1 s) dropped readers that were reading.
+ */
+export const DEFAULT_HOLD_MS = envMs('CODEX_DESK_SLOW_CLIENT_HOLD_MS', DEFAULT_STALL_MS)
 
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = {
   maxMessages: 10_000,

@@ -6,6 +6,7 @@ import type { TurnController } from './turns'
 import type { ThreadManager } from '../threads/threadManager'
 import { dynamicToolHost } from './dynamicTools'
 import { createPatchTool } from './patchTool'
+import { createPlanTool } from './planTool'
 import { createShellTool } from './shellTool'
 import { SubAgents } from './subAgents'
 import { ToolRouter, type ToolHost } from './tools'
@@ -26,6 +27,7 @@ export function createAgentTools(options: AgentToolsOptions): ToolHost {
     [
       createShellTool({ env: options.env, home: options.home }),
       createPatchTool({ home: options.home }),
+      createPlanTool(),
       createViewImageTool(),
       ...subAgents.tools(),
     ],

@@ -11,6 +11,7 @@ import type { ClientRequestSpec, ServerRequestSpec } from './spec'
 import { modelNotifications, modelRequests } from './models'
 import { extensionNotifications, extensionRequests } from './extensions'
 import { historyNotifications, historyRequests } from './threadHistory'
+import { planNotifications } from './plan'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -180,6 +181,7 @@ export const serverNotifications = {
   ...modelNotifications,
   ...extensionNotifications,
   ...historyNotifications,
+  ...planNotifications,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {

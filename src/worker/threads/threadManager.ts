@@ -11,6 +11,7 @@ import { validateDynamicTools } from '../agent/dynamicTools'
 import type { Analytics } from '../analytics/analytics'
 import type { ConfigService } from '../config/service'
 import { invalidRequest } from '../protocol/errors'
+import { latestPlan } from '../protocol/plan'
 import type { ThreadListParams, ThreadListResponse, ThreadStatus } from '../protocol/items'
 import type { DynamicToolSpec } from '../protocol/tools'
 import type {
@@ -217,9 +218,14 @@ export class ThreadManager {
     const connection = ctx.connection.id
     this.subscriptions.subscribe(live.id, connection)
     const response = resumeResponse(live, this.settingsOf(live), !params.excludeTurns, cursors)
+    // The last turn's plan as of the snapshot: no Turn or item field holds it, so it is sent again.
+    const lastTurn = live.turns.at(-1)
+    const plan = lastTurn ? latestPlan(live.history, lastTurn.id) : null
     this.events.beginJoin(live.id, connection)
     ctx.afterResponse(() =>
       this.events.completeJoin(live.id, connection, () => {
+        if (plan)
+          void this.options.router.notify([connection], 'turn/plan/updated', { threadId: live.id, ...plan })
         for (const id of live.pendingRequests) this.options.broker.replay(id, connection)
       }),
     )

@@ -1,9 +1,9 @@
 /**
  * codex's `shell_command` tool: runs a script in the user's shell in the thread's cwd, contained by
  * the sandbox the thread's policy asks for, after the approval the policy requires. Output streams
- * to clients as `item/commandExecution/outputDelta`; the `commandExecution` item records the
- * command, cwd, status, output, exit code and duration; the model gets codex's formatted output,
- * truncated head-and-tail. Exec-policy rules (agent/execPolicy) come first: a command every part of
+ * to clients as `item/commandExecution/outputDelta`, each delta written to the rollout first; the
+ * `commandExecution` item records the command, cwd, status, output, exit code and duration; the
+ * model gets codex's formatted output, truncated head-and-tail. Exec-policy rules (agent/execPolicy) come first: a command every part of
  * which a rule allows runs without asking, a forbidden one never runs, and a prompt proposes the
  * prefix rule codex would, which the user may keep with "don't ask again".
  *
@@ -58,7 +58,11 @@ export const SHELL_TOOL_NAME = 'shell_command'
 /** codex's default for `shell_command` when the model gives no `timeout_ms`. */
 export const DEFAULT_SHELL_TIMEOUT_MS = 10_000
 
-const CHECKPOINT_LIMIT = 1024 * 1024
+/**
+ * Characters of a call's output streamed to clients (and into the rollout with them); past it the
+ * command runs on silently and its item carries the capped output, as codex caps its live stream.
+ */
+export const STREAM_LIMIT = 1024 * 1024
 
 const ShellCommandArgs = z.object({
   command: z.string(),
@@ -176,6 +180,8 @@ async function runShellCommand(
     durationMs: null,
   }
   const sandboxed = plan.sandboxed
+  // One stream per item: a rerun outside the sandbox continues the output clients already have.
+  const stream: OutputStream = { offset: 0, stopped: false }
   if (plan.kind === 'ask') {
     services.markWaitingOnApproval()
     await services.startItem(item)
@@ -194,7 +200,7 @@ async function runShellCommand(
 
   const timeoutMs = positiveOr(args.timeout_ms, DEFAULT_SHELL_TIMEOUT_MS)
   // The plan only contains a command where a sandbox exists and the policy is restricted.
-  let result = await execute(services, item, args, cwd, sandboxed, sandbox, env, timeoutMs)
+  let result = await execute(services, item, stream, args, cwd, sandboxed, sandbox, env, timeoutMs)
   // on-failure: a command the sandbox stopped may run again outside it, if the user agrees.
   if (
     sandboxed &&
@@ -214,7 +220,7 @@ async function runShellCommand(
     })
     const verdict = await applyDecision(services, args.command, decision, retry, rules)
     if (verdict) return declined(services, item, verdict)
-    result = await execute(services, item, args, cwd, false, sandbox, env, timeoutMs)
+    result = await execute(services, item, stream, args, cwd, false, sandbox, env, timeoutMs)
   }
   if (result.aborted) throw services.signal.reason ?? new Error('turn interrupted')
   await services.completeItem({
@@ -311,9 +317,53 @@ async function declined(
   return 'exec command rejected by user'
 }
 
+/** How much of an item's output has been streamed; `offset` is also where the rollout has it up to. */
+interface OutputStream {
+  offset: number
+  /** The limit was reached, or a write failed (the turn fails when the item completes). */
+  stopped: boolean
+}
+
+/**
+ * Streams one chunk of output: written to the rollout at the item's offset, then published as
+ * `item/commandExecution/outputDelta`, so what a client saw survives a crash. Past STREAM_LIMIT the
+ * chunk is cut (never inside a surrogate pair) and streaming stops.
+ */
+function streamOutput(services: ToolServices, itemId: string, stream: OutputStream, chunk: string): void {
+  if (stream.stopped) return
+  let delta = chunk
+  const room = STREAM_LIMIT - stream.offset
+  if (delta.length >= room) {
+    stream.stopped = true
+    let end = room
+    const last = delta.charCodeAt(end - 1)
+    if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--
+    delta = delta.slice(0, end)
+    if (delta === '') return
+  }
+  const offset = stream.offset
+  stream.offset += delta.length
+  try {
+    // The producer is a child's pipe that cannot be awaited here; STREAM_LIMIT bounds what waits.
+    void services.streamText(itemId, offset, delta, () =>
+      services.publish('item/commandExecution/outputDelta', {
+        threadId: services.threadId,
+        turnId: services.turnId,
+        itemId,
+        delta,
+      }),
+    )
+  } catch (error) {
+    // An earlier write failed: nothing more is published; completing the item reports the failure.
+    stream.stopped = true
+    services.log.warn({ threadId: services.threadId, itemId, error }, 'command output is not streamed')
+  }
+}
+
 async function execute(
   services: ToolServices,
   item: CommandExecutionItem,
+  stream: OutputStream,
   args: z.infer<typeof ShellCommandArgs>,
   cwd: string,
   contained: boolean,
@@ -326,26 +376,13 @@ async function execute(
   const environment = shellEnvironment(settings.config.shell_environment_policy, env)
   const base = shellArgv(args.command, { login: args.login ?? true, env: environment })
   const argv = contained ? sandboxArgv(base, policy, { cwd, kind: sandbox.kind }) : base
-  // What clients saw so far, kept for the crash checkpoint (bounded like the item's output).
-  let output = ''
   return runCommand({
     argv,
     cwd,
     env: environment,
     timeoutMs,
     signal: services.signal,
-    onOutput: (delta) => {
-      if (output.length < CHECKPOINT_LIMIT) {
-        output += delta
-        services.checkpoint(item.id, output)
-      }
-      void services.publish('item/commandExecution/outputDelta', {
-        threadId: services.threadId,
-        turnId: services.turnId,
-        itemId: item.id,
-        delta,
-      })
-    },
+    onOutput: (chunk) => streamOutput(services, item.id, stream, chunk),
   })
 }
 

@@ -42,14 +42,23 @@ export interface ToolServices {
   readonly signal: AbortSignal
   readonly log: Logger
   readonly settings: ResolvedThreadSettings
-  /** Persists, then publishes, `item/started`; the item stays open until completed. */
+  /**
+   * Persists, then publishes, `item/started`; the item stays open until completed. Like
+   * `completeItem` and `request`, it first waits until every streamed delta is published.
+   */
   startItem(item: ThreadItem): Promise<void>
   /** Persists, then publishes, `item/completed`. */
   completeItem(item: ThreadItem): Promise<void>
   /** A turn or item event for the thread's subscribers. */
   publish<M extends ServerNotificationMethod>(method: M, params: NotificationParams<M>): Delivery
-  /** Saves an open item's streaming text so a crash keeps what clients saw. */
-  checkpoint(itemId: string, text: string | (() => string)): void
+  /**
+   * Streams an open item's text (a command's output): queues `text` for the rollout at `offset` (the
+   * characters of this item streamed before it), and runs `publish` (the delta notification) once
+   * that write has completed, in order with every other delta of the turn. So a crash keeps all a
+   * client saw. Returns a promise to wait on when the producer should slow down, or undefined;
+   * throws once a write has failed (nothing after it is published).
+   */
+  streamText(itemId: string, offset: number, text: string, publish: () => Delivery): Promise<void> | undefined
   /** Shows `waitingOnApproval` before the item an approval is about appears (codex's order). */
   markWaitingOnApproval(): void
   /**

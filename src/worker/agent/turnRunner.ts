@@ -262,13 +262,26 @@ export class TurnRunner implements RunningTurn {
       signal: this.abort.signal,
       log: host.log,
       settings,
-      startItem: (item) => this.startItem(item),
-      completeItem: (item) => this.completeItem(item),
+      // Streamed output is published before anything that follows it (the item's end, a prompt).
+      startItem: async (item) => {
+        await this.deltas.drain()
+        await this.startItem(item)
+      },
+      completeItem: async (item) => {
+        await this.deltas.drain()
+        await this.completeItem(item)
+      },
       publish: (method, params) => this.publish(method, params),
-      checkpoint: (itemId, text) => host.thread.sink.checkpoint(this.turn.id, itemId, text),
+      streamText: (itemId, offset, text, publish) =>
+        this.deltas.push(
+          host.thread.sink.appendText({ turnId: this.turn.id, itemId, offset, text }),
+          publish,
+        ),
       markWaitingOnApproval: () => host.markWaitingOnApproval(),
-      request: (method, params, options = {}) =>
-        host.request(method, params, { ...options, signal: this.abort.signal }),
+      request: async (method, params, options = {}) => {
+        await this.deltas.drain()
+        return host.request(method, params, { ...options, signal: this.abort.signal })
+      },
       cancelTurn: () => this.interrupt(),
       turnScoped: <T>(key: object, create: () => T): T => {
         if (!this.scoped.has(key)) this.scoped.set(key, create())

@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path'
 import { invalidRequest } from '../protocol/errors'
 import { silentLogs, type Logger } from '../util/log'
 import { decodeLines, replay, type ReplayOptions, type ReplayedThread, type SessionMeta } from './rollout'
+import { DIR_MODE, FILE_MODE } from './pidLock'
 import { nodeFile, prepareForAppend, RolloutWriter, type RolloutFile } from './rolloutWriter'
 import {
   ARCHIVED_DIR,
@@ -124,8 +125,9 @@ export class RolloutStore {
     const lock = await acquireWriterLock(this.home, meta.id)
     let handle: FileHandle | undefined
     try {
-      await mkdir(dirname(path), { recursive: true })
-      handle = await open(path, 'wx')
+      await mkdir(dirname(path), { recursive: true, mode: DIR_MODE })
+      // Only the user may read a rollout: it holds every prompt, answer and command output.
+      handle = await open(path, 'wx', FILE_MODE)
       const writer = this.makeWriter(meta.id, path, handle, lock, 0, 0)
       await writer.appendAt('session_meta', full, atMs)
       await this.index.upsert(summaryFromMeta(full, path, atMs)).catch((error: unknown) => {
@@ -244,7 +246,8 @@ export class RolloutStore {
         : date
           ? join(this.home, SESSIONS_DIR, date[1] as string, date[2] as string, date[3] as string, name)
           : join(this.home, SESSIONS_DIR, name)
-      await mkdir(dirname(target), { recursive: true })
+      // A rename keeps the file's mode; only a new directory needs one.
+      await mkdir(dirname(target), { recursive: true, mode: DIR_MODE })
       await rename(location.path, target)
       if (this.index.get(threadId)) await this.index.setArchived(threadId, toArchive, target)
       else await this.indexFromFile(target, toArchive)

@@ -276,6 +276,24 @@ describe('model client streaming', () => {
     expect(done.map((d) => d.outputIndex)).toEqual([0, 1])
   })
 
+  it('delivers a multi-megabyte answer of multi-byte characters intact, whatever the network chunking', async () => {
+    const model = await modelServer()
+    // 3-byte and 4-byte characters in 2 MiB deltas: TCP chunks are bound to split some of them.
+    const content = 'é€😀 '.repeat(600_000)
+    model.enqueue([text(content, { chunks: 3 }), usage({ input: 1, output: 2 })])
+    const { events, error } = await run(client(providerFor(model.url)))
+    expect(error).toBeUndefined()
+    const deltas = events.flatMap((e) => (e.type === 'textDelta' ? [e.delta] : []))
+    expect(deltas).toHaveLength(3)
+    expect(deltas.join('') === content).toBe(true)
+    const done = events.find((e) => e.type === 'outputItemDone')
+    const item = done?.type === 'outputItemDone' ? done.item : undefined
+    const doneText =
+      item?.type === 'message' && item.content[0]?.type === 'output_text' ? item.content[0].text : ''
+    expect(doneText === content).toBe(true)
+    expect(events.at(-1)).toMatchObject({ type: 'completed', usage: { inputTokens: 1, outputTokens: 2 } })
+  })
+
   it('sends the request fields in the body and the provider headers and query params on the wire', async () => {
     const model = await modelServer()
     const provider = providerFor(
@@ -576,6 +594,23 @@ describe('model client retries', () => {
         "Codex ran out of room in the model's context window. Start a new conversation or clear earlier history before retrying.",
       codexErrorInfo: 'contextWindowExceeded',
       additionalDetails: 'Your input exceeds the context window of this model.',
+    })
+  })
+
+  it('fails the stream with the code and message of an event whose data carries an error object', async () => {
+    const model = await modelServer()
+    model.enqueue([
+      text('partial'),
+      event('response.in_progress', {
+        error: { code: 'context_length_exceeded', message: 'Your input exceeds the context window.' },
+      }),
+    ])
+    const { events, error } = await run(client(providerFor(model.url)))
+    expect(model.requests).toHaveLength(1)
+    expect(events.some((e) => e.type === 'retrying' || e.type === 'completed')).toBe(false)
+    expect((error as ModelError).toTurnError()).toMatchObject({
+      codexErrorInfo: 'contextWindowExceeded',
+      additionalDetails: 'Your input exceeds the context window.',
     })
   })
 

@@ -1,7 +1,8 @@
 /**
  * The model client: streams one Responses API call (`POST {baseUrl}/responses`, `stream: true`) and
- * hands the agent loop typed events. The official `openai` SDK sends the request and parses the SSE;
- * the retry policy is ours (the SDK runs with `maxRetries: 0`) so it is exact, observable through
+ * hands the agent loop typed events. The official `openai` SDK sends the request; the body is read
+ * by our linear SSE decoder (./sseDecoder: the SDK's parser rescans an unfinished event on every
+ * chunk, quadratic in a 20 MiB closing event, and never lets other connections in). The retry policy is ours (the SDK runs with `maxRetries: 0`) so it is exact, observable through
  * `retrying` events, and the same as codex's: request retries with backoff and Retry-After, one
  * auth refresh on 401, stream reconnects on disconnect or idle.
  *
@@ -33,6 +34,7 @@ import {
 } from './modelErrors'
 import { itemIdOf, OutputItemKeys, outputIndexOf } from './outputItems'
 import type { ResolvedProvider } from './providers'
+import { jsonEvents, SseErrorPayload, sseEvents } from './sseDecoder'
 
 export type { ResponseOutputItem }
 
@@ -125,6 +127,15 @@ const COMPLETION_DRAIN_MS = 100
 // The SDK refuses to start without a key; keyless providers (ollama, lmstudio) get this placeholder
 // and an explicit "no Authorization header".
 const NO_KEY = 'codex-desk-no-api-key'
+// Closing events that repeat text the deltas and `output_item.done` already carry; never parsed.
+const UNUSED_EVENTS: ReadonlySet<string> = new Set([
+  'response.output_text.done',
+  'response.content_part.done',
+  'response.reasoning_text.done',
+  'response.reasoning_summary_text.done',
+  'response.reasoning_summary_part.done',
+  'response.function_call_arguments.done',
+])
 
 let sdkModule: Promise<typeof OpenAISdk> | undefined
 const loadSdk = () => (sdkModule ??= import('openai'))
@@ -262,6 +273,11 @@ const streamDisconnected = (reason: string, cause?: unknown) =>
     retryable: true,
     cause,
   })
+
+// eslint-disable-next-line require-yield
+async function* noBody(): AsyncGenerator<ResponseStreamEvent, void, undefined> {
+  throw new Error('Attempted to iterate over a response with no body')
+}
 
 function aborted(signal: AbortSignal): ModelAbortedError {
   return new ModelAbortedError(signal.reason)
@@ -442,12 +458,11 @@ export class ModelClient {
         failed.raw = { status: response.status, headers: response.headers, text }
         return new Response(text, { status: response.status, headers: response.headers })
       })
-      let stream: AsyncIterable<ResponseStreamEvent>
+      let response: Response
       try {
-        stream = await client.responses.create(body, {
-          signal: controller.signal,
-          ...(authHeaders ? { headers: authHeaders } : {}),
-        })
+        response = await client.responses
+          .create(body, { signal: controller.signal, ...(authHeaders ? { headers: authHeaders } : {}) })
+          .asResponse()
       } catch (error) {
         if (signal.aborted) throw aborted(signal)
         if (failed.raw) {
@@ -474,7 +489,10 @@ export class ModelClient {
         idleFired = true
         controller.abort()
       }, idleMs)
-      iterator = stream[Symbol.asyncIterator]()
+      const events = response.body
+        ? jsonEvents<ResponseStreamEvent>(sseEvents(response.body, controller.signal), UNUSED_EVENTS)
+        : noBody()
+      iterator = events[Symbol.asyncIterator]()
       const items = new OutputItemKeys()
       let completed: Extract<ModelEvent, { type: 'completed' }> | undefined
       try {
@@ -591,9 +609,9 @@ export class ModelClient {
         waiting = false
         if (signal.aborted) throw aborted(signal)
         if (!completed) {
-          // The SDK throws its APIError for an SSE event whose data carries `error` (some proxies).
-          if (error instanceof sdk.APIError && !(error instanceof sdk.APIUserAbortError)) {
-            const failure = responseFailedError(error.code ?? error.type, error.message)
+          // An SSE event whose data carries `error` (some proxies send failures this way).
+          if (error instanceof SseErrorPayload) {
+            const failure = responseFailedError(error.code, error.message)
             return failure.retryable
               ? { kind: 'retry', phase: 'stream', error: failure }
               : { kind: 'failed', error: failure }
@@ -602,7 +620,7 @@ export class ModelClient {
           return { kind: 'retry', phase: 'stream', error: streamDisconnected(describeError(error), error) }
         }
       }
-      // The SDK ends the iteration quietly when its request is aborted, so the cause is checked here.
+      // The decoder ends the iteration quietly when the request is aborted, so the cause is checked here.
       if (signal.aborted) throw aborted(signal)
       if (completed) {
         yield completed

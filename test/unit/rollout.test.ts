@@ -210,7 +210,7 @@ describe('replay', () => {
     expect(Thread.safeParse(replayed.thread).success).toBe(true)
   })
 
-  it('reads a turn the process died in as interrupted, closing open items and keeping their checkpoint text', () => {
+  it('reads a turn the process died in as interrupted, closing open items and keeping their checkpointed text (an older rollout)', () => {
     const replayed = replayText(
       rollout([
         ['session_meta', meta()],
@@ -261,7 +261,7 @@ describe('replay', () => {
     expect(replayed.openItems).toEqual([{ turnId: 't1', itemId: 'a1' }])
   })
 
-  it('closes the items an interrupted turn left streaming and ignores checkpoints that arrive after completion', () => {
+  it('closes the items an interrupted turn left streaming and ignores checkpoints (an older rollout) that arrive after completion', () => {
     const replayed = replayText(
       rollout([
         ['session_meta', meta()],

@@ -26,12 +26,6 @@ export function nodeFile(handle: FileHandle): RolloutFile {
   }
 }
 
-/**
- * A checkpoint's text, or a function that produces it when the line is written: a streaming item
- * whose text is costly to assemble pays for that once per line, not per delta.
- */
-export type CheckpointText = string | (() => string)
-
 /** What thread code writes to: a RolloutWriter, or an EphemeralSink for threads that keep nothing. */
 export interface RolloutSink {
   readonly threadId: string
@@ -43,11 +37,7 @@ export interface RolloutSink {
    * before publish). Deltas queued together go out as one write, merged into one line per item.
    */
   appendText(delta: ItemTextDelta): Promise<void>
-  /**
-   * An item's streaming text so far (tool output), written at most once per item per 250 ms, as
-   * the part that is new since the last line when the text only grew.
-   */
-  checkpoint(turnId: string, itemId: string, text: CheckpointText): void
+  /** Resolves once everything queued so far is written (or failed). */
   flush(): Promise<void>
   sync(): Promise<void>
   close(): Promise<void>
@@ -63,7 +53,6 @@ export class EphemeralSink implements RolloutSink {
   appendText(_delta: ItemTextDelta): Promise<void> {
     return Promise.resolve()
   }
-  checkpoint(_turnId: string, _itemId: string, _text: CheckpointText): void {}
   flush(): Promise<void> {
     return Promise.resolve()
   }

@@ -32,7 +32,7 @@ import {
 } from './writerLock'
 
 // Moved to rolloutWriter.ts and writerLock.ts; re-exported for code that imports them from here.
-export { CHECKPOINT_INTERVAL_MS, EphemeralSink, RolloutWriteError, RolloutWriter } from './rolloutWriter'
+export { EphemeralSink, RolloutWriteError, RolloutWriter } from './rolloutWriter'
 export type { RolloutSink } from './rolloutWriter'
 export { activeWriterError, hasLiveWriter } from './writerLock'
 

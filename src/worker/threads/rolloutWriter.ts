@@ -2,9 +2,9 @@
  * The rollout writer: appends lines to one open rollout file in order, coalescing everything queued
  * while a write is in flight into the next write. Streaming text is appended as it arrives
  * (`appendText`): deltas of one item queued together become one `item_text_delta` line, so a long
- * answer costs about its own length on disk. Throttled checkpoints of tool output are in
- * rolloutCheckpoints.ts. RolloutStore opens the file and takes the writer lock; the writer owns both
- * until close().
+ * answer costs about its own length on disk. Whole-text `item_checkpoint` lines are only read
+ * (older rollouts), never written. RolloutStore opens the file and takes the writer lock; the writer
+ * owns both until close().
  *
  * It must never report a line as written before the kernel has it (callers publish a delta or
  * `item/completed` only after the append resolves: design rule 5), never drop a line silently (a
@@ -21,15 +21,13 @@ import {
   type RolloutPayloads,
   type RolloutType,
 } from './rolloutLines'
-import { CheckpointThrottle, CHECKPOINT_INTERVAL_MS } from './rolloutCheckpoints'
-import { RolloutWriteError, type CheckpointText, type RolloutFile, type RolloutSink } from './rolloutSink'
+import { RolloutWriteError, type RolloutFile, type RolloutSink } from './rolloutSink'
 import type { WriterLock } from './writerLock'
 
-// Moved to rolloutSink.ts, rolloutCheckpoints.ts and rolloutRepair.ts; re-exported for importers.
-export { CHECKPOINT_INTERVAL_MS } from './rolloutCheckpoints'
+// Moved to rolloutSink.ts and rolloutRepair.ts; re-exported for importers.
 export { prepareForAppend } from './rolloutRepair'
 export { EphemeralSink, nodeFile, RolloutWriteError } from './rolloutSink'
-export type { CheckpointText, RolloutFile, RolloutSink } from './rolloutSink'
+export type { RolloutFile, RolloutSink } from './rolloutSink'
 
 type Pending =
   | {
@@ -62,7 +60,6 @@ export interface RolloutWriterInit {
   nextOrdinal: number
   lock: WriterLock
   logger: Logger
-  checkpointIntervalMs?: number
   /** After each successful write, with the lines it carried. */
   onWritten?: (lines: RolloutLine[]) => void
   onClosed?: () => void
@@ -83,7 +80,6 @@ export class RolloutWriter implements RolloutSink {
   private unsynced = false
   /** The single writer: everything queued while a write was in flight goes out as one write. */
   private readonly writes = new BatchQueue<Pending>((batch) => this.writeBatch(batch))
-  private readonly checkpoints: CheckpointThrottle
   private readonly streams = new Map<string, TextStream>()
   private closing: Promise<void> | null = null
 
@@ -98,15 +94,6 @@ export class RolloutWriter implements RolloutSink {
     this.logger = init.logger
     this.onWritten = init.onWritten
     this.onClosed = init.onClosed
-    this.checkpoints = new CheckpointThrottle(
-      {
-        appendText: (delta, atMs) => this.queueText(delta, atMs),
-        appendCheckpoint: (payload, atMs) => this.enqueue('item_checkpoint', payload, atMs),
-        failed: (itemId, error) =>
-          this.logger.warn({ threadId: this.threadId, itemId, error }, 'could not write a checkpoint'),
-      },
-      init.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
-    )
   }
 
   /** The ordinal the next line will get. */
@@ -130,14 +117,8 @@ export class RolloutWriter implements RolloutSink {
   /** `append` with a timestamp chosen by the caller (the store stamps session_meta with createdAt). */
   appendAt<T extends RolloutType>(type: T, payload: RolloutPayloads[T], atMs: number): Promise<void> {
     if (this.closing) return this.closedError()
-    if (type === 'item_completed') {
-      const completed = payload as RolloutPayloads['item_completed']
-      this.checkpoints.drop(completed.item.id)
-      return this.enqueueCompleted(completed, atMs)
-    }
-    // An item still streaming at turn end keeps its latest text: write it before the turn closes.
-    if (type === 'turn_completed')
-      this.checkpoints.settle((payload as RolloutPayloads['turn_completed']).turnId)
+    if (type === 'item_completed')
+      return this.enqueueCompleted(payload as RolloutPayloads['item_completed'], atMs)
     return this.enqueue(type, payload, atMs)
   }
 
@@ -146,16 +127,9 @@ export class RolloutWriter implements RolloutSink {
     return this.queueText(delta, Date.now())
   }
 
-  checkpoint(turnId: string, itemId: string, text: CheckpointText): void {
-    if (this.closing) return
-    this.checkpoints.checkpoint(turnId, itemId, text)
-  }
-
-  /** Writes pending checkpoints now and resolves once everything queued so far is written. */
-  async flush(): Promise<void> {
-    const writes = this.checkpoints.flush()
-    await this.barrier()
-    await Promise.all(writes)
+  /** Resolves once everything queued so far is written (or failed: the appends reject). */
+  flush(): Promise<void> {
+    return this.barrier()
   }
 
   /** Waits for queued lines, then fsyncs: call at turn end. */
@@ -182,7 +156,6 @@ export class RolloutWriter implements RolloutSink {
         failure = error
         this.logger.warn({ threadId: this.threadId, error }, 'closing a rollout writer after a failed write')
       }
-      this.checkpoints.dispose()
       this.streams.clear()
       await this.file.close().catch(() => undefined)
       await this.lock.release()

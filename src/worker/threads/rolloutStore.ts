@@ -71,7 +71,6 @@ export interface RolloutStoreOptions {
   home: string
   index: ThreadIndex
   logger?: Logger
-  checkpointIntervalMs?: number
   /** Wraps each rollout file a writer opens; tests use it to inject I/O faults. */
   wrapFile?: (file: RolloutFile, path: string) => RolloutFile
 }
@@ -274,9 +273,6 @@ export class RolloutStore {
       nextOrdinal,
       lock,
       logger: this.logger,
-      ...(this.options.checkpointIntervalMs !== undefined
-        ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
-        : {}),
       onWritten: (lines) => this.index.applyLines(threadId, lines),
       onClosed: () => {
         if (this.writers.get(threadId) === writer) this.writers.delete(threadId)

@@ -57,8 +57,8 @@ export interface ThreadManagerOptions {
   /** The process originator (fixed by the first initialize). */
   originator: () => string | null
   log: Logger
-  /** Test hooks for the store (fault injection, checkpoint interval). */
-  storeOptions?: Pick<RolloutStoreOptions, 'wrapFile' | 'checkpointIntervalMs'>
+  /** Test hooks for the store (fault injection). */
+  storeOptions?: Pick<RolloutStoreOptions, 'wrapFile'>
 }
 
 const NOT_LOADED: ThreadStatus = { type: 'notLoaded' }

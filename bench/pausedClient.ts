@@ -7,18 +7,34 @@
  * checks that both readers got every delta in order. The paused client is resumed at the end and
  * its close code is reported (4001 once it stalled).
  *
+ * The first reader is the connection that starts the thread and the turn: its handler is installed
+ * before turn/start is sent and reads that response itself (a `request()` would take the channel's
+ * only handler over and leave it a no-op, so that reader would see no delta at all).
+ *
  * Runs inside `npm run bench` via `pausedClient()`, or alone with `npx tsx bench/pausedClient.ts`
- * (needs the build).
+ * (needs the build; PAUSED_CLIENT_SOURCE=1 runs src/worker/cli.ts under tsx instead).
+ * CODEX_DESK_SLOW_CLIENT_STALL_MS (read by the core) shortens the stall before the paused client is cut.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { WebSocket } from 'ws'
+import { CLI_ENTRY, TSX_LOADER } from '../test/support/appServerProcess'
 import { text, usage } from '../test/support/modelServer'
 import { modelConfig } from '../test/support/threadHarness'
 import { initialize, openWebSocket, request, webSocketFrames, type FrameChannel } from './lib/clients'
-import { listeningUrl, makeTempDir, rssOf, spawnServer, stopChild, withTimeout } from './lib/processes'
+import {
+  listeningUrl,
+  makeTempDir,
+  rssOf,
+  serverEnv,
+  spawnServer,
+  stderrOf,
+  stopChild,
+  track,
+  withTimeout,
+} from './lib/processes'
 import { startRemoteModelServer } from './lib/remoteModelServer'
 import { round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
@@ -41,21 +57,28 @@ function emittedAt(frame: string): number {
   return at === -1 ? NaN : Number.parseFloat(frame.slice(at + EMITTED.length))
 }
 
+const TURN_START_ID = 3
+
 interface Reader {
   frames: string[]
   lags: number[]
+  /** Resolves once turn/completed for the turn `turnId` names has arrived here. */
   completed: Promise<void>
 }
 
+/**
+ * Installs the only handler `channel` will have for the turn: it records deltas, collects the ids
+ * of completed turns, and (with `started`) reads the turn/start response too.
+ */
 function reader(
   channel: FrameChannel,
-  done: (turnId: string) => boolean,
-  onTurnId: (id: string) => void,
+  turnId: Promise<string>,
+  started?: { resolve(id: string): void; reject(error: Error): void },
 ): Reader {
   const frames: string[] = []
   const lags: number[] = []
-  let resolve: () => void = () => {}
-  const completed = new Promise<void>((r) => (resolve = r))
+  const completedIds = new Set<string>()
+  let onCompleted: (id: string) => void = (id) => completedIds.add(id)
   channel.handler = (frame) => {
     const now = Date.now()
     if (frame.startsWith(DELTA_PREFIX)) {
@@ -63,17 +86,46 @@ function reader(
       lags.push(now - emittedAt(frame))
       return
     }
-    if (frame.startsWith('{"id":3,')) {
-      const message = JSON.parse(frame) as { result?: { turn: { id: string } } }
-      if (message.result) onTurnId(message.result.turn.id)
+    if (started && frame.startsWith(`{"id":${TURN_START_ID},`)) {
+      const message = JSON.parse(frame) as { result?: { turn: { id: string } }; error?: { message: string } }
+      if (message.result) started.resolve(message.result.turn.id)
+      else started.reject(new Error(`turn/start failed: ${message.error?.message ?? frame}`))
       return
     }
     if (frame.includes('"method":"turn/completed"')) {
       const message = JSON.parse(frame) as { params: { turn: { id: string } } }
-      if (done(message.params.turn.id)) resolve()
+      onCompleted(message.params.turn.id)
     }
   }
+  // turn/completed may in principle reach a reader before the first reader has the response.
+  const completed = turnId.then(
+    (id) =>
+      new Promise<void>((resolve) => {
+        if (completedIds.has(id)) return resolve()
+        onCompleted = (done) => {
+          if (done === id) resolve()
+        }
+      }),
+  )
   return { frames, lags, completed }
+}
+
+/** The built bin, or (PAUSED_CLIENT_SOURCE=1) src/worker/cli.ts under tsx. */
+function spawnCore(home: string): ChildProcessWithoutNullStreams {
+  const args = ['--listen', 'ws://127.0.0.1:0']
+  if (process.env.PAUSED_CLIENT_SOURCE !== '1') return spawnServer(args, home)
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, 'app-server', ...args], {
+    env: serverEnv(home),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  track(child)
+  child.stdin.on('error', () => {})
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stderr.length < 16_384) stderr += chunk
+  })
+  ;(child as unknown as { stderrText: () => string }).stderrText = () => stderr
+  return child
 }
 
 export async function pausedClient(options: PausedClientOptions): Promise<Figure> {
@@ -81,9 +133,16 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
   const home = makeTempDir()
   let child: ChildProcessWithoutNullStreams | undefined
   const sockets: WebSocket[] = []
+  // Cleared in `finally` too: a failed run must not leave the RSS sampler polling forever.
+  let sampling = false
   try {
-    await writeFile(join(home.path, 'config.toml'), modelConfig(model.url))
-    child = spawnServer(['--listen', 'ws://127.0.0.1:0'], home.path)
+    // codex's default idle timeout: the test config's 10 s is shorter than the closing events of a
+    // 49 MiB answer may take (as in bench/longAnswer.ts).
+    await writeFile(
+      join(home.path, 'config.toml'),
+      modelConfig(model.url).replace('stream_idle_timeout_ms = 10000', 'stream_idle_timeout_ms = 300000'),
+    )
+    child = spawnCore(home.path)
     const url = await listeningUrl(child)
     const channels: FrameChannel[] = []
     for (let i = 0; i < 3; i++) {
@@ -117,19 +176,18 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
     )
     third.handler = () => {}
 
-    let turnId: string | null = null
-    // The readers see the turn/start response themselves: no handler swap can drop a delta.
-    const readers = [first, second].map((channel) =>
-      reader(
-        channel,
-        (id) => id === turnId,
-        (id) => (turnId = id),
-      ),
-    )
+    // Both readers' handlers are in place before turn/start leaves, and neither is replaced later:
+    // the first reader takes the turn/start response in the same handler as its deltas.
+    let startedTurn: { resolve(id: string): void; reject(error: Error): void } = {
+      resolve: () => {},
+      reject: () => {},
+    }
+    const turnId = new Promise<string>((resolve, reject) => (startedTurn = { resolve, reject }))
+    const readers = [reader(first, turnId, startedTurn), reader(second, turnId)]
     const pid = child.pid as number
     const baseline = await rssOf(pid)
     let peak = baseline
-    let sampling = true
+    sampling = true
     const sampler = (async () => {
       while (sampling) {
         peak = Math.max(peak, await rssOf(pid).catch(() => 0))
@@ -137,22 +195,26 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
       }
     })()
     const t0 = performance.now()
-    const turn = await request(
-      first,
+    first.send(
       JSON.stringify({
-        id: 3,
+        id: TURN_START_ID,
         method: 'turn/start',
         params: { threadId, input: [{ type: 'text', text: 'go' }] },
       }),
-      3,
-      10_000,
     )
-    turnId = (turn.result as { turn: { id: string } }).turn.id
+    await withTimeout(turnId, 10_000, 'the turn/start response')
+    const core = child
     await withTimeout(
       Promise.all(readers.map((r) => r.completed)),
       180_000,
       `turn/completed at both readers after ${options.deltas} deltas`,
-    )
+    ).catch((error: unknown) => {
+      const got = readers.map((r) => r.frames.length).join(' and ')
+      const exit = core.exitCode ?? core.signalCode ?? 'running'
+      throw new Error(`${(error as Error).message} (readers got ${got}; core ${exit}: ${stderrOf(core)})`, {
+        cause: error,
+      })
+    })
     const elapsedMs = performance.now() - t0
     sampling = false
     await sampler
@@ -188,6 +250,7 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
       pausedClient: { closedWith: pausedClose },
     }
   } finally {
+    sampling = false
     for (const ws of sockets) ws.terminate()
     if (child) await stopChild(child)
     await model.close()

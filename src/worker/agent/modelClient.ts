@@ -15,28 +15,28 @@ import type {
   ResponseCreateParamsStreaming,
   ResponseOutputItem,
   ResponseStreamEvent,
-  ResponseUsage,
 } from 'openai/resources/responses/responses'
 import type { Logger } from '../util/log'
-import {
-  backoffDelayMs as backoffWithJitter,
-  parseRetryAfter as parseRetryAfterHeaders,
-  type HeaderSource,
-} from '../util/retry'
+import { backoffDelayMs as backoffWithJitter } from '../util/retry'
 import {
   ModelAbortedError,
   ModelError,
-  classifyErrorCode,
-  friendlyMessage,
   httpErrorInfo,
   responseFailedError,
+  statusFailure,
   statusLine,
+  streamFailure,
+  type AttemptFailure,
+  type RawFailure,
 } from './modelErrors'
-import { itemIdOf, OutputItemKeys, outputIndexOf } from './outputItems'
+import { OutputItemKeys } from './outputItems'
 import type { ResolvedProvider } from './providers'
+import { toModelEvent, UNUSED_EVENTS } from './responseEvents'
 import { jsonEvents, SseErrorPayload, sseEvents } from './sseDecoder'
 
 export type { ResponseOutputItem }
+// Their home is ./modelErrors; the model client's tests import them from here.
+export { parseRetryAfter, parseTryAgainIn } from './modelErrors'
 
 export interface ModelRequest {
   model: string
@@ -120,22 +120,12 @@ export interface ModelClientOptions {
 
 const BACKOFF_BASE_MS = 200
 const BACKOFF_CAP_MS = 20_000
-const RETRY_AFTER_CAP_MS = 60_000
 // After response.completed the body normally ends at once; waiting briefly for that lets the
 // connection go back to the keep-alive pool instead of being torn down.
 const COMPLETION_DRAIN_MS = 100
 // The SDK refuses to start without a key; keyless providers (ollama, lmstudio) get this placeholder
 // and an explicit "no Authorization header".
 const NO_KEY = 'codex-desk-no-api-key'
-// Closing events that repeat text the deltas and `output_item.done` already carry; never parsed.
-const UNUSED_EVENTS: ReadonlySet<string> = new Set([
-  'response.output_text.done',
-  'response.content_part.done',
-  'response.reasoning_text.done',
-  'response.reasoning_summary_text.done',
-  'response.reasoning_summary_part.done',
-  'response.function_call_arguments.done',
-])
 
 let sdkModule: Promise<typeof OpenAISdk> | undefined
 const loadSdk = () => (sdkModule ??= import('openai'))
@@ -143,23 +133,6 @@ const loadSdk = () => (sdkModule ??= import('openai'))
 /** Backoff before model request retry `retry` (1-based): 200 ms x 2^(n-1), ±10% jitter, at most 20 s. */
 export function backoffDelayMs(retry: number, random: () => number = Math.random): number {
   return backoffWithJitter(retry, { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS }, random)
-}
-
-/** What the model server asked us to wait, capped at 60 s so a confused proxy cannot park a turn for an hour. */
-export function parseRetryAfter(
-  headers: HeaderSource | undefined,
-  now: number = Date.now(),
-): number | undefined {
-  return parseRetryAfterHeaders(headers, RETRY_AFTER_CAP_MS, now)
-}
-
-/** OpenAI's rate-limit messages say "Please try again in 1.5s" (or "in 250ms"). */
-export function parseTryAgainIn(message: string | null | undefined): number | undefined {
-  const match = /try again in\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\b/i.exec(message ?? '')
-  if (!match) return undefined
-  const amount = Number(match[1])
-  const ms = match[2]?.toLowerCase() === 'ms' ? amount : amount * 1000
-  return Math.min(Math.round(ms), RETRY_AFTER_CAP_MS)
 }
 
 export const defaultSleep: Sleep = (ms, signal) =>
@@ -188,84 +161,7 @@ function describeError(error: unknown): string {
   return parts.join(': ') || 'unknown error'
 }
 
-function toUsage(usage: ResponseUsage | null | undefined): TokenUsage | null {
-  if (!usage) return null
-  const inputTokens = usage.input_tokens ?? 0
-  const outputTokens = usage.output_tokens ?? 0
-  return {
-    inputTokens,
-    cachedInputTokens: usage.input_tokens_details?.cached_tokens ?? 0,
-    cacheWriteInputTokens: usage.input_tokens_details?.cache_write_tokens ?? 0,
-    outputTokens,
-    reasoningOutputTokens: usage.output_tokens_details?.reasoning_tokens ?? 0,
-    totalTokens: usage.total_tokens ?? inputTokens + outputTokens,
-  }
-}
-
-/** An HTTP error response as the server sent it, before the SDK reformats it. */
-interface RawFailure {
-  status: number
-  headers: Headers
-  text: string
-}
-
-/** The server's message and code from an error body: OpenAI's `{error: {...}}` or a bare object. */
-function parseErrorBody(text: string): { code: string | undefined; message: string | undefined } {
-  try {
-    const json = JSON.parse(text) as Record<string, unknown> | null
-    const inner = (
-      json && typeof json.error === 'object' && json.error !== null ? json.error : json
-    ) as Record<string, unknown> | null
-    const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined)
-    return {
-      code: str(inner?.code) ?? str(inner?.type),
-      message: str(inner?.message) ?? str(json?.detail) ?? str(json?.message) ?? str(json?.error),
-    }
-  } catch {
-    const trimmed = text.trim()
-    return { code: undefined, message: trimmed ? trimmed.slice(0, 2000) : undefined }
-  }
-}
-
-/** `output_index` as sent, or undefined when the server left it out (codex's own fixtures do). */
-
-type Outcome =
-  | { kind: 'completed' }
-  | { kind: 'failed'; error: ModelError }
-  | { kind: 'unauthorized'; error: ModelError }
-  | { kind: 'retry'; phase: 'request' | 'stream'; error: ModelError }
-
-function statusFailure(raw: RawFailure): Outcome {
-  const { code, message } = parseErrorBody(raw.text)
-  const status = raw.status
-  const retryAfterMs = parseRetryAfter(raw.headers) ?? parseTryAgainIn(message) ?? null
-  const text = `unexpected status ${statusLine(status)}${message ? `: ${message}` : ''}`
-  const base = { httpStatusCode: status, additionalDetails: message ?? null, retryAfterMs }
-  if (status === 401) {
-    return {
-      kind: 'unauthorized',
-      error: new ModelError(text, { ...base, codexErrorInfo: httpErrorInfo('httpConnectionFailed', 401) }),
-    }
-  }
-  const byCode = classifyErrorCode(code)
-  if (byCode.info !== 'other') {
-    // A known code says more than the status (a 429 can be an exhausted quota, a 400 a full context).
-    const { info: codexErrorInfo, retryable } = byCode
-    const error = new ModelError(friendlyMessage(codexErrorInfo) ?? text, {
-      ...base,
-      codexErrorInfo,
-      retryable,
-    })
-    return retryable ? { kind: 'retry', phase: 'request', error } : { kind: 'failed', error }
-  }
-  if (status === 429 || status >= 500) {
-    const info = status === 429 ? 'rateLimitExceeded' : 'internalServerError'
-    const error = new ModelError(text, { ...base, codexErrorInfo: info, retryable: true })
-    return { kind: 'retry', phase: 'request', error }
-  }
-  const info = status === 400 || status === 422 ? 'badRequest' : 'other'
-  return { kind: 'failed', error: new ModelError(text, { ...base, codexErrorInfo: info }) }
-}
+type Outcome = { kind: 'completed' } | AttemptFailure
 
 const streamDisconnected = (reason: string, cause?: unknown) =>
   new ModelError(`stream disconnected before completion: ${reason}`, {
@@ -503,104 +399,16 @@ export class ModelClient {
           waiting = false
           if (next.done) break
           if (completed) continue // draining the tail so the connection can be reused
-          const event = next.value
-          switch (event.type) {
-            case 'response.created':
-              yield { type: 'created', responseId: event.response.id }
-              break
-            case 'response.output_item.added':
-              yield {
-                type: 'outputItemAdded',
-                outputIndex: items.added(event.output_index, event.item),
-                item: event.item,
-              }
-              break
-            case 'response.output_text.delta': {
-              const open = items.delta('message', event.item_id, event.output_index)
-              if (!open) break
-              yield {
-                type: 'textDelta',
-                itemId: open.id ?? itemIdOf(event.item_id) ?? '',
-                outputIndex: open.key,
-                contentIndex: outputIndexOf(event.content_index) ?? 0,
-                delta: event.delta,
-              }
-              break
-            }
-            case 'response.reasoning_summary_text.delta': {
-              const open = items.delta('reasoning', event.item_id, event.output_index)
-              if (!open) break
-              yield {
-                type: 'reasoningSummaryDelta',
-                itemId: open.id ?? itemIdOf(event.item_id) ?? '',
-                outputIndex: open.key,
-                summaryIndex: outputIndexOf(event.summary_index) ?? 0,
-                delta: event.delta,
-              }
-              break
-            }
-            case 'response.reasoning_text.delta': {
-              const open = items.delta('reasoning', event.item_id, event.output_index)
-              if (!open) break
-              yield {
-                type: 'reasoningTextDelta',
-                itemId: open.id ?? itemIdOf(event.item_id) ?? '',
-                outputIndex: open.key,
-                contentIndex: outputIndexOf(event.content_index) ?? 0,
-                delta: event.delta,
-              }
-              break
-            }
-            case 'response.output_item.done':
-              yield {
-                type: 'outputItemDone',
-                outputIndex: items.done(event.output_index, event.item),
-                item: event.item,
-              }
-              break
-            case 'response.completed':
-              completed = {
-                type: 'completed',
-                responseId: event.response.id,
-                usage: toUsage(event.response.usage),
-              }
+          const step = toModelEvent(next.value, items, this.log, logFields)
+          if (step !== undefined) {
+            if ('kind' in step) return step // a failure the server reported in the stream
+            if (step.type === 'completed') {
+              completed = step
               waiting = false
               drainTimer = setTimeout(() => controller.abort(), Math.min(COMPLETION_DRAIN_MS, idleMs))
-              break
-            case 'response.failed': {
-              const error = responseFailedError(
-                event.response.error?.code,
-                event.response.error?.message,
-                parseTryAgainIn(event.response.error?.message) ?? null,
-              )
-              this.log.debug(
-                { ...logFields, status: 'response.failed', code: event.response.error?.code },
-                'model response failed',
-              )
-              return error.retryable ? { kind: 'retry', phase: 'stream', error } : { kind: 'failed', error }
+            } else {
+              yield step
             }
-            case 'response.incomplete': {
-              const reason = event.response.incomplete_details?.reason ?? 'unknown'
-              const error = new ModelError(`Incomplete response returned, reason: ${reason}`, {
-                codexErrorInfo: 'other',
-              })
-              return { kind: 'failed', error }
-            }
-            case 'error': {
-              const error = responseFailedError(
-                event.code,
-                event.message,
-                parseTryAgainIn(event.message) ?? null,
-              )
-              this.log.debug(
-                { ...logFields, status: 'error event', code: event.code },
-                'model stream error event',
-              )
-              return error.retryable ? { kind: 'retry', phase: 'stream', error } : { kind: 'failed', error }
-            }
-            default:
-              if (this.log.isLevelEnabled('trace'))
-                this.log.trace({ type: event.type }, 'ignored model event')
           }
           if (signal.aborted) throw aborted(signal)
         }
@@ -611,10 +419,7 @@ export class ModelClient {
         if (!completed) {
           // An SSE event whose data carries `error` (some proxies send failures this way).
           if (error instanceof SseErrorPayload) {
-            const failure = responseFailedError(error.code, error.message)
-            return failure.retryable
-              ? { kind: 'retry', phase: 'stream', error: failure }
-              : { kind: 'failed', error: failure }
+            return streamFailure(responseFailedError(error.code, error.message))
           }
           this.log.debug({ ...logFields, status: 'stream error' }, 'model stream failed')
           return { kind: 'retry', phase: 'stream', error: streamDisconnected(describeError(error), error) }

@@ -3,9 +3,12 @@
  * with codex's camelCase `CodexErrorInfo`). The turn turns a `ModelError` into `error {error, willRetry}`
  * and `turn/completed {failed}` without re-classifying anything.
  *
+ * It also classifies an HTTP error response (status, body, Retry-After) into how the attempt ends.
+ *
  * It must never carry a credential: messages are built from status lines and the server's own error
  * message, never from request headers.
  */
+import { parseRetryAfter as parseRetryAfterHeaders, type HeaderSource } from '../util/retry'
 
 /** The plain `CodexErrorInfo` values the model backend can produce (codex v0.169 spelling). */
 export type PlainCodexErrorInfo =
@@ -180,4 +183,92 @@ export function responseFailedError(
     retryable,
     retryAfterMs,
   })
+}
+
+const RETRY_AFTER_CAP_MS = 60_000
+
+/** What the model server asked us to wait, capped at 60 s so a confused proxy cannot park a turn for an hour. */
+export function parseRetryAfter(
+  headers: HeaderSource | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  return parseRetryAfterHeaders(headers, RETRY_AFTER_CAP_MS, now)
+}
+
+/** OpenAI's rate-limit messages say "Please try again in 1.5s" (or "in 250ms"). */
+export function parseTryAgainIn(message: string | null | undefined): number | undefined {
+  const match = /try again in\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\b/i.exec(message ?? '')
+  if (!match) return undefined
+  const amount = Number(match[1])
+  const ms = match[2]?.toLowerCase() === 'ms' ? amount : amount * 1000
+  return Math.min(Math.round(ms), RETRY_AFTER_CAP_MS)
+}
+
+/** How a model attempt that did not complete ends: for good, with a 401, or with a retry of a phase. */
+export type AttemptFailure =
+  | { kind: 'failed'; error: ModelError }
+  | { kind: 'unauthorized'; error: ModelError }
+  | { kind: 'retry'; phase: 'request' | 'stream'; error: ModelError }
+
+/** A failure reported inside an open stream: retried as a stream when transient, final otherwise. */
+export function streamFailure(error: ModelError): AttemptFailure {
+  return error.retryable ? { kind: 'retry', phase: 'stream', error } : { kind: 'failed', error }
+}
+
+/** An HTTP error response as the server sent it, before the SDK reformats it. */
+export interface RawFailure {
+  status: number
+  headers: Headers
+  text: string
+}
+
+/** The server's message and code from an error body: OpenAI's `{error: {...}}` or a bare object. */
+function parseErrorBody(text: string): { code: string | undefined; message: string | undefined } {
+  try {
+    const json = JSON.parse(text) as Record<string, unknown> | null
+    const inner = (
+      json && typeof json.error === 'object' && json.error !== null ? json.error : json
+    ) as Record<string, unknown> | null
+    const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined)
+    return {
+      code: str(inner?.code) ?? str(inner?.type),
+      message: str(inner?.message) ?? str(json?.detail) ?? str(json?.message) ?? str(json?.error),
+    }
+  } catch {
+    const trimmed = text.trim()
+    return { code: undefined, message: trimmed ? trimmed.slice(0, 2000) : undefined }
+  }
+}
+
+/** How an HTTP error response ends the attempt: a known error code wins over the status. */
+export function statusFailure(raw: RawFailure): AttemptFailure {
+  const { code, message } = parseErrorBody(raw.text)
+  const status = raw.status
+  const retryAfterMs = parseRetryAfter(raw.headers) ?? parseTryAgainIn(message) ?? null
+  const text = `unexpected status ${statusLine(status)}${message ? `: ${message}` : ''}`
+  const base = { httpStatusCode: status, additionalDetails: message ?? null, retryAfterMs }
+  if (status === 401) {
+    return {
+      kind: 'unauthorized',
+      error: new ModelError(text, { ...base, codexErrorInfo: httpErrorInfo('httpConnectionFailed', 401) }),
+    }
+  }
+  const byCode = classifyErrorCode(code)
+  if (byCode.info !== 'other') {
+    // A known code says more than the status (a 429 can be an exhausted quota, a 400 a full context).
+    const { info: codexErrorInfo, retryable } = byCode
+    const error = new ModelError(friendlyMessage(codexErrorInfo) ?? text, {
+      ...base,
+      codexErrorInfo,
+      retryable,
+    })
+    return retryable ? { kind: 'retry', phase: 'request', error } : { kind: 'failed', error }
+  }
+  if (status === 429 || status >= 500) {
+    const info = status === 429 ? 'rateLimitExceeded' : 'internalServerError'
+    const error = new ModelError(text, { ...base, codexErrorInfo: info, retryable: true })
+    return { kind: 'retry', phase: 'request', error }
+  }
+  const info = status === 400 || status === 422 ? 'badRequest' : 'other'
+  return { kind: 'failed', error: new ModelError(text, { ...base, codexErrorInfo: info }) }
 }

@@ -5,13 +5,12 @@ import {
   ModelClient,
   backoffDelayMs,
   defaultSleep,
-  parseRetryAfter,
-  parseTryAgainIn,
   type ModelAuth,
   type ModelEvent,
   type ModelRequest,
   type Sleep,
 } from '../../src/worker/agent/modelClient'
+import { parseRetryAfter, parseTryAgainIn } from '../../src/worker/agent/modelErrors'
 import { ModelAbortedError, ModelError } from '../../src/worker/agent/modelErrors'
 import { resolveProvider, type ResolvedProvider } from '../../src/worker/agent/providers'
 import { resolveConfig, type ConfigToml, type ModelProviderToml } from '../../src/worker/config/schema'

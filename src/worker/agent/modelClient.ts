@@ -36,7 +36,6 @@ import { jsonEvents, SseErrorPayload, sseEvents } from './sseDecoder'
 
 export type { ResponseOutputItem }
 // Their home is ./modelErrors; the model client's tests import them from here.
-export { parseRetryAfter, parseTryAgainIn } from './modelErrors'
 
 export interface ModelRequest {
   model: string

@@ -8,18 +8,17 @@
  *
  * The same run is made against codex-cli 0.169.0 when it is installed (`node scripts/installCodex.mjs`,
  * or CODEX_BIN=<path>); otherwise the issue's codex numbers stand beside ours. codex-desk is the
- * built bin; LONG_ANSWER_SOURCE=1 runs src/worker/cli.ts under tsx instead (no build needed), and
+ * built bin; BENCH_SOURCE=1 runs src/worker/cli.ts under tsx instead (no build needed), and
  * LONG_ANSWER_CPU_PROF=<dir> profiles the streaming core into that folder.
  *
  * Runs inside `npm run bench` via `longAnswer()`, or alone with `npx tsx bench/longAnswer.ts [deltas]`.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { text, usage } from '../test/support/modelServer'
-import { CLI_ENTRY, TSX_LOADER } from '../test/support/appServerProcess'
 import { modelConfig } from '../test/support/threadHarness'
 import {
   initialize,
@@ -30,7 +29,15 @@ import {
   type FrameChannel,
 } from './lib/clients'
 import { startRemoteModelServer, type RemoteModelServer } from './lib/remoteModelServer'
-import { BIN, makeTempDir, serverEnv, stderrOf, stopChild, track, withTimeout } from './lib/processes'
+import {
+  coreEntry,
+  makeTempDir,
+  serverEnv,
+  spawnTracked,
+  stderrOf,
+  stopChild,
+  withTimeout,
+} from './lib/processes'
 import { round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -67,22 +74,6 @@ interface Server {
   sessions(home: string): string
 }
 
-function spawnTracked(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): ChildProcessWithoutNullStreams {
-  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
-  track(child)
-  child.stdin.on('error', () => {})
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    if (stderr.length < 16_384) stderr += chunk
-  })
-  ;(child as unknown as { stderrText: () => string }).stderrText = () => stderr
-  return child
-}
-
 const codexDesk: Server = {
   name: 'codex-desk',
   // codex's default idle timeout (the test config's 10 s is shorter than the parse of the final
@@ -94,10 +85,9 @@ const codexDesk: Server = {
     ),
   spawn(home, listen) {
     const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
-    const entry = process.env.LONG_ANSWER_SOURCE === '1' ? ['--import', TSX_LOADER, CLI_ENTRY] : [BIN]
     const prof = process.env.LONG_ANSWER_CPU_PROF
     const nodeArgs = prof && listen ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
-    return spawnTracked(process.execPath, [...nodeArgs, ...entry, ...args], serverEnv(home))
+    return spawnTracked(process.execPath, [...nodeArgs, ...coreEntry(), ...args], serverEnv(home))
   },
   sessions: (home) => join(home, 'sessions'),
 }

@@ -12,15 +12,14 @@
  * only handler over and leave it a no-op, so that reader would see no delta at all).
  *
  * Runs inside `npm run bench` via `pausedClient()`, or alone with `npx tsx bench/pausedClient.ts`
- * (needs the build; PAUSED_CLIENT_SOURCE=1 runs src/worker/cli.ts under tsx instead).
+ * (needs the build; BENCH_SOURCE=1 runs src/worker/cli.ts under tsx instead).
  * CODEX_DESK_SLOW_CLIENT_STALL_MS (read by the core) shortens the stall before the paused client is cut.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { WebSocket } from 'ws'
-import { CLI_ENTRY, TSX_LOADER } from '../test/support/appServerProcess'
 import { text, usage } from '../test/support/modelServer'
 import { modelConfig } from '../test/support/threadHarness'
 import { initialize, openWebSocket, request, webSocketFrames, type FrameChannel } from './lib/clients'
@@ -28,11 +27,9 @@ import {
   listeningUrl,
   makeTempDir,
   rssOf,
-  serverEnv,
   spawnServer,
   stderrOf,
   stopChild,
-  track,
   withTimeout,
 } from './lib/processes'
 import { startRemoteModelServer } from './lib/remoteModelServer'
@@ -110,22 +107,9 @@ function reader(
   return { frames, lags, completed }
 }
 
-/** The built bin, or (PAUSED_CLIENT_SOURCE=1) src/worker/cli.ts under tsx. */
+/** The core on a free port (BENCH_SOURCE=1 runs it from source, see bench/lib/processes.ts). */
 function spawnCore(home: string): ChildProcessWithoutNullStreams {
-  const args = ['--listen', 'ws://127.0.0.1:0']
-  if (process.env.PAUSED_CLIENT_SOURCE !== '1') return spawnServer(args, home)
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, 'app-server', ...args], {
-    env: serverEnv(home),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  track(child)
-  child.stdin.on('error', () => {})
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    if (stderr.length < 16_384) stderr += chunk
-  })
-  ;(child as unknown as { stderrText: () => string }).stderrText = () => stderr
-  return child
+  return spawnServer(['--listen', 'ws://127.0.0.1:0'], home)
 }
 
 export async function pausedClient(options: PausedClientOptions): Promise<Figure> {

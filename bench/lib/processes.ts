@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { CLI_ENTRY, TSX_LOADER } from '../../test/support/appServerProcess'
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(REPO_ROOT, 'bin/codex-desk.js')
@@ -52,17 +53,30 @@ export function serverEnv(home: string): NodeJS.ProcessEnv {
   return { ...process.env, CODEX_DESK_HOME: home, CODEX_DESK_LOG: 'warn' }
 }
 
-/** Spawns the built bin (`nodeArgs` go to node, e.g. `--cpu-prof`). Callers must `stopChild` it in a `finally`. */
+/**
+ * Where the core comes from: the built bin, or with BENCH_SOURCE=1 `src/worker/cli.ts` under tsx
+ * (no build needed; slower to start, so cold-start rows are only meaningful from the bin).
+ */
+export function coreEntry(): string[] {
+  return process.env.BENCH_SOURCE === '1' ? ['--import', TSX_LOADER, CLI_ENTRY] : [BIN]
+}
+
+/** Spawns the core (`nodeArgs` go to node, e.g. `--cpu-prof`). Callers must `stopChild` it in a `finally`. */
 export function spawnServer(
   args: string[],
   home: string,
   nodeArgs: string[] = [],
 ): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'app-server', ...args], {
-    cwd: REPO_ROOT,
-    env: serverEnv(home),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
+  return spawnTracked(process.execPath, [...nodeArgs, ...coreEntry(), 'app-server', ...args], serverEnv(home))
+}
+
+/** Spawns any process, tracked for cleanup, with its stderr drained and kept (`stderrText`). */
+export function spawnTracked(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): ChildProcessWithoutNullStreams {
+  const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
   track(child)
   // A child that dies early turns our next stdin write into EPIPE; the exit is reported elsewhere.
   child.stdin.on('error', () => {})

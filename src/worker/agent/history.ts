@@ -135,6 +135,8 @@ export function buildInput(
     const item = historyInputItem(entry.item)
     if (item !== undefined) input.push(item)
   }
+  // A turn with nothing but its context so far (its history was compacted mid-turn): the context last.
+  for (const items of contexts.values()) input.push(...items)
   return input
 }
 
@@ -147,4 +149,64 @@ export function outputText(item: { content?: unknown }): string {
     else if (part.type === 'refusal' && typeof part.refusal === 'string') text += part.refusal
   }
   return text
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction
+
+/** The last user message of a summarization request (our wording of codex's checkpoint prompt). */
+export const COMPACT_PROMPT = [
+  'You are writing a checkpoint of this conversation so that it can continue in a fresh context.',
+  'Summarize it for the assistant who will pick up the work: the task and what the user asked for,',
+  'decisions made and why, what has been done so far (files touched, commands that mattered, results),',
+  'what is still open or failing, and the concrete next steps. Keep names, paths and values exact;',
+  'leave out pleasantries and anything the next assistant does not need. Write only the summary.',
+].join('\n')
+
+/** Opens the summary message in the compacted history, so the model knows what it is reading. */
+export const SUMMARY_PREFIX =
+  'The conversation before this point was compacted. Earlier user messages are kept above; the ' +
+  'assistant work is replaced by this summary written by the assistant before compaction:'
+
+/** The summarization request's input: the thread's input as a turn would send it, then the prompt. */
+export function compactionInput(input: readonly unknown[]): unknown[] {
+  return [...input, userMessageItem([{ type: 'text', text: COMPACT_PROMPT, text_elements: [] }])]
+}
+
+function isUserMessage(item: unknown): boolean {
+  const record = item as { type?: unknown; role?: unknown } | null
+  return record?.type === 'message' && record.role === 'user'
+}
+
+/** A summary from an earlier compaction: the new summary covers it, so it is not kept. */
+function isSummary(item: unknown): boolean {
+  const content = (item as { content?: unknown }).content
+  if (!Array.isArray(content)) return false
+  const first = content[0] as { type?: unknown; text?: unknown } | undefined
+  return typeof first?.text === 'string' && first.text.startsWith(SUMMARY_PREFIX)
+}
+
+/**
+ * The history after compaction: the user messages as they were (turn context entries are dropped,
+ * so the next turn tells the model its setting again, agent/turnContext.ts), then the summary as a
+ * user message. Everything the assistant said or called is dropped. Entries are outside any turn.
+ */
+export function compactedHistory(
+  history: readonly { turnId: string | null; item: unknown }[],
+  summary: string,
+): { turnId: null; item: unknown }[] {
+  const kept: { turnId: null; item: unknown }[] = []
+  for (const entry of history) {
+    if (isTurnContext(entry.item) || !isUserMessage(entry.item) || isSummary(entry.item)) continue
+    const item = historyInputItem(entry.item)
+    if (item !== undefined) kept.push({ turnId: null, item })
+  }
+  const text = `${SUMMARY_PREFIX}\n\n${summary.trim()}`
+  kept.push({ turnId: null, item: userMessageItem([{ type: 'text', text, text_elements: [] }]) })
+  return kept
+}
+
+/** True when nothing happened since the history was compacted (every entry is outside a turn). */
+export function justCompacted(history: readonly { turnId: string | null }[]): boolean {
+  return history.length > 0 && history.every((entry) => entry.turnId === null)
 }

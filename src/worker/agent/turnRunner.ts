@@ -27,9 +27,19 @@ import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
-import { outputText, userMessageItem } from './history'
+import { resolveCodexDeskHome } from '../home'
+import {
+  buildInput,
+  compactedHistory,
+  compactionInput,
+  justCompacted,
+  outputText,
+  userMessageItem,
+} from './history'
+import { leadingMessages } from './instructions'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
 import { effectiveContextWindow } from './modelCatalog'
+import { ModelError } from './modelErrors'
 import type { RequestOptions, ToolHost, ToolServices } from './tools'
 import { turnInput } from './turnContext'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
@@ -91,6 +101,8 @@ export class TurnRunner implements RunningTurn {
   private readonly scoped = new Map<object, unknown>()
   /** Streaming deltas waiting for their rollout write before they are published. */
   private readonly deltas = new DeltaPipeline()
+  /** A "context length exceeded" answer is met by compacting and retrying, once a turn. */
+  private compactedForOverflow = false
 
   constructor(
     private readonly host: TurnHost,
@@ -99,6 +111,8 @@ export class TurnRunner implements RunningTurn {
     rootTurnId: string | null = null,
     /** `turn/start`'s `outputSchema`: the model's final answer must be JSON of this schema. */
     private readonly outputSchema: unknown = null,
+    /** `compact`: the turn only compacts the thread's context (thread/compact/start). */
+    private readonly kind: 'turn' | 'compact' = 'turn',
   ) {
     this.threadId = host.thread.id
     this.turn = {
@@ -148,13 +162,25 @@ export class TurnRunner implements RunningTurn {
         threadId: this.threadId,
         turn: turnHeader(this.turn),
       })
-      await this.recordUserMessage(this.input, this.clientId)
-      for (;;) {
-        await this.drainSteered()
-        this.throwIfAborted()
-        const followUp = await this.sample()
-        if (this.pending.length > 0) continue
-        if (!followUp) break
+      if (this.kind === 'compact') await this.compact()
+      else {
+        if (this.shouldAutoCompact()) await this.compact()
+        await this.recordUserMessage(this.input, this.clientId)
+        for (;;) {
+          await this.drainSteered()
+          this.throwIfAborted()
+          let followUp: boolean
+          try {
+            followUp = await this.sample()
+          } catch (error) {
+            if (!this.overflowRecoverable(error)) throw error
+            this.compactedForOverflow = true
+            await this.compact()
+            continue
+          }
+          if (this.pending.length > 0) continue
+          if (!followUp) break
+        }
       }
       this.closing = true
       outcome = { status: 'completed' }
@@ -251,6 +277,69 @@ export class TurnRunner implements RunningTurn {
       host.thread.history.push({ turnId: this.turn.id, item })
     }
     return calls.length > 0
+  }
+
+  /**
+   * Before a turn: the last request's input passed `model_auto_compact_token_limit` or 90% of the
+   * model's context window, and the history holds more than a compaction's result.
+   */
+  private shouldAutoCompact(): boolean {
+    const { thread } = this.host
+    const used = thread.tokenUsage?.last.inputTokens ?? 0
+    if (used === 0 || justCompacted(thread.history)) return false
+    const settings = this.host.settings()
+    const window = effectiveContextWindow(settings.model, settings.modelContextWindow)
+    const configured = (settings.config as { model_auto_compact_token_limit?: unknown })
+      .model_auto_compact_token_limit
+    const ceiling = Math.floor(window * 0.9)
+    const limit = typeof configured === 'number' && configured > 0 ? Math.min(configured, ceiling) : ceiling
+    return used >= limit
+  }
+
+  private overflowRecoverable(error: unknown): boolean {
+    return (
+      !this.compactedForOverflow &&
+      !this.abort.signal.aborted &&
+      error instanceof ModelError &&
+      error.codexErrorInfo === 'contextWindowExceeded' &&
+      !justCompacted(this.host.thread.history)
+    )
+  }
+
+  /**
+   * Compacts the thread's context as codex does: the model, offered no tools, writes a checkpoint
+   * summary of the history; the history becomes the user messages plus that summary (history.ts),
+   * persisted as a `compacted` line. Shown as one `contextCompaction` item of this turn.
+   */
+  private async compact(): Promise<void> {
+    const { host } = this
+    const thread = host.thread
+    const settings = host.settings()
+    await this.deltas.drain()
+    const item = { type: 'contextCompaction', id: uuidv7() } as ThreadItem
+    await this.startItem(item)
+    const leading = await leadingMessages(thread, settings, resolveCodexDeskHome())
+    const request: ModelRequest = {
+      model: settings.model,
+      input: compactionInput(buildInput(thread.history, leading)),
+      parallelToolCalls: false,
+      store: false,
+      ...(settings.effort && settings.effort !== 'none'
+        ? { reasoning: { effort: settings.effort, summary: settings.summary ?? 'auto' } }
+        : {}),
+      // codex offers the summarizer an empty tool list (the client leaves out an empty `tools`).
+      extraBody: { tools: [] },
+    }
+    let summary = ''
+    for await (const event of host.modelClient(settings).stream(request, this.abort.signal)) {
+      if (event.type === 'outputItemDone' && event.item.type === 'message') summary += outputText(event.item)
+    }
+    this.throwIfAborted()
+    if (summary.trim() === '') throw new Error('the model returned no summary to compact the thread with')
+    const replacementHistory = compactedHistory(thread.history, summary)
+    await this.persist('compacted', { turnId: this.turn.id, replacementHistory })
+    thread.history.splice(0, thread.history.length, ...replacementHistory)
+    await this.completeItem({ ...item })
   }
 
   private toolServices(settings: ResolvedThreadSettings): ToolServices {

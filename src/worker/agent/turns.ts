@@ -118,6 +118,22 @@ export class TurnController {
   }
 
   /**
+   * thread/compact/start: a turn of its own that summarizes the context (TurnRunner `compact`).
+   * Refused while a turn runs: the history it would replace is still growing.
+   */
+  compact(params: ParamsOf<'thread/compact/start'>, ctx: RequestContext): ResultOf<'thread/compact/start'> {
+    const live = this.options.threads.require(params.threadId)
+    if (live.running) {
+      throw invalidRequest('cannot compact while a turn is running; wait for it to end or interrupt it')
+    }
+    const runner = new TurnRunner(this.host(live), [], null, null, null, 'compact')
+    live.running = runner
+    live.turns.push(runner.turn)
+    ctx.afterResponse(() => this.run(runner))
+    return {}
+  }
+
+  /**
    * Fires when a turn has ended, before its status change and `turn/completed` are published: what a
    * listener publishes synchronously reaches clients ahead of them (codex's `thread/readState/changed`).
    */

@@ -12,6 +12,7 @@ import { modelNotifications, modelRequests } from './models'
 import { extensionNotifications, extensionRequests } from './extensions'
 import { historyNotifications, historyRequests } from './threadHistory'
 import { planNotifications } from './plan'
+import { compactRequests } from './compact'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -146,6 +147,7 @@ export const clientRequests = {
   ...modelRequests,
   ...extensionRequests,
   ...historyRequests,
+  ...compactRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {

@@ -26,6 +26,7 @@ import { turnHandlers } from './turn'
 import { modelHandlers } from './models'
 import { extensionHandlers } from './extensions'
 import { historyHandlers } from './threadHistory'
+import { compactHandlers } from './compact'
 import type { ToolHost } from '../agent/tools'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
@@ -111,6 +112,7 @@ export class AppServer {
       ...modelHandlers(this),
       ...extensions.handlers,
       ...historyHandlers(this),
+      ...compactHandlers(() => this.threadSystem()),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,

@@ -41,7 +41,10 @@ export interface ReplayedThread {
   turns: Turn[]
   meta: SessionMeta | null
   name: string | null
-  /** Every `response_item`, in order: enough to rebuild the model's input exactly. */
+  /**
+   * Every `response_item`, in order (from the last `compacted` line's replacement history on):
+   * enough to rebuild the model's input exactly.
+   */
   modelHistory: ModelHistoryEntry[]
   /** The last `token_usage`, or null. */
   tokenUsage: ThreadTokenUsage | null
@@ -248,6 +251,11 @@ export function replay(lines: readonly RolloutLine[], options: ReplayOptions = {
       }
       case 'response_item':
         modelHistory.push({ turnId: line.payload.turnId, item: line.payload.item })
+        break
+      case 'compacted':
+        // Compaction replaces the model's view; the turns and items clients see stay as they were.
+        modelHistory.length = 0
+        for (const entry of line.payload.replacementHistory) modelHistory.push(entry)
         break
       case 'token_usage':
         tokenUsage = line.payload.usage

@@ -83,6 +83,11 @@ export interface RolloutPayloads {
   /** A raw Responses API input or output item; `turnId` null for history written outside a turn. */
   response_item: { turnId: string | null; item: unknown }
   token_usage: { turnId: string; usage: ThreadTokenUsage }
+  /**
+   * The thread's context was compacted (thread/compact/start, or automatically): from here on the
+   * model history is `replacementHistory` (kept user messages and the summary), not what came before.
+   */
+  compacted: { turnId: string; replacementHistory: { turnId: string | null; item: unknown }[] }
   /** `completedAt` in seconds. */
   turn_completed: {
     turnId: string
@@ -119,6 +124,7 @@ export const ROLLOUT_TYPES: readonly RolloutType[] = [
   'item_completed',
   'response_item',
   'token_usage',
+  'compacted',
   'turn_completed',
 ]
 const KNOWN_TYPES = new Set<string>(ROLLOUT_TYPES)

@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { REPO_ROOT } from '../support/appServerProcess'
 import { expectCodexShape } from '../support/codexSchema'
 import { text, usage } from '../support/modelServer'
 import type { TestClient } from '../support/testClient'
-import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
+import { harnessesPerTest, startThread, type TransportKind } from '../support/threadHarness'
 
 const TUI = JSON.parse(
   readFileSync(join(REPO_ROOT, 'test/support/fixtures/codexTuiParams.json'), 'utf8'),
@@ -25,16 +25,7 @@ function tuiParams(name: string, threadId: string | null, cwd: string): never {
   return params as never
 }
 
-const harnesses: Harness[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-})
-
-async function harness(transport: TransportKind, options = {}): Promise<Harness> {
-  const h = await startHarness(transport, options)
-  harnesses.push(h)
-  return h
-}
+const { harness } = harnessesPerTest()
 
 async function errorOf(client: TestClient, method: string, params: unknown): Promise<string> {
   const response = await client.call(method, params)

@@ -4,10 +4,16 @@
  * `output_index`, items that only ever arrive as `.done`. Local Responses servers and proxies send the
  * same shapes; codex accepts them, so codex-desk must stream them through the real core too.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { event, type Step } from '../support/modelServer'
 import { expectCodexShape } from '../support/codexSchema'
-import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
+import {
+  harnessesPerTest,
+  startHarness,
+  startThread,
+  type Harness,
+  type TransportKind,
+} from '../support/threadHarness'
 import type { ServerMessage, TestClient } from '../support/testClient'
 
 const WAIT_MS = 30_000
@@ -49,10 +55,7 @@ const responseCompleted = (id: string) =>
     },
   })
 
-const harnesses: Harness[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-})
+const { disposeAfter } = harnessesPerTest()
 
 interface Params {
   threadId?: string
@@ -71,7 +74,7 @@ async function turnWith(
   ...scripts: Step[][]
 ): Promise<{ h: Harness; client: TestClient; seen: ServerMessage[]; status: string }> {
   const h = await startHarness(transport)
-  harnesses.push(h)
+  disposeAfter(h)
   const client = await h.connect()
   h.model.enqueue(...scripts)
   const { thread } = await startThread(client, { cwd: h.proc.home })

@@ -1,16 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { text, usage } from '../support/modelServer'
-import { startHarness, startThread, type Harness } from '../support/threadHarness'
+import { harnessesPerTest, startHarness, startThread } from '../support/threadHarness'
 
-const harnesses: Harness[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-})
+const { disposeAfter } = harnessesPerTest()
 
 describe('turn/start outputSchema', () => {
   it('asks the model for JSON of the given schema in that turn only, as codex names the format', async () => {
     const h = await startHarness('stdio')
-    harnesses.push(h)
+    disposeAfter(h)
     const client = await h.connect()
     const { thread } = await startThread(client)
     const schema = {

@@ -3,28 +3,12 @@
  * `turn/plan/updated` with the wire's status names, the model reads `Plan updated`; bad arguments
  * go back to the model and the turn completes; `[tools.update_plan] enabled = false` hides the tool.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { functionCall, functionOutput, text } from '../support/modelServer'
 import { expectCodexShape } from '../support/codexSchema'
-import {
-  runTurn,
-  startHarness,
-  startThread,
-  type Harness,
-  type HarnessOptions,
-  type TransportKind,
-} from '../support/threadHarness'
+import { runTurn, harnessesPerTest, startThread, type TransportKind } from '../support/threadHarness'
 
-const harnesses: Harness[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-})
-
-async function harness(transport: TransportKind, options: HarnessOptions = {}): Promise<Harness> {
-  const h = await startHarness(transport, options)
-  harnesses.push(h)
-  return h
-}
+const { harness } = harnessesPerTest()
 
 const toolNames = (body: unknown): string[] =>
   ((body as { tools?: { name?: string }[] }).tools ?? []).map((tool) => tool.name ?? '')

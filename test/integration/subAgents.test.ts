@@ -2,16 +2,13 @@
  * Sub-agents end to end: the scripted model spawns a child thread, the child runs its own turn,
  * the parent waits for it; every client sees the child announced and its events under its own id.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { conversationOf } from '../support/agentContext'
 import { functionCall, text, type RecordedRequest, type Step } from '../support/modelServer'
-import { startHarness, startThread, type Harness } from '../support/threadHarness'
+import { harnessesPerTest, startHarness, startThread } from '../support/threadHarness'
 import type { ServerMessage } from '../support/testClient'
 
-const harnesses: Harness[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-})
+const { disposeAfter } = harnessesPerTest()
 
 type InputItem = { type: string; call_id?: string; output?: string; content?: { text?: string }[] }
 
@@ -45,7 +42,7 @@ const paramsOf = <T>(m: ServerMessage) => m.params as T
 describe('sub-agents', () => {
   it('runs a spawned child as its own thread, announced to every client, and waits for it', async () => {
     const h = await startHarness('ws')
-    harnesses.push(h)
+    disposeAfter(h)
     const parentClient = await h.connect('parent_client')
     const bystander = await h.connect('bystander')
     h.model.enqueue(script, script, script, script)
@@ -143,7 +140,7 @@ describe('sub-agents', () => {
 
   it('refuses a spawn beyond agents.max_threads running children', async () => {
     const h = await startHarness('stdio', { config: '[agents]\nmax_threads = 1' })
-    harnesses.push(h)
+    disposeAfter(h)
     const client = await h.connect()
     const parentScript = (request: RecordedRequest): Step | Step[] => {
       if (firstText(request)?.startsWith('task')) return text('child done')

@@ -3,6 +3,7 @@
  * and run turns. `stdio` gives one client over the child's pipes; `ws` listens on 127.0.0.1 and
  * hands out as many websocket clients as a test needs.
  */
+import { afterEach } from 'vitest'
 import type { ResultOf } from '../../src/worker/protocol/registry'
 import { spawnAppServer, type AppServerProcess } from './appServerProcess'
 import { connectWebSocket } from './channels'
@@ -116,4 +117,39 @@ export function methodsFor(client: TestClient, threadId: string): string[] {
       return p?.threadId === threadId || p?.thread?.id === threadId
     })
     .map((m) => m.method as string)
+}
+
+/**
+ * The harnesses and temp homes of one test file, disposed after each test, so a file does not
+ * repeat the bookkeeping:
+ *
+ *   const { harness, disposeAfter, removeAfter } = harnessesPerTest()
+ *   const h = await harness('ws', { config: '...' })
+ */
+export function harnessesPerTest(): {
+  harness(transport: TransportKind, options?: HarnessOptions): Promise<Harness>
+  disposeAfter<T extends { dispose(): Promise<void> }>(h: T): T
+  removeAfter<T extends { remove(): Promise<void> }>(home: T): T
+} {
+  const harnesses: { dispose(): Promise<void> }[] = []
+  const homes: { remove(): Promise<void> }[] = []
+  afterEach(async () => {
+    for (const h of harnesses.splice(0)) await h.dispose()
+    for (const home of homes.splice(0)) await home.remove()
+  })
+  return {
+    async harness(transport, options = {}) {
+      const h = await startHarness(transport, options)
+      harnesses.push(h)
+      return h
+    },
+    disposeAfter(h) {
+      harnesses.push(h)
+      return h
+    },
+    removeAfter(home) {
+      homes.push(home)
+      return home
+    },
+  }
 }

@@ -5,33 +5,19 @@
  * before a turn once the last request's input passed `model_auto_compact_token_limit`, and when the
  * model answers "context length exceeded" (then the request is retried once).
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import { makeTempDir } from '../support/appServerProcess'
+import { describe, expect, it } from 'vitest'
 import { expectCodexShape } from '../support/codexSchema'
 import { failed, text, usage, type RecordedRequest } from '../support/modelServer'
 import {
   methodsFor,
   runTurn,
-  startHarness,
+  harnessesPerTest,
   startThread,
-  type Harness,
-  type HarnessOptions,
   type TransportKind,
 } from '../support/threadHarness'
 import type { ServerMessage, TestClient } from '../support/testClient'
 
-const harnesses: Harness[] = []
-const homes: { remove(): Promise<void> }[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-  for (const home of homes.splice(0)) await home.remove()
-})
-
-async function harness(transport: TransportKind, options: HarnessOptions = {}): Promise<Harness> {
-  const h = await startHarness(transport, options)
-  harnesses.push(h)
-  return h
-}
+const { harness, restartable } = harnessesPerTest()
 
 interface Message {
   type?: string
@@ -62,9 +48,7 @@ async function compact(client: TestClient, threadId: string): Promise<ServerMess
 
 describe.each<TransportKind>(['stdio', 'ws'])('compaction over %s', (transport) => {
   it('summarizes the thread and continues from the user messages and the summary, also after a restart', async () => {
-    const home = await makeTempDir()
-    homes.push(home)
-    const first = await harness(transport, { home: home.path })
+    const { first, restart } = await restartable(transport)
     const client = await first.connect()
     const { thread } = await startThread(client)
     first.model.enqueue(text('first answer'), text('second answer'))
@@ -126,9 +110,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('compaction over %s', (transport) 
     expect(users.some((t) => t.includes('<environment_context>'))).toBe(true)
 
     // After a restart the thread continues from the same compacted history.
-    harnesses.splice(harnesses.indexOf(first), 1)
-    await first.dispose()
-    const second = await harness(transport, { home: home.path })
+    const second = await restart()
     const again = await second.connect()
     await again.request('thread/resume', { threadId: thread.id })
     second.model.enqueue(text('fourth answer'))

@@ -3,32 +3,13 @@
  * gets the last turn's plan as `turn/plan/updated` right after the resume response: while the turn
  * runs, after it completed, and after a restart (the plan is found in the rollout's model history).
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import { makeTempDir } from '../support/appServerProcess'
+import { describe, expect, it } from 'vitest'
 import { expectCodexShape } from '../support/codexSchema'
 import { functionCall, stall, text } from '../support/modelServer'
-import {
-  runTurn,
-  startHarness,
-  startThread,
-  type Harness,
-  type HarnessOptions,
-  type TransportKind,
-} from '../support/threadHarness'
+import { runTurn, harnessesPerTest, startThread, type TransportKind } from '../support/threadHarness'
 import type { TestClient } from '../support/testClient'
 
-const harnesses: Harness[] = []
-const homes: { remove(): Promise<void> }[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-  for (const home of homes.splice(0)) await home.remove()
-})
-
-async function harness(transport: TransportKind, options: HarnessOptions = {}): Promise<Harness> {
-  const h = await startHarness(transport, options)
-  harnesses.push(h)
-  return h
-}
+const { harness, restartable } = harnessesPerTest()
 
 const steps = [
   { step: 'Write the test', status: 'completed' },
@@ -58,17 +39,12 @@ async function resumeAndPlan(client: TestClient, threadId: string) {
 
 describe.each<TransportKind>(['stdio', 'ws'])('the plan on resume over %s', (transport) => {
   it('comes back after a restart, for the last turn', async () => {
-    const home = await makeTempDir()
-    homes.push(home)
-    const first = await harness(transport, { home: home.path })
+    const { first, restart } = await restartable(transport)
     const client = await first.connect()
     const { thread } = await startThread(client)
     first.model.enqueue(planCall('call_plan'), text('done'))
     const { turnId } = await runTurn(client, thread.id, 'do it with a plan')
-    harnesses.splice(harnesses.indexOf(first), 1)
-    await first.dispose()
-
-    const second = await harness(transport, { home: home.path })
+    const second = await restart()
     const again = await second.connect()
     const { update } = await resumeAndPlan(again, thread.id)
     expect(update).toEqual({ threadId: thread.id, turnId, explanation: 'TDD', plan: wireSteps })

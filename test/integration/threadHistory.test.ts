@@ -1,48 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ThreadItem, Turn } from '../../src/worker/protocol/items'
-import { makeTempDir } from '../support/appServerProcess'
 import { expectCodexShape } from '../support/codexSchema'
 import { stall, text } from '../support/modelServer'
 import type { TestClient } from '../support/testClient'
-import {
-  runTurn,
-  startHarness,
-  startThread,
-  type Harness,
-  type HarnessOptions,
-  type TransportKind,
-} from '../support/threadHarness'
+import { runTurn, harnessesPerTest, startThread, type Harness } from '../support/threadHarness'
 
-const harnesses: Harness[] = []
-const homes: { remove(): Promise<void> }[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-  for (const home of homes.splice(0)) await home.remove()
-})
+const { harness, restartable } = harnessesPerTest()
 
 const EXPERIMENTAL = { experimentalApi: true }
-
-async function harness(transport: TransportKind, options: HarnessOptions = {}): Promise<Harness> {
-  const h = await startHarness(transport, options)
-  harnesses.push(h)
-  return h
-}
-
-/** A harness in a home the test owns, and a restart: a new process (and model server) on that home. */
-async function restartable(transport: TransportKind) {
-  const home = await makeTempDir()
-  homes.push(home)
-  let current = await harness(transport, { home: home.path })
-  return {
-    first: current,
-    async restart(): Promise<Harness> {
-      harnesses.splice(harnesses.indexOf(current), 1)
-      await current.dispose()
-      current = await harness(transport, { home: home.path })
-      return current
-    },
-  }
-}
 
 const texts = (turn: Turn) =>
   turn.items.map((item: ThreadItem) =>

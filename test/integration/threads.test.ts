@@ -1,50 +1,23 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { conversationOf } from '../support/agentContext'
 import { uuidv7 } from '../../src/worker/util/uuid'
-import { makeTempDir, REPO_ROOT } from '../support/appServerProcess'
+import { REPO_ROOT } from '../support/appServerProcess'
 import { connectWebSocket } from '../support/channels'
 import { stall, text } from '../support/modelServer'
 import { WAIT_MS, type TestClient } from '../support/testClient'
 import {
+  harnessesPerTest,
   methodsFor,
   runTurn,
-  startHarness,
   startThread,
   type Harness,
   type HarnessOptions,
   type TransportKind,
 } from '../support/threadHarness'
 
-const harnesses: Harness[] = []
-const homes: { remove(): Promise<void> }[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-  for (const home of homes.splice(0)) await home.remove()
-})
-
-async function harness(transport: TransportKind, options: HarnessOptions = {}): Promise<Harness> {
-  const h = await startHarness(transport, options)
-  harnesses.push(h)
-  return h
-}
-
-/** A harness in a home the test owns, and a restart: a new process (and model server) on that home. */
-async function restartable(transport: TransportKind, options: HarnessOptions = {}) {
-  const home = await makeTempDir()
-  homes.push(home)
-  let current = await harness(transport, { ...options, home: home.path })
-  return {
-    first: current,
-    async restart(): Promise<Harness> {
-      harnesses.splice(harnesses.indexOf(current), 1)
-      await current.dispose()
-      current = await harness(transport, { ...options, home: home.path })
-      return current
-    },
-  }
-}
+const { harness, restartable } = harnessesPerTest()
 
 async function twoClients(options: HarnessOptions = {}) {
   const h = await harness('ws', options)

@@ -5,7 +5,7 @@
  */
 import { afterEach } from 'vitest'
 import type { ResultOf } from '../../src/worker/protocol/registry'
-import { spawnAppServer, type AppServerProcess } from './appServerProcess'
+import { makeTempDir, spawnAppServer, type AppServerProcess } from './appServerProcess'
 import { connectWebSocket } from './channels'
 import { startModelServer, type ModelServer } from './modelServer'
 import type { ServerMessage, TestClient } from './testClient'
@@ -128,6 +128,11 @@ export function methodsFor(client: TestClient, threadId: string): string[] {
  */
 export function harnessesPerTest(): {
   harness(transport: TransportKind, options?: HarnessOptions): Promise<Harness>
+  /** A harness in a home of the test's own, and `restart()`: a new process (and model server) on it. */
+  restartable(
+    transport: TransportKind,
+    options?: HarnessOptions,
+  ): Promise<{ home: string; first: Harness; restart(): Promise<Harness> }>
   disposeAfter<T extends { dispose(): Promise<void> }>(h: T): T
   removeAfter<T extends { remove(): Promise<void> }>(home: T): T
 } {
@@ -137,11 +142,27 @@ export function harnessesPerTest(): {
     for (const h of harnesses.splice(0)) await h.dispose()
     for (const home of homes.splice(0)) await home.remove()
   })
+  const harness = async (transport: TransportKind, options: HarnessOptions = {}): Promise<Harness> => {
+    const h = await startHarness(transport, options)
+    harnesses.push(h)
+    return h
+  }
   return {
-    async harness(transport, options = {}) {
-      const h = await startHarness(transport, options)
-      harnesses.push(h)
-      return h
+    harness,
+    async restartable(transport, options = {}) {
+      const home = await makeTempDir()
+      homes.push(home)
+      let current = await harness(transport, { ...options, home: home.path })
+      return {
+        home: home.path,
+        first: current,
+        async restart() {
+          harnesses.splice(harnesses.indexOf(current), 1)
+          await current.dispose()
+          current = await harness(transport, { ...options, home: home.path })
+          return current
+        },
+      }
     },
     disposeAfter(h) {
       harnesses.push(h)

@@ -3,11 +3,11 @@
  * permissions message, the user's AGENTS.md files and the environment context, on the first request
  * of a thread and again only when something changed. Real core, scripted model, stdio and ws.
  */
-import { mkdir, realpath, writeFile } from 'node:fs/promises'
+import { realpath, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BASE_INSTRUCTIONS } from '../../src/worker/agent/prompts/baseInstructions'
-import { makeTempDir } from '../support/appServerProcess'
+import { makeTempDir, writeFiles } from '../support/appServerProcess'
 import { expectCodexShape } from '../support/codexSchema'
 import { text } from '../support/modelServer'
 import {
@@ -17,9 +17,7 @@ import {
   type Harness,
   type TransportKind,
 } from '../support/threadHarness'
-import type { TestClient } from '../support/testClient'
-
-const WAIT_MS = 20_000
+import { WAIT_MS, type TestClient } from '../support/testClient'
 
 interface Message {
   type: string
@@ -50,10 +48,7 @@ async function repository(files: Record<string, string> = {}) {
     'other/AGENTS.md': 'OTHER RULES.\n',
     ...files,
   }
-  for (const [name, contents] of Object.entries(all)) {
-    await mkdir(join(root, name, '..'), { recursive: true })
-    await writeFile(join(root, name), contents)
-  }
+  await writeFiles(root, all)
   return { root, sub: join(root, 'sub'), other: join(root, 'other') }
 }
 

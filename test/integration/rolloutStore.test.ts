@@ -37,6 +37,21 @@ async function openStore(home: string, options: Partial<RolloutStoreOptions> = {
   return { store, index }
 }
 
+/** A store whose file writes are counted: `writes()` is the number since the last `reset()`. */
+async function openCountingStore(home: string) {
+  let count = 0
+  const { store } = await openStore(home, {
+    wrapFile: (file) => ({
+      ...file,
+      write: (buffer, position) => {
+        count++
+        return file.write(buffer, position)
+      },
+    }),
+  })
+  return { store, writes: () => count, reset: () => void (count = 0) }
+}
+
 const meta = (id = randomUUID(), overrides: Partial<NewSessionMeta> = {}) => newSessionMeta(id, overrides)
 
 const linesOf = async (path: string) => decodeLines(await readFile(path, 'utf8'))
@@ -169,18 +184,9 @@ describe('RolloutWriter', () => {
 
   it('keeps 1,000 concurrent appends in call order with increasing ordinals, in a handful of writes', async () => {
     const home = await tempHome()
-    let writes = 0
-    const { store } = await openStore(home, {
-      wrapFile: (file) => ({
-        ...file,
-        write: (buffer, position) => {
-          writes++
-          return file.write(buffer, position)
-        },
-      }),
-    })
+    const { store, writes, reset } = await openCountingStore(home)
     const { path, writer } = await store.create(meta())
-    writes = 0
+    reset()
     await writer.append('turn_started', { turnId: 't', startedAt: 1 })
     const appends = Array.from({ length: 1000 }, (_, i) =>
       writer.append('item_completed', { turnId: 't', item: agentMessage(`item-${i}`, `text ${i}`) }),
@@ -193,7 +199,7 @@ describe('RolloutWriter', () => {
       Array.from({ length: 1000 }, (_, i) => `item-${i}`),
     )
     // One write for turn_started, then the burst coalesced.
-    expect(writes).toBeLessThanOrEqual(3)
+    expect(writes()).toBeLessThanOrEqual(3)
   })
 
   it('writes a trickle of deltas as they come: each is in the file once its append resolves, none waits for a timer', async () => {
@@ -312,19 +318,10 @@ describe('RolloutWriter', () => {
 
   it('appends streamed text as it comes: a burst of deltas is one write and one line per item, resolved once written', async () => {
     const home = await tempHome()
-    let writes = 0
-    const { store } = await openStore(home, {
-      wrapFile: (file) => ({
-        ...file,
-        write: (buffer, position) => {
-          writes++
-          return file.write(buffer, position)
-        },
-      }),
-    })
+    const { store, writes, reset } = await openCountingStore(home)
     const { path, writer } = await store.create(meta())
     await writer.append('item_started', { turnId: 't', item: agentMessage('a1', '') })
-    writes = 0
+    reset()
     const pieces = Array.from({ length: 1000 }, (_, i) => `${i} `)
     let offset = 0
     const seen: boolean[] = []
@@ -338,7 +335,7 @@ describe('RolloutWriter', () => {
         )
     })
     await Promise.all(appends)
-    expect(writes).toBe(1)
+    expect(writes()).toBe(1)
     expect(seen.every(Boolean)).toBe(true)
     const { lines, problems } = await linesOf(path)
     expect(problems).toEqual([])

@@ -4,16 +4,14 @@
  * input). A SKILL.md that does not parse is left out and breaks nothing. Real core, scripted
  * model, stdio and ws.
  */
-import { mkdir, realpath, writeFile } from 'node:fs/promises'
+import { realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeTempDir } from '../support/appServerProcess'
+import { makeTempDir, writeFiles } from '../support/appServerProcess'
 import { expectCodexShape } from '../support/codexSchema'
 import { text } from '../support/modelServer'
 import { startHarness, startThread, type Harness, type TransportKind } from '../support/threadHarness'
-import type { TestClient } from '../support/testClient'
-
-const WAIT_MS = 60_000
+import { WAIT_MS, type TestClient } from '../support/testClient'
 
 interface Message {
   type: string
@@ -42,10 +40,7 @@ async function setup(transport: TransportKind, reuseHome?: string) {
     '.agents/skills/broken/SKILL.md': 'no front matter here\n',
     'sub/README.md': 'hello\n',
   }
-  for (const [name, contents] of Object.entries(files)) {
-    await mkdir(join(root, name, '..'), { recursive: true })
-    await writeFile(join(root, name), contents)
-  }
+  await writeFiles(root, files)
   const h = await startHarness(transport, {
     files: { 'skills/my-skill/SKILL.md': MY_SKILL },
     ...(reuseHome ? { home: reuseHome } : {}),

@@ -27,6 +27,14 @@ export async function makeTempDir(
   return { path, remove: () => rm(path, { recursive: true, force: true }) }
 }
 
+/** Creates `files` (relative path -> contents) under `root`, with their folders. */
+export async function writeFiles(root: string, files: Record<string, string>): Promise<void> {
+  for (const [name, contents] of Object.entries(files)) {
+    await mkdir(dirname(join(root, name)), { recursive: true })
+    await writeFile(join(root, name), contents)
+  }
+}
+
 export interface AppServerProcess {
   child: ChildProcessWithoutNullStreams
   home: string
@@ -56,10 +64,7 @@ export async function spawnAppServer(
   } = {},
 ): Promise<AppServerProcess> {
   const home = options.home ? { path: options.home, remove: async () => undefined } : await makeTempDir()
-  for (const [name, contents] of Object.entries(options.files ?? {})) {
-    await mkdir(dirname(join(home.path, name)), { recursive: true })
-    await writeFile(join(home.path, name), contents)
-  }
+  await writeFiles(home.path, options.files ?? {})
   const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, 'app-server', ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, CODEX_DESK_HOME: home.path, CODEX_DESK_LOG: 'info', ...options.env },

@@ -27,9 +27,9 @@ const importsOf = (file: string) =>
   )
 
 describe('repository rules', () => {
-  it('keeps the README protocol coverage table in step with the registry', () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
-    expect(readme).toBe(readmeWithCoverage(readme))
+  it('keeps the protocol coverage table in docs/protocol.md in step with the registry', () => {
+    const page = readFileSync(join(REPO_ROOT, 'docs/protocol.md'), 'utf8')
+    expect(page).toBe(readmeWithCoverage(page))
   })
 
   it("measures coverage against codex 0.169.0's own method list, experimental ones marked", () => {
@@ -42,9 +42,9 @@ describe('repository rules', () => {
     )
   })
 
-  it('documents every config key of the schema in the README key table, and no other', () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
-    const table = readme.split('<!-- config-keys:start -->')[1]?.split('<!-- config-keys:end -->')[0] ?? ''
+  it('documents every config key of the schema in the docs/configuration.md key table, and no other', () => {
+    const page = readFileSync(join(REPO_ROOT, 'docs/configuration.md'), 'utf8')
+    const table = page.split('<!-- config-keys:start -->')[1]?.split('<!-- config-keys:end -->')[0] ?? ''
     const documented = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) =>
       [...(m[1] as string).matchAll(/`([a-z_]+)`/g)].map((k) => k[1]),
     )

@@ -475,7 +475,8 @@ async function runMcpServer(
   }
   let server
   try {
-    server = await startMcpServer({ home, logs, cwd: process.cwd(), startInProcess })
+    const configOverrides = Object.fromEntries(args.overrides.map((o) => [o.path.join('.'), o.value]))
+    server = await startMcpServer({ home, logs, cwd: process.cwd(), startInProcess, configOverrides })
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`)
     return 1

@@ -37,10 +37,13 @@ async function setup(): Promise<Setup> {
   return { model, home: home.path, project: project.path }
 }
 
-async function connect(s: Setup, options: { elicitation?: (request: ElicitRequest) => unknown } = {}) {
+async function connect(
+  s: Setup,
+  options: { elicitation?: (request: ElicitRequest) => unknown; args?: string[] } = {},
+) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', TSX_LOADER, CLI_ENTRY, 'mcp-server'],
+    args: ['--import', TSX_LOADER, CLI_ENTRY, 'mcp-server', ...(options.args ?? [])],
     cwd: s.project,
     env: { ...(process.env as Record<string, string>), CODEX_DESK_HOME: s.home, CODEX_DESK_LOG: 'info' },
     stderr: 'pipe',
@@ -212,7 +215,7 @@ describe('codex-desk mcp-server', () => {
     cleanups.push(async () => ws.close())
     await app.initialize()
 
-    const { client, stderr } = await connect(s)
+    const { client, stderr } = await connect(s, { args: ['-c', 'model="attached-model"'] })
     s.model.enqueue(text('attached answer'))
     const result = await call(client, 'codex', { prompt: 'hello', cwd: s.project })
     const threadId = result.structuredContent?.threadId as string
@@ -222,6 +225,8 @@ describe('codex-desk mcp-server', () => {
       (p) => (p as { thread: { id: string } }).thread.id === threadId,
     )
     expect(stderr()).toContain('attached to the core that owns this home')
+    // mcp-server's own -c reaches the attached core's thread.
+    expect((s.model.requests.at(-1)?.body as { model: string }).model).toBe('attached-model')
   })
 
   it('interrupts the turn when the MCP caller cancels the call, and the session goes on', async () => {

@@ -42,6 +42,8 @@ export interface McpServerOptions {
   logs: LoggerFactory
   cwd: string
   startInProcess: () => Promise<InProcessCore>
+  /** `-c key=value` from the command line, by dotted key: every session gets them. */
+  configOverrides?: Record<string, unknown>
   stdin?: NodeJS.ReadableStream
   stdout?: NodeJS.WritableStream
 }
@@ -101,7 +103,11 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
         const parsed = parseCodexArgs(args)
         const { sessions: s } = await core()
         const resolveCwd = (cwd: string) => (isAbsolute(cwd) ? cwd : resolve(options.cwd, cwd))
-        result = await s.start(threadStartParams(parsed, resolveCwd), parsed.prompt, context)
+        const params = threadStartParams(parsed, resolveCwd)
+        // The command line's -c first, the call's own `config` over it: an attached core never saw them.
+        const config = { ...options.configOverrides, ...params.config }
+        if (Object.keys(config).length > 0) params.config = config
+        result = await s.start(params, parsed.prompt, context)
       } else {
         const parsed = parseReplyArgs(args)
         const { sessions: s } = await core()

@@ -5,6 +5,7 @@
  * to write instead; SIGINT/SIGTERM close every connection and exit 0.
  */
 import { realpathSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import {
@@ -17,11 +18,13 @@ import {
 import { ConfigService } from './config/service'
 import { prepareHome, resolveCodexDeskHome } from './home'
 import { AppServer } from './server/appServer'
+import { publishEndpoint } from './server/endpointFile'
 import { ListenUrlError, parseListenUrl, type ListenTarget } from './transport/listenUrl'
 import { StdioTransport } from './transport/stdio'
+import type { Transport } from './transport/types'
 import type { WebSocketListener } from './transport/webSocket'
 import { loadWsAuthConfig, WsAuthConfigError, type WsAuthOptions } from './transport/wsAuth'
-import { loggerFromEnv, type LoggerFactory } from './util/log'
+import { loggerFromEnv, type Logger, type LoggerFactory } from './util/log'
 import { VERSION } from './version'
 import {
   assertWebUiBuilt,
@@ -38,6 +41,10 @@ const HELP = `codex-desk ${VERSION}: a desktop host for the Codex app-server pro
 
 Usage:
   codex-desk app-server [options]     serve the app-server protocol (headless)
+  codex-desk mcp-server [-c key=value]...
+                                       serve the agent as an MCP server on stdio (tools \`codex\` and
+                                       \`codex-reply\`); attaches to the core that owns the home if one
+                                       listens, else runs one in this process
   codex-desk rules list | remove N | remove WORD...
                                        show or remove the "don't ask again" command rules
   codex-desk --version | --help
@@ -122,7 +129,10 @@ export interface AppServerArgs {
 }
 
 export type ParsedCommand =
-  { kind: 'help' } | { kind: 'version' } | { kind: 'app-server'; args: AppServerArgs }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'app-server'; args: AppServerArgs }
+  | { kind: 'mcp-server'; args: AppServerArgs }
 
 export async function parseCommandLine(argv: readonly string[]): Promise<ParsedCommand> {
   let parsed
@@ -134,9 +144,25 @@ export async function parseCommandLine(argv: readonly string[]): Promise<ParsedC
   const { values, positionals } = parsed
   if (values.help) return { kind: 'help' }
   if (values.version) return { kind: 'version' }
-  if (positionals.length === 0) throw new UsageError('missing command: expected `app-server`')
-  if (positionals[0] !== 'app-server' || positionals.length > 1) {
-    throw new UsageError(`unknown command \`${positionals.join(' ')}\`: expected \`app-server\``)
+  if (positionals.length === 0) throw new UsageError('missing command: expected `app-server` or `mcp-server`')
+  const command = positionals[0]
+  if ((command !== 'app-server' && command !== 'mcp-server') || positionals.length > 1) {
+    throw new UsageError(
+      `unknown command \`${positionals.join(' ')}\`: expected \`app-server\` or \`mcp-server\``,
+    )
+  }
+  if (command === 'mcp-server') {
+    const serverOnly = ['listen', 'stdio', 'web-ui'].filter(
+      (flag) => values[flag as keyof typeof values] !== undefined,
+    )
+    const wsFlags = Object.keys(values).filter((k) => k.startsWith('ws-'))
+    const refused = [...serverOnly, ...wsFlags]
+    if (refused.length > 0) {
+      throw new UsageError(
+        `mcp-server always speaks MCP on stdio; ${refused.map((f) => `--${f}`).join(', ')} ` +
+          'belong to `codex-desk app-server`',
+      )
+    }
   }
   if (values.stdio && values.listen !== undefined && parseListenUrl(values.listen).kind !== 'stdio') {
     throw new UsageError('--stdio conflicts with --listen ' + values.listen)
@@ -202,7 +228,7 @@ export async function parseCommandLine(argv: readonly string[]): Promise<ParsedC
     if (conflict) throw new UsageError(conflict)
   }
   return {
-    kind: 'app-server',
+    kind: command,
     args: {
       listen,
       overrides,
@@ -334,12 +360,44 @@ export async function startAppServer(
   } else {
     log.info('no listener (--listen off); waiting for a signal')
   }
+  const unpublish = listener
+    ? await publishListener(codexHome, listener.url, args, webUi?.token, log)
+    : undefined
   return {
     server,
     listener,
     async shutdown() {
-      await Promise.all([server.close(), listener?.close()])
+      await Promise.all([server.close(), listener?.close(), unpublish?.()])
     },
+  }
+}
+
+/**
+ * Records the listener in the home (server/endpointFile.ts) so `codex-desk mcp-server` attaches to
+ * this core. Only when codex-desk knows the token a client must send: none on an open loopback
+ * listener, the web UI's token, or the --ws-token-file's contents.
+ */
+async function publishListener(
+  home: string,
+  url: string,
+  args: AppServerArgs,
+  webUiToken: string | undefined,
+  log: Logger,
+): Promise<(() => Promise<void>) | undefined> {
+  let token: string | null
+  if (webUiToken !== undefined) token = webUiToken
+  else if (args.wsAuth.wsAuth === undefined) token = null
+  else if (args.wsAuth.wsAuth === 'capability-token' && args.wsAuth.wsTokenFile !== undefined) {
+    token = (await readFile(args.wsAuth.wsTokenFile, 'utf8')).trim()
+  } else return undefined
+  try {
+    return await publishEndpoint(home, { url, token, version: VERSION })
+  } catch (error) {
+    log.warn(
+      { err: (error as Error).message },
+      'could not record the listener in the home; mcp-server will not attach',
+    )
+    return undefined
   }
 }
 
@@ -365,6 +423,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
     return 0
   }
   const logs = loggerFromEnv(env)
+  if (command.kind === 'mcp-server') return runMcpServer(command.args, logs, env)
   const log = logs.get('cli')
   let running: RunningAppServer | undefined
   let exiting = false
@@ -392,6 +451,40 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
   process.once('SIGINT', () => void exit('SIGINT'))
   process.once('SIGTERM', () => void exit('SIGTERM'))
   return new Promise<number>(() => {})
+}
+
+/** `codex-desk mcp-server`: MCP on stdio; a core of its own (no listener) only if none can be attached. */
+async function runMcpServer(
+  args: AppServerArgs,
+  logs: LoggerFactory,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const { startMcpServer } = await import('./mcpServer/index')
+  const home = resolveCodexDeskHome(env)
+  const startInProcess = async () => {
+    const running = await startAppServer(
+      { ...args, listen: { kind: 'off' } },
+      // The in-process core writes nothing to stdout (no listener prints a URL); stderr just in case.
+      { logs, stdin: process.stdin, stdout: process.stderr, env },
+      () => {},
+    )
+    return {
+      addTransport: (t: Transport) => running.server.addTransport(t),
+      shutdown: () => running.shutdown(),
+    }
+  }
+  let server
+  try {
+    const configOverrides = Object.fromEntries(args.overrides.map((o) => [o.path.join('.'), o.value]))
+    server = await startMcpServer({ home, logs, cwd: process.cwd(), startInProcess, configOverrides })
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`)
+    return 1
+  }
+  process.once('SIGINT', () => void server.close())
+  process.once('SIGTERM', () => void server.close())
+  await server.closed
+  return 0
 }
 
 function isMainModule(): boolean {

@@ -11,6 +11,7 @@ import type { CoreControl, CoreParentMessage, WebSocketListenerSettings } from '
 import { prepareHome, resolveCodexDeskHome } from './home'
 import { ConfigService } from './config/service'
 import { AppServer } from './server/appServer'
+import { publishEndpoint } from './server/endpointFile'
 import { comlinkEndpoint } from './transport/comlinkEndpoint'
 import { MessagePortTransport } from './transport/messagePort'
 import {
@@ -43,6 +44,7 @@ export async function startCore(env: NodeJS.ProcessEnv = process.env): Promise<v
   const server = new AppServer({ codexHome, version: VERSION, logs, env, config })
   const started = Date.now()
   let listener: WebSocketListener | undefined
+  let unpublish: (() => Promise<void>) | undefined
 
   // Node puts transferred ports inside the payload; Electron puts them in `ports`.
   const portOf = (message: CoreParentMessage, ports: Port[]): Port | undefined => {
@@ -81,15 +83,26 @@ export async function startCore(env: NodeJS.ProcessEnv = process.env): Promise<v
         (transport) => server.addTransport(transport),
       )
       log.info({ url: listener.url }, 'websocket listener started')
+      // So `codex-desk mcp-server` on this home attaches to the app's core (server/endpointFile.ts).
+      await unpublish?.()
+      unpublish = await publishEndpoint(codexHome, {
+        url: listener.url,
+        token: settings.capabilityToken ?? null,
+        version: VERSION,
+      }).catch((error: Error) => {
+        log.warn({ err: error.message }, 'could not record the listener in the home')
+        return undefined
+      })
       return { url: listener.url }
     },
     async stopWebSocketListener() {
-      await listener?.close()
+      await Promise.all([listener?.close(), unpublish?.()])
       listener = undefined
+      unpublish = undefined
     },
     async shutdown() {
       log.info('shutting down')
-      await Promise.all([server.close(), listener?.close()])
+      await Promise.all([server.close(), listener?.close(), unpublish?.()])
       listener = undefined
       // In a worker thread (tests, benchmarks) process.exit ends the thread, not the process.
       setImmediate(() => {

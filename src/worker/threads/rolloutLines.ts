@@ -194,53 +194,65 @@ function isLine(
 }
 
 /**
- * Parses a rollout. A last line without its newline that does not parse is a torn write (the
- * process died mid-append) and is reported as `torn`; one that parses is kept. Anything else that
- * does not parse is `corrupt`, skipped, and the lines after it are still read. Lines of a type this
- * version does not know (a newer codex-desk) are reported as `unknown_type` and skipped.
+ * Parses a rollout, one line at a time (`push`), so a reader can feed it as it reads the file. A
+ * last line without its newline that does not parse is a torn write (the process died mid-append)
+ * and is reported as `torn`; one that parses is kept. Anything else that does not parse is
+ * `corrupt`, skipped, and the lines after it are still read. Lines of a type this version does not
+ * know (a newer codex-desk) are reported as `unknown_type` and skipped.
  */
-export function decodeLines(text: string): DecodedLines {
-  const lines: RolloutLine[] = []
-  const problems: LineProblem[] = []
-  const parts = text.split('\n')
-  const unterminated = !text.endsWith('\n')
-  let lastOrdinal = -1
-  for (let i = 0; i < parts.length; i++) {
-    const raw = parts[i] as string
-    const isLast = i === parts.length - 1
-    if (raw.trim() === '') continue
+export class LineDecoder {
+  readonly lines: RolloutLine[] = []
+  readonly problems: LineProblem[] = []
+  private lastOrdinal = -1
+
+  /** `unterminated`: this is the file's last line and no newline follows it. */
+  push(raw: string, lineNumber: number, unterminated: boolean): void {
+    if (raw.trim() === '') return
     let value: unknown
     try {
       value = JSON.parse(raw)
     } catch (error) {
-      const torn = isLast && unterminated
-      problems.push({
-        line: i + 1,
-        kind: torn ? 'torn' : 'corrupt',
-        message: torn
+      this.problems.push({
+        line: lineNumber,
+        kind: unterminated ? 'torn' : 'corrupt',
+        message: unterminated
           ? `the last line was cut short (${raw.length} bytes without a newline)`
           : `not JSON: ${(error as Error).message}`,
       })
-      continue
+      return
     }
     if (!isLine(value)) {
-      problems.push({ line: i + 1, kind: 'corrupt', message: 'not a rollout line' })
-      continue
+      this.problems.push({ line: lineNumber, kind: 'corrupt', message: 'not a rollout line' })
+      return
     }
     if (!KNOWN_TYPES.has(value.type)) {
-      problems.push({ line: i + 1, kind: 'unknown_type', message: `unknown line type \`${value.type}\`` })
-      continue
+      this.problems.push({
+        line: lineNumber,
+        kind: 'unknown_type',
+        message: `unknown line type \`${value.type}\``,
+      })
+      return
     }
-    if (value.ordinal <= lastOrdinal) {
+    if (value.ordinal <= this.lastOrdinal) {
       // Kept: the content is fine, only a second writer (a lock failure) could have caused this.
-      problems.push({
-        line: i + 1,
+      this.problems.push({
+        line: lineNumber,
         kind: 'out_of_order',
-        message: `ordinal ${value.ordinal} after ${lastOrdinal}`,
+        message: `ordinal ${value.ordinal} after ${this.lastOrdinal}`,
       })
     }
-    lastOrdinal = Math.max(lastOrdinal, value.ordinal)
-    lines.push(value as RolloutLine)
+    this.lastOrdinal = Math.max(this.lastOrdinal, value.ordinal)
+    this.lines.push(value as RolloutLine)
   }
-  return { lines, problems }
+}
+
+/** Parses a whole rollout text (see LineDecoder). */
+export function decodeLines(text: string): DecodedLines {
+  const decoder = new LineDecoder()
+  const parts = text.split('\n')
+  const unterminated = !text.endsWith('\n')
+  for (let i = 0; i < parts.length; i++) {
+    decoder.push(parts[i] as string, i + 1, unterminated && i === parts.length - 1)
+  }
+  return { lines: decoder.lines, problems: decoder.problems }
 }

@@ -8,12 +8,14 @@
  * It must never write an ephemeral thread, never open a writer or move a rollout without holding the
  * thread's writer lock, and never let a rollout without its session_meta line stay on disk.
  */
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { invalidRequest } from '../protocol/errors'
 import { silentLogs, type Logger } from '../util/log'
-import { decodeLines, replay, type ReplayOptions, type ReplayedThread, type SessionMeta } from './rollout'
+import { replay, type ReplayOptions, type ReplayedThread, type SessionMeta } from './rollout'
 import { DIR_MODE, FILE_MODE } from './pidLock'
+import type { DecodedLines } from './rolloutLines'
+import { readRolloutFile } from './rolloutRead'
 import { nodeFile, prepareForAppend, RolloutWriter, type RolloutFile } from './rolloutWriter'
 import {
   ARCHIVED_DIR,
@@ -179,14 +181,14 @@ export class RolloutStore {
     if (!isPath) assertThreadId(threadIdOrPath)
     const path = isPath ? threadIdOrPath : await this.findPath(threadIdOrPath)
     if (!path) throw noRolloutFound(threadIdOrPath)
-    let text: string
+    let decoded: DecodedLines
     try {
-      text = await readFile(path, 'utf8')
+      decoded = await readRolloutFile(path)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw noRolloutFound(threadId ?? threadIdOrPath)
       throw error
     }
-    const { lines, problems } = decodeLines(text)
+    const { lines, problems } = decoded
     threadId = (lines[0]?.type === 'session_meta' ? lines[0].payload.id : null) ?? threadId
     if (problems.length > 0) this.logger.warn({ path, problems }, 'skipped unreadable rollout lines')
     const openTurn =
@@ -283,7 +285,7 @@ export class RolloutStore {
   }
 
   private async indexFromFile(path: string, archived: boolean): Promise<void> {
-    const summary = summaryFromLines(path, decodeLines(await readFile(path, 'utf8')).lines, archived)
+    const summary = summaryFromLines(path, (await readRolloutFile(path)).lines, archived)
     if (summary) await this.index.upsert(summary).catch(() => undefined)
   }
 }

@@ -61,6 +61,7 @@ function commandOutput(item: Of<'commandExecution'>) {
   const expanded = () => expandedOutputs.has(item.id)
   const show = () => {
     const long = lines > OUTPUT_COLLAPSE_LINES
+    box.hidden = node.length === 0
     tools.hidden = !long
     box.toggleAttribute('data-collapsed', long && !expanded())
     toggle.textContent = expanded() ? 'Collapse' : `Show all ${lines} lines`
@@ -78,12 +79,14 @@ function commandOutput(item: Of<'commandExecution'>) {
   show()
   const sink: StreamSink = {
     appendData(data) {
-      const following = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24
+      const collapsed = box.hasAttribute('data-collapsed')
+      const following = collapsed && pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24
       node.appendData(data)
       newlines += countLines(data)
       lines = lineCount(node.data)
       show()
-      if (following && box.hasAttribute('data-collapsed')) pre.scrollTop = pre.scrollHeight
+      // While it streams, a collapsed box shows the newest lines unless the user scrolled up in it.
+      if (following || (!collapsed && box.hasAttribute('data-collapsed'))) pre.scrollTop = pre.scrollHeight
     },
   }
   return { element: box, sink, length: text.length }

@@ -8,6 +8,10 @@
  *   agent message on screen holds the whole scripted text and the turn reads completed; reported as
  *   deltas per second on screen, with the longest main-thread task (PerformanceObserver `longtask`)
  *   while it streamed, so a renderer that keeps up by freezing the page is caught.
+ * - `ui_markdown_stream_render`: a Markdown answer (headings, paragraphs, lists, tables, fenced code)
+ *   in `deltas` deltas, from pressing Send until the agent message has rendered all of it (its
+ *   `data-length`) and the turn reads completed; `ui_markdown_longest_task` is the longest
+ *   main-thread task while it streamed (target: none over 50 ms), with the count of those over 50 ms.
  * - `ui_reconnect_after_core_restart`: the core is killed (SIGKILL) and started again on the same
  *   port and home; time from the new core's listening line until the page is connected again and
  *   shows the resumed thread. The renderer's reconnect backoff is part of the figure.
@@ -36,6 +40,7 @@ export interface UiBenchOptions {
   streamRuns: number
   reconnectRuns: number
   storedThreads: number
+  markdownRuns: number
 }
 
 export const UI_BENCH_DEFAULTS: UiBenchOptions = {
@@ -44,6 +49,50 @@ export const UI_BENCH_DEFAULTS: UiBenchOptions = {
   streamRuns: 3,
   reconnectRuns: 3,
   storedThreads: 100,
+  markdownRuns: 3,
+}
+
+/** What the Markdown row streams: sections of headings, prose, lists, a table and a code block. */
+export function markdownAnswer(deltas: number): { chunks: string[]; sections: number } {
+  const section = (n: number) =>
+    [
+      `## Step ${n}: update module ${n}`,
+      '',
+      `The change touches **module ${n}** and its \`index.ts\`; see [notes](https://example.com/${n}).`,
+      'It keeps the public API as it is and moves the parsing into a helper of its own.',
+      '',
+      '- read the current configuration',
+      '- write the new helper',
+      `  - with a test for case ${n}`,
+      '- [x] run the checks',
+      '',
+      '| File | Lines | Status |',
+      '| --- | ---: | :---: |',
+      `| src/module${n}.ts | ${n * 7} | changed |`,
+      `| test/module${n}.test.ts | ${n * 3} | added |`,
+      '',
+      '```ts',
+      `export function parse${n}(input: string): Record<string, number> {`,
+      '  const out: Record<string, number> = {}',
+      "  for (const line of input.split('\\n')) {",
+      "    const [key, value] = line.split('=')",
+      '    if (key && value) out[key.trim()] = Number(value) // a comment',
+      '  }',
+      '  return out',
+      '}',
+      '```',
+      '',
+    ].join('\n')
+  let text = '# Plan\n\n'
+  let sections = 0
+  while (text.length < deltas * 4) text += section(++sections)
+  const chunks: string[] = []
+  for (let i = 0; i < deltas; i++) {
+    chunks.push(
+      text.slice(Math.floor((i * text.length) / deltas), Math.floor(((i + 1) * text.length) / deltas)),
+    )
+  }
+  return { chunks, sections }
 }
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-sync']
@@ -93,7 +142,11 @@ async function takeLongTasks(page: Page): Promise<number[]> {
   })
 }
 
-/** Sends `prompt` in the open thread and waits until the last agent message holds `expected`. */
+/**
+ * Sends a message in the open thread, the model answering `expected` in `chunks`, and waits until
+ * the turn is completed and the last agent message has rendered all of it (`data-length`, the
+ * length of the text its Markdown view shows). Returns the time from Send.
+ */
 async function streamOnScreen(page: Page, model: RemoteModelServer, chunks: string[], expected: string) {
   model.enqueue([text(expected, { chunks }), usage({ input: 10, output: chunks.length })])
   const turnsBefore = await page.locator('article.turn').count()
@@ -106,20 +159,16 @@ async function streamOnScreen(page: Page, model: RemoteModelServer, chunks: stri
       const turn = turns[turns.length - 1]
       if (turns.length <= before || turn?.getAttribute('data-status') !== 'completed') return false
       const messages = turn.querySelectorAll('[data-item-type="agentMessage"] .item-text')
-      return messages[messages.length - 1]?.textContent?.length === length
+      return messages[messages.length - 1]?.getAttribute('data-length') === String(length)
     },
     { before: turnsBefore, length: expected.length },
     { timeout: 120_000, polling: 'raf' },
   )
-  const ms = performance.now() - t0
-  const shown = await page
-    .locator('article.turn')
-    .last()
-    .locator('[data-item-type="agentMessage"] .item-text')
-    .last()
-    .textContent()
-  if (shown !== expected) throw new Error('the agent message on screen differs from the scripted text')
-  return ms
+  return performance.now() - t0
+}
+
+function lastAnswer(page: Page) {
+  return page.locator('article.turn').last().locator('[data-item-type="agentMessage"] .item-text').last()
 }
 
 async function bundleGzipKiB(): Promise<{ js: number; css: number }> {
@@ -169,6 +218,33 @@ export async function uiFigures(options: UiBenchOptions = UI_BENCH_DEFAULTS): Pr
       await observeLongTasks(page)
       streams.push(await streamOnScreen(page, model, chunks, expected))
       longest.push(Math.max(0, ...(await takeLongTasks(page))))
+      // Plain text is one long paragraph: the same characters, without the Markdown's whitespace.
+      const shown = (await lastAnswer(page).textContent())?.replace(/\s/g, '')
+      if (shown !== expected.replace(/\s/g, '')) {
+        throw new Error('the agent message on screen differs from the scripted text')
+      }
+    }
+
+    const markdown = markdownAnswer(options.deltas)
+    const markdownText = markdown.chunks.join('')
+    const markdownMs: number[] = []
+    const markdownLongest: number[] = []
+    const markdownOver50: number[] = []
+    for (let i = 0; i < options.markdownRuns; i++) {
+      await observeLongTasks(page)
+      markdownMs.push(await streamOnScreen(page, model, markdown.chunks, markdownText))
+      const tasks = await takeLongTasks(page)
+      markdownLongest.push(Math.max(0, ...tasks))
+      markdownOver50.push(tasks.filter((ms) => ms > 50).length)
+      const answer = lastAnswer(page)
+      const tables = await answer.locator('table').count()
+      const code = await answer.locator('.code-block pre code .hljs-keyword').count()
+      const headings = await answer.locator('h2').count()
+      if (tables !== markdown.sections || headings !== markdown.sections || code < markdown.sections) {
+        throw new Error(
+          `the Markdown answer rendered ${headings} headings, ${tables} tables and ${code} keywords for ${markdown.sections} sections`,
+        )
+      }
     }
 
     const reconnects: number[] = []
@@ -204,6 +280,23 @@ export async function uiFigures(options: UiBenchOptions = UI_BENCH_DEFAULTS): Pr
         deltas: options.deltas,
         longestTaskMs: longest.map(round),
       },
+      latencyFigure('ui_markdown_stream_render', markdownMs, null, null, null, {
+        deltas: options.deltas,
+        sections: markdown.sections,
+        chars: markdownText.length,
+      }),
+      {
+        bench: 'ui_markdown_longest_task',
+        unit: 'ms',
+        value: round(Math.max(0, ...markdownLongest)),
+        n: markdownLongest.length,
+        target: 50,
+        targetStat: 'value',
+        codex: null,
+        pass: markdownLongest.every((ms) => ms <= 50),
+        longestTaskMs: markdownLongest.map(round),
+        longTasksOver50Ms: markdownOver50,
+      },
       latencyFigure('ui_reconnect_after_core_restart', reconnects, null, null, null),
       {
         bench: 'ui_bundle_gzip',
@@ -226,4 +319,15 @@ export async function uiFigures(options: UiBenchOptions = UI_BENCH_DEFAULTS): Pr
   }
 }
 
-runStandalone(import.meta.url, () => uiFigures())
+/** `UI_BENCH_QUICK=1`: one run of each row, for a quick look. */
+const QUICK: UiBenchOptions = {
+  ...UI_BENCH_DEFAULTS,
+  loadRuns: 2,
+  streamRuns: 1,
+  reconnectRuns: 1,
+  markdownRuns: 1,
+}
+
+runStandalone(import.meta.url, () =>
+  uiFigures(process.env.UI_BENCH_QUICK === '1' ? QUICK : UI_BENCH_DEFAULTS),
+)

@@ -1,15 +1,23 @@
 /**
- * One DOM element per thread item (docs/renderer.md, Thread view). A streaming item keeps the Text
- * node its stream grows in, so a delta costs one `appendData`, not a re-render.
+ * One DOM element per thread item (docs/renderer.md, Thread view). A streaming item keeps the sink
+ * its stream grows in, so a delta costs one `appendData`, not a re-render: a Text node for command
+ * output, a Markdown view (markdownView.ts) for answers and reasoning, which re-renders only its
+ * last block.
  */
 import type { ThreadItem } from '../state/model'
 import { streamTextOf, userMessageText } from '../state/model'
 import { append, h } from './dom'
+import { markdownViewFor } from './markdownView'
+
+/** Where an item's streaming text grows: a Text node, or anything that takes the new end the same way. */
+export interface StreamSink {
+  appendData(data: string): void
+}
 
 export interface RenderedItem {
   element: HTMLElement
-  /** The Text node holding the item's streaming text (see streamTextOf), if it streams. */
-  stream: Text | null
+  /** Takes the item's streaming text (see streamTextOf) as it grows, if it streams. */
+  stream: StreamSink | null
   /** How much of the streaming text `stream` holds. */
   streamLength: number
 }
@@ -23,12 +31,65 @@ export interface ItemContext {
 
 type Of<T extends ThreadItem['type']> = Extract<ThreadItem, { type: T }>
 
-function streamed(className: string, item: ThreadItem, tag: 'div' | 'pre' = 'div') {
-  const text = streamTextOf(item) ?? ''
+/** Outputs longer than this many lines are collapsed to a scrolling box, with controls. */
+export const OUTPUT_COLLAPSE_LINES = 20
+/** Command items whose output the user expanded (kept across the item's re-renders). */
+const expandedOutputs = new Set<string>()
+
+function countLines(text: string): number {
+  let lines = 0
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines++
+  return lines
+}
+
+/**
+ * A command's output: a `pre.output` that streams through a Text node; once it is long, it is shown
+ * collapsed (a box that keeps following the end while it streams) with "Show all" and "Jump to end".
+ */
+function commandOutput(item: Of<'commandExecution'>) {
+  const text = item.aggregatedOutput ?? ''
   const node = document.createTextNode(text)
-  const element = h(tag, { class: className })
-  element.appendChild(node)
-  return { element, node, length: text.length }
+  const pre = h('pre', { class: 'output' })
+  pre.appendChild(node)
+  const toggle = h('button', { type: 'button', class: 'output-toggle', 'aria-expanded': 'false' })
+  const jump = h('button', { type: 'button', class: 'output-jump' }, 'Jump to end')
+  const tools = h('div', { class: 'output-tools', hidden: true }, toggle, jump)
+  const box = h('div', { class: 'output-box' }, pre, tools)
+  let newlines = countLines(text)
+  const lineCount = (all: string) => newlines + (all && !all.endsWith('\n') ? 1 : 0)
+  let lines = lineCount(text)
+  const expanded = () => expandedOutputs.has(item.id)
+  const show = () => {
+    const long = lines > OUTPUT_COLLAPSE_LINES
+    box.hidden = node.length === 0
+    tools.hidden = !long
+    box.toggleAttribute('data-collapsed', long && !expanded())
+    toggle.textContent = expanded() ? 'Collapse' : `Show all ${lines} lines`
+    toggle.setAttribute('aria-expanded', String(expanded()))
+  }
+  toggle.addEventListener('click', () => {
+    if (expanded()) expandedOutputs.delete(item.id)
+    else expandedOutputs.add(item.id)
+    show()
+  })
+  jump.addEventListener('click', () => {
+    pre.scrollTop = pre.scrollHeight
+    box.scrollIntoView({ block: 'end' })
+  })
+  show()
+  const sink: StreamSink = {
+    appendData(data) {
+      const collapsed = box.hasAttribute('data-collapsed')
+      const following = collapsed && pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24
+      node.appendData(data)
+      newlines += countLines(data)
+      lines = lineCount(node.data)
+      show()
+      // While it streams, a collapsed box shows the newest lines unless the user scrolled up in it.
+      if (following || (!collapsed && box.hasAttribute('data-collapsed'))) pre.scrollTop = pre.scrollHeight
+    },
+  }
+  return { element: box, sink, length: text.length }
 }
 
 function json(value: unknown): string {
@@ -94,7 +155,7 @@ export function renderItem(item: ThreadItem, context: ItemContext): RenderedItem
     'data-item-type': item.type,
     'data-status': 'status' in item && typeof item.status === 'string' ? item.status : null,
   })
-  let stream: Text | null = null
+  let stream: StreamSink | null = null
   let streamLength = 0
   switch (item.type) {
     case 'userMessage':
@@ -103,15 +164,16 @@ export function renderItem(item: ThreadItem, context: ItemContext): RenderedItem
     case 'agentMessage':
     case 'reasoning': {
       if (item.type === 'reasoning') element.appendChild(label('Reasoning'))
-      const text = streamed('item-text', item)
-      element.appendChild(text.element)
-      stream = text.node
+      const text = streamTextOf(item) ?? ''
+      const view = markdownViewFor(`${item.type}:${item.id}`, text)
+      element.appendChild(view.element)
+      stream = view
       streamLength = text.length
       break
     }
     case 'commandExecution': {
-      const output = streamed('output', item, 'pre')
-      stream = output.node
+      const output = commandOutput(item)
+      stream = output.sink
       streamLength = output.length
       element.append(
         h(
@@ -120,7 +182,7 @@ export function renderItem(item: ThreadItem, context: ItemContext): RenderedItem
           h('code', { class: 'command' }, item.command),
           item.exitCode !== null ? h('span', { class: 'exit-code' }, `exit ${item.exitCode}`) : null,
           item.status === 'declined' || item.status === 'failed'
-            ? h('span', { class: 'item-state' }, item.status)
+            ? h('span', { class: 'item-state', 'data-state': item.status }, item.status)
             : null,
         ),
         h('div', { class: 'cwd' }, item.cwd),
@@ -128,12 +190,33 @@ export function renderItem(item: ThreadItem, context: ItemContext): RenderedItem
       )
       break
     }
-    case 'fileChange':
+    case 'fileChange': {
+      const notApplied = item.status === 'declined' || item.status === 'failed'
+      if (!notApplied) {
+        element.append(label('File changes'), ...renderFileChanges(item.changes))
+        break
+      }
+      // Not applied: say so first and keep the diff out of sight, greyed, so it cannot pass for applied.
+      const count = item.changes.length
       element.append(
-        label(item.status === 'declined' ? 'File changes (declined)' : 'File changes'),
-        ...renderFileChanges(item.changes),
+        label(item.status === 'declined' ? 'File changes (declined)' : 'File changes (failed)'),
+        h(
+          'p',
+          { class: 'not-applied', 'data-state': item.status },
+          h('strong', null, item.status === 'declined' ? 'Declined: not applied.' : 'Failed: not applied.'),
+          item.status === 'declined'
+            ? ' These changes were not made to your files.'
+            : ' The patch did not apply; check the files before relying on these changes.',
+        ),
+        h(
+          'details',
+          { class: 'not-applied-diff' },
+          h('summary', null, `Show the proposed changes (${count} ${count === 1 ? 'file' : 'files'})`),
+          ...renderFileChanges(item.changes),
+        ),
       )
       break
+    }
     case 'dynamicToolCall': {
       const result = (item.contentItems ?? [])
         .map((part) => {

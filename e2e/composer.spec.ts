@@ -6,7 +6,18 @@
  */
 import { httpError, stall, text, type RecordedRequest } from '../test/support/modelServer'
 import { expect, test } from './fixtures'
-import { composer, connection, expectBadge, items, screenshot, startThread, threadRow, turns } from './ui'
+import {
+  composer,
+  connection,
+  expectBadge,
+  items,
+  newThreadButton,
+  screenshot,
+  startThread,
+  threadRow,
+  threadView,
+  turns,
+} from './ui'
 import type { Locator, Page } from 'playwright/test'
 
 const messageBox = (page: Page): Locator => composer(page).getByRole('textbox', { name: 'Message' })
@@ -170,6 +181,32 @@ test('a queued message and the draft survive a reload mid-turn; the message runs
   ])
 })
 
+test('after a reload, a message queued for a thread that is not open still runs once that thread is idle', async ({
+  desk,
+  page,
+}) => {
+  await desk.open(page)
+  desk.model.enqueue([stall(), text('Long job done.')], text('Follow-up done.'))
+  const id = await startThread(page, 'Long job elsewhere')
+  await desk.model.waitForStall(1)
+  await typeAndEnter(page, 'Follow up when done')
+  await expect(queued(page)).toHaveCount(1)
+  await newThreadButton(page).click()
+  await expect(threadView(page).getByRole('heading', { level: 2 })).toHaveText('New thread')
+
+  await page.reload()
+  await expect(connection(page)).toHaveAttribute('data-state', 'connected')
+  desk.model.release()
+  await expect.poll(() => desk.model.requests.length).toBe(2)
+  await expectBadge(threadRow(page, id), 'idle')
+  expect(userInputs(desk.model.requests[1]).at(-1)).toBe('Follow up when done')
+
+  await threadRow(page, id).getByRole('button', { name: 'Long job elsewhere', exact: true }).click()
+  await expect(turns(page)).toHaveCount(2)
+  await expect(userTexts(turns(page).last())).toHaveText(['Follow up when done'])
+  await expect(queued(page)).toHaveCount(0)
+})
+
 test('Steer gives the text to the running turn; the next model request carries it', async ({
   desk,
   page,
@@ -300,6 +337,7 @@ test('a failed turn reads as one sentence with the details folded, and Retry sen
   await expect(details.locator('pre')).toBeHidden()
   await details.locator('summary').click()
   await expect(details.locator('pre')).toContainText('the request was malformed')
+  await screenshot(page, 'turn-failed-retry')
 
   await failed.getByRole('button', { name: 'Retry' }).click()
   await expect(turns(page)).toHaveCount(2)

@@ -116,6 +116,8 @@ export class DeskSession {
     this.queue = options.composerQueue ?? new ComposerQueue({ storage: null, tabId: newId(), newId })
     const remembered = options.storage?.getItem(OPEN_THREAD_KEY)
     if (remembered) this.store.openThread(remembered)
+    // After a reload: this tab's queued messages of threads not open still go once those are idle.
+    for (const threadId of this.queue.threadsWithMine()) this.queuedThreads.add(threadId)
     this.store.subscribe((change) => {
       if (['threads', 'view', 'turn', 'item'].includes(change.kind)) this.schedulePump()
       else if (change.kind === 'connection') {

@@ -83,6 +83,27 @@ describe('ComposerQueue', () => {
     expect(storage.getItem(QUEUE_KEY_PREFIX + T)).toBeNull()
   })
 
+  it('finds the threads holding messages of this tab after a reload, through the storage keys', () => {
+    const storage = new MemoryStorage()
+    const enumerable: QueueStorage = {
+      getItem: (k) => storage.getItem(k),
+      setItem: (k, v) => storage.setItem(k, v),
+      removeItem: (k) => storage.removeItem(k),
+      get length() {
+        return storage.map.size
+      },
+      key: (i) => [...storage.map.keys()][i] ?? null,
+    }
+    const clock = { now: 1_000_000 }
+    const a = tab(enumerable, 'a', clock)
+    const b = tab(enumerable, 'b', clock)
+    b.heartbeat()
+    a.add('thread-x', 'mine')
+    b.add('thread-y', 'not mine')
+    a.setDraft('thread-z', 'only a draft')
+    expect(tab(enumerable, 'a', clock).threadsWithMine()).toEqual(['thread-x'])
+  })
+
   it('tolerates corrupt storage: unparsable JSON, a non-list, and malformed or duplicate entries are ignored', () => {
     const storage = new MemoryStorage()
     const queue = tab(storage, 'a')

@@ -50,6 +50,16 @@ describe('readableTurnError', () => {
     expect(readable.details).toBe('unexpected status 400 Bad Request\nthe request was malformed')
   })
 
+  it('does not repeat details the message already holds', () => {
+    const readable = readableTurnError(
+      error('unexpected status 400 Bad Request: the request was malformed', {
+        codexErrorInfo: 'badRequest',
+        additionalDetails: 'the request was malformed',
+      }),
+    )
+    expect(readable.details).toBe('unexpected status 400 Bad Request: the request was malformed')
+  })
+
   it('falls back to the message as a sentence, with no details when they would repeat it', () => {
     expect(readableTurnError(error('something odd happened'))).toEqual({
       summary: 'Something odd happened.',

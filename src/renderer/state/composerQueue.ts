@@ -22,6 +22,9 @@ export interface QueueStorage {
   getItem(key: string): string | null
   setItem(key: string, value: string): void
   removeItem(key: string): void
+  /** Web Storage's enumeration, when present: lets a reloaded tab find its queues of other threads. */
+  readonly length?: number
+  key?(index: number): string | null
 }
 
 export type QueuedState =
@@ -90,6 +93,24 @@ class SafeStorage {
     } catch {
       // quota or disabled: this window still has it in memory
     }
+  }
+
+  /** Every key with the prefix (storage's and this window's). */
+  keys(prefix: string): string[] {
+    const found = new Set<string>()
+    for (const key of this.memory.keys()) if (key.startsWith(prefix)) found.add(key)
+    try {
+      const storage = this.storage
+      if (storage?.key && typeof storage.length === 'number') {
+        for (let i = 0; i < storage.length; i++) {
+          const key = storage.key(i)
+          if (key?.startsWith(prefix)) found.add(key)
+        }
+      }
+    } catch {
+      // storage disabled: memory only
+    }
+    return [...found]
   }
 
   remove(key: string): void {
@@ -197,6 +218,16 @@ export class ComposerQueue {
       list.splice(index, 1)
       return true
     })
+  }
+
+  /** Threads holding messages of this tab (or of a tab that has gone): what a reloaded tab sends. */
+  threadsWithMine(): string[] {
+    return this.storage
+      .keys(QUEUE_KEY_PREFIX)
+      .map((key) => key.slice(QUEUE_KEY_PREFIX.length))
+      .filter((threadId) =>
+        this.list(threadId).some((m) => m.owner === this.tabId || this.ownerGone(m.owner)),
+      )
   }
 
   // ── sending ──

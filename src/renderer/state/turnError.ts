@@ -56,7 +56,8 @@ function infoKind(info: Info): string | null {
 export function readableTurnError(error: TurnError | null | undefined): ReadableTurnError {
   if (!error) return { summary: 'The turn failed for an unknown reason.', details: null }
   const message = error.message.trim()
-  const full = [message, error.additionalDetails?.trim()].filter(Boolean).join('\n')
+  const extra = error.additionalDetails?.trim()
+  const full = extra && !message.includes(extra) ? `${message}\n${extra}` : message
   const kind = infoKind(error.codexErrorInfo)
   let summary = networkSentence(full)
   if (!summary && kind && kind in PLAIN) summary = PLAIN[kind as keyof typeof PLAIN] ?? null

@@ -7,7 +7,8 @@ import { receivePort, type MessageEventTarget } from '../main/portHandoff'
 import { version } from '../../package.json'
 import type { DesktopBridge, CoreStateView } from './bridge'
 import { openWebSocket, portChannel } from './channels'
-import { DeskSession, type KeyValueStorage } from './session'
+import { DeskSession, newId, type KeyValueStorage } from './session'
+import { ComposerQueue } from './state/composerQueue'
 import { DeskStore } from './state/store'
 import { resolveTarget } from './target'
 import { mountApp } from './view/app'
@@ -20,6 +21,30 @@ function sessionStore(): KeyValueStorage | null {
   } catch {
     return null // storage disabled (e.g. some file:// setups): a reload then starts fresh
   }
+}
+
+/** This tab's id in its sessionStorage: a reload keeps it, another tab has its own. */
+const TAB_ID_KEY = 'codex-desk.tabId'
+
+/** localStorage (shared by the tabs of this origin), or null when disabled. */
+function localStore(): KeyValueStorage | null {
+  try {
+    const storage = window.localStorage
+    storage.getItem('codex-desk.probe')
+    return storage
+  } catch {
+    return null
+  }
+}
+
+/** Queued messages and drafts in localStorage, owned by this tab (its id survives a reload). */
+function composerQueue(tabStorage: KeyValueStorage | null): ComposerQueue {
+  let tabId = tabStorage?.getItem(TAB_ID_KEY) ?? null
+  if (!tabId) {
+    tabId = newId()
+    tabStorage?.setItem(TAB_ID_KEY, tabId)
+  }
+  return new ComposerQueue({ storage: localStore(), tabId, newId })
 }
 
 function watchCore(bridge: DesktopBridge, store: DeskStore, session: DeskSession): void {
@@ -51,6 +76,7 @@ function start(): void {
   const session = new DeskSession({
     store,
     storage,
+    composerQueue: composerQueue(storage),
     clientVersion: version,
     openChannel: () => {
       if (target.kind === 'websocket') return openWebSocket(target.url, target.protocols)

@@ -121,6 +121,8 @@ export type Change =
   | { kind: 'diagnostics' }
   | { kind: 'account' }
   | { kind: 'notices' }
+  /** The composer's queue or draft changed (this tab or another): render the composer. */
+  | { kind: 'composer' }
 
 /** The notifications the store consumes, with their params. */
 export const STORE_NOTIFICATIONS = [
@@ -254,6 +256,11 @@ export class DeskStore {
     this.state.notices.push({ id: this.nextNoticeId++, message })
     if (this.state.notices.length > MAX_NOTICES) this.state.notices.shift()
     this.emit({ kind: 'notices' })
+  }
+
+  /** The session's composer queue changed (see state/composerQueue.ts). */
+  composerChanged(): void {
+    this.emit({ kind: 'composer' })
   }
 
   dismissNotice(id: number): void {

@@ -243,6 +243,9 @@ export function mountApp(options: {
       case 'notices':
         p.notices = true
         break
+      case 'composer':
+        p.composer = true
+        break
     }
     if (!frame) {
       frame = requestAnimationFrame(flush)

@@ -6,7 +6,9 @@
 import type { DeskSession } from '../session'
 import { badgeOf, parentThreadIdOf, threadTitle, turnStatusText } from '../state/model'
 import type { DeskStore, TurnView } from '../state/store'
+import { readableTurnError } from '../state/turnError'
 import { renderApprovals } from './approvals'
+import { Composer } from './composer'
 import { h, icon, replaceChildren } from './dom'
 import { renderDiff, renderItem, type ItemContext, type RenderedItem } from './items'
 
@@ -15,6 +17,9 @@ interface TurnElements {
   items: HTMLElement
   status: HTMLElement
   retry: HTMLElement
+  /** A failed turn: the error's details and Retry. */
+  failure: HTMLElement
+  failureKey: string | null
   diff: HTMLElement
   diffText: string | null
 }
@@ -31,13 +36,7 @@ export class ThreadPane {
   private readonly turnsEl = h('div', { class: 'turns' })
   private readonly placeholder = h('div', { class: 'thread-placeholder' })
   private readonly approvalsEl = h('div', { class: 'approvals' })
-  private readonly textarea = h('textarea', {
-    'aria-label': 'Message',
-    rows: 3,
-    placeholder: 'Ask codex… (Enter sends, Shift+Enter for a new line)',
-  })
-  private readonly send = h('button', { type: 'submit', class: 'primary' }, 'Send')
-  private readonly interrupt = h('button', { type: 'button', class: 'danger', hidden: true }, 'Interrupt')
+  private readonly composer: Composer
   private readonly turns = new Map<string, TurnElements>()
   private readonly items = new Map<string, RenderedItem>()
   private following = true
@@ -47,23 +46,7 @@ export class ThreadPane {
     private readonly session: DeskSession,
     private readonly context: ItemContext,
   ) {
-    const composer = h(
-      'form',
-      { 'aria-label': 'Composer', class: 'composer' },
-      this.textarea,
-      h('div', { class: 'composer-actions' }, this.interrupt, this.send),
-    )
-    composer.addEventListener('submit', (event) => {
-      event.preventDefault()
-      void this.submit()
-    })
-    this.textarea.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault()
-        void this.submit()
-      }
-    })
-    this.interrupt.addEventListener('click', () => void this.session.interrupt())
+    this.composer = new Composer(store, session, () => (this.following = true))
     this.body.addEventListener('scroll', () => {
       this.following = this.atBottom()
     })
@@ -74,7 +57,7 @@ export class ThreadPane {
       h('header', { class: 'thread-head' }, this.parent, this.title, this.badge),
       this.body,
       this.approvalsEl,
-      composer,
+      this.composer.root,
     )
   }
 
@@ -88,25 +71,12 @@ export class ThreadPane {
   }
 
   focusComposer(): void {
-    this.textarea.focus()
+    this.composer.focus()
   }
 
-  private async submit(): Promise<void> {
-    const text = this.textarea.value
-    if (!text.trim() || this.send.disabled) return
-    this.textarea.value = ''
-    this.following = true
-    const sent = await this.session.sendMessage(text)
-    if (!sent && !this.textarea.value) this.textarea.value = text
-  }
-
-  /** Composer availability: disabled while disconnected; Interrupt only while a turn runs. */
+  /** The composer (view/composer.ts): its buttons, draft and queued messages. */
   renderComposer(): void {
-    const connected = this.store.state.connection.state === 'connected'
-    this.textarea.disabled = !connected
-    this.send.disabled = !connected
-    this.interrupt.hidden = !this.store.runningTurn()
-    this.interrupt.disabled = !connected
+    this.composer.render()
   }
 
   renderMeta(): void {
@@ -188,17 +158,27 @@ export class ThreadPane {
         items: h('div', { class: 'turn-items' }),
         status: h('p', { class: 'turn-status' }),
         retry: h('p', { class: 'turn-retry', hidden: true }),
+        failure: h('div', { class: 'turn-failure', hidden: true }),
+        failureKey: null,
         diff: h('details', { class: 'turn-diff', hidden: true }),
         diffText: null,
       }
-      elements.article.append(elements.items, elements.retry, elements.status, elements.diff)
+      elements.article.append(
+        elements.items,
+        elements.retry,
+        elements.status,
+        elements.failure,
+        elements.diff,
+      )
       this.turnsEl.appendChild(elements.article)
       this.turns.set(turnId, elements)
       for (const item of turn.items) this.renderItem(turnId, item.id)
       if (this.turns.size === 1) this.renderPlaceholder()
     }
     elements.article.dataset.status = turn.status
-    elements.status.textContent = turnStatusText(turn.status, turn.error?.message)
+    const readable = turn.status === 'failed' ? readableTurnError(turn.error) : null
+    elements.status.textContent = turnStatusText(turn.status, readable?.summary)
+    this.renderFailure(turnId, elements, readable?.details ?? null, readable !== null)
     elements.retry.hidden = !turn.retrying
     elements.retry.textContent = turn.retrying ? `retrying: ${turn.retrying}` : ''
     if (turn.diff !== elements.diffText) {
@@ -210,6 +190,38 @@ export class ThreadPane {
         turn.diff ? renderDiff(turn.diff) : null,
       )
     }
+  }
+
+  /** Under a failed turn: its details (folded) and Retry, which sends its message again as a new turn. */
+  private renderFailure(
+    turnId: string,
+    elements: TurnElements,
+    details: string | null,
+    failed: boolean,
+  ): void {
+    const key = failed ? `failed:${details ?? ''}` : null
+    if (key === elements.failureKey) return
+    elements.failureKey = key
+    elements.failure.hidden = !failed
+    if (!failed) return replaceChildren(elements.failure)
+    const retry = h('button', { type: 'button', class: 'retry-turn' }, 'Retry')
+    retry.title = 'Send the same message again as a new turn'
+    retry.addEventListener('click', () => {
+      retry.disabled = true
+      void this.session.retryTurn(turnId).finally(() => (retry.disabled = false))
+    })
+    replaceChildren(
+      elements.failure,
+      retry,
+      details
+        ? h(
+            'details',
+            { class: 'turn-error-details' },
+            h('summary', null, 'Details'),
+            h('pre', null, details),
+          )
+        : null,
+    )
   }
 
   /** Creates or replaces one item's element, in the turn's order. */

@@ -56,15 +56,22 @@ export const SettingsPatchSchema = z.strictObject(
 /** A notification's text: a thread title and a short line, never a whole message. */
 export const AttentionNoticeSchema = z.strictObject(
   {
-    title: z.string({ error: 'must be text' }).check(z.maxLength(200, { error: 'must be at most 200 characters' })),
-    body: z.string({ error: 'must be text' }).check(z.maxLength(1000, { error: 'must be at most 1000 characters' })),
+    title: z
+      .string({ error: 'must be text' })
+      .check(z.maxLength(200, { error: 'must be at most 200 characters' })),
+    body: z
+      .string({ error: 'must be text' })
+      .check(z.maxLength(1000, { error: 'must be at most 1000 characters' })),
   },
   { error: 'must be {title, body}' },
 )
 
 export const BadgeCountSchema = z
   .int({ error: 'must be a count (an integer from 0)' })
-  .check(z.gte(0, { error: 'must be a count (an integer from 0)' }), z.lte(9999, { error: 'must be at most 9999' }))
+  .check(
+    z.gte(0, { error: 'must be a count (an integer from 0)' }),
+    z.lte(9999, { error: 'must be at most 9999' }),
+  )
 
 const none = z.tuple([])
 

@@ -110,7 +110,12 @@ describe('the reason a file change prompt gives', () => {
   it('says the sandbox is read-only, not "outside the workspace", for a file right in the working folder', () => {
     // Under read-only no path is writable, so a patch to <cwd>/notes.txt asks: the policy is why.
     expect(
-      planPatch({ mode: 'on-request', policy: { type: 'readOnly' }, allWritable: false, approvedForSession: false }),
+      planPatch({
+        mode: 'on-request',
+        policy: { type: 'readOnly' },
+        allWritable: false,
+        approvedForSession: false,
+      }),
     ).toEqual({ kind: 'ask', reason: 'the sandbox is read-only, so every file change needs your approval' })
   })
 })

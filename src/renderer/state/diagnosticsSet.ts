@@ -22,7 +22,7 @@ export interface DiagnosticEntry {
 export interface DiagnosticsSet {
   /** Newest first; within one arrival, in the core's order. */
   entries: readonly DiagnosticEntry[]
-  /** Keys the user dismissed; dropped once their entry is gone, so a problem that returns shows. */
+  /** Keys the user dismissed; a problem's is dropped once it is gone, so a problem that returns shows. */
   dismissed: ReadonlySet<string>
   /**
    * The core sends whole sets on this connection (or one was asked for): lone `configWarning`s are
@@ -32,7 +32,12 @@ export interface DiagnosticsSet {
   nextSeq: number
 }
 
-export const EMPTY_DIAGNOSTICS: DiagnosticsSet = { entries: [], dismissed: new Set(), fromCore: false, nextSeq: 1 }
+export const EMPTY_DIAGNOSTICS: DiagnosticsSet = {
+  entries: [],
+  dismissed: new Set(),
+  fromCore: false,
+  nextSeq: 1,
+}
 
 export function diagnosticKey(kind: DiagnosticKind, w: ConfigWarningNotification): string {
   return JSON.stringify([
@@ -46,6 +51,8 @@ export function diagnosticKey(kind: DiagnosticKind, w: ConfigWarningNotification
     w.range?.end.column ?? null,
   ])
 }
+
+const NOTICE_PREFIX = JSON.stringify(['notice']).slice(0, -1)
 
 function sorted(entries: DiagnosticEntry[]): DiagnosticEntry[] {
   // Array.prototype.sort is stable: one arrival keeps the core's order.
@@ -72,7 +79,11 @@ export function replaceDiagnostics(
   }
   for (const w of current.problems) take('problem', w)
   for (const w of current.notices) take('notice', w)
-  const dismissed = new Set([...set.dismissed].filter((key) => seen.has(key)))
+  // A fixed problem that comes back shows again; a dismissed notice stays dismissed, since a core
+  // that just started finds its notices a moment after its first set.
+  const dismissed = new Set(
+    [...set.dismissed].filter((key) => seen.has(key) || key.startsWith(NOTICE_PREFIX)),
+  )
   return { entries: sorted(entries), dismissed, fromCore: true, nextSeq: seq + 1 }
 }
 

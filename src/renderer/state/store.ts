@@ -297,7 +297,8 @@ export class DeskStore {
     const before = this.state.diagnostics
     if (next === before) return
     this.state.diagnostics = next
-    if (next.entries !== before.entries || next.dismissed !== before.dismissed) this.emit({ kind: 'diagnostics' })
+    if (next.entries !== before.entries || next.dismissed !== before.dismissed)
+      this.emit({ kind: 'diagnostics' })
   }
 
   // ── thread list ──────────────────────────────────────────────────────────────────────────────

@@ -21,7 +21,10 @@ export const APPROVAL_KEYS: readonly { decision: Decision; text: string; key: st
   { decision: 'decline', text: 'Decline', key: 'N' },
 ]
 
-type FileChanges = Extract<NonNullable<ReturnType<DeskStore['item']>>['item'], { type: 'fileChange' }>['changes']
+type FileChanges = Extract<
+  NonNullable<ReturnType<DeskStore['item']>>['item'],
+  { type: 'fileChange' }
+>['changes']
 
 /** Lines added and removed by one change, as its diff counts them. */
 export function lineCounts(change: FileChanges[number]): { added: number; removed: number } {

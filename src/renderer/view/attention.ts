@@ -94,7 +94,11 @@ function isAway(): boolean {
  * Starts the signals. Returns the "Enable notifications" button for the top bar (browser only,
  * shown while the permission was neither given nor refused).
  */
-export function startAttention(store: DeskStore, session: DeskSession, bridge: DesktopBridge | undefined): HTMLElement {
+export function startAttention(
+  store: DeskStore,
+  session: DeskSession,
+  bridge: DesktopBridge | undefined,
+): HTMLElement {
   const base = document.title || 'codex-desk'
   const enable = h(
     'button',
@@ -118,7 +122,10 @@ export function startAttention(store: DeskStore, session: DeskSession, bridge: D
       if (bridge?.attention) {
         void bridge.attention.notify({ title: notice.title, body: notice.body }).catch(() => undefined)
       } else if (browserNotifications && Notification.permission === 'granted') {
-        const shown = new Notification(notice.title, { body: notice.body, tag: `codex-desk:${notice.threadId}` })
+        const shown = new Notification(notice.title, {
+          body: notice.body,
+          tag: `codex-desk:${notice.threadId}`,
+        })
         shown.onclick = () => {
           window.focus()
           void session.openThread(notice.threadId)

@@ -106,7 +106,12 @@ function machineNotice(entry: DiagnosticEntry, dismiss: HTMLElement): HTMLElemen
     'div',
     { class: 'machine-notice', role: 'note' },
     details
-      ? h('details', {}, h('summary', { class: 'summary' }, summary), h('p', { class: 'notice-details' }, details))
+      ? h(
+          'details',
+          {},
+          h('summary', { class: 'summary' }, summary),
+          h('p', { class: 'notice-details' }, details),
+        )
       : h('p', { class: 'summary' }, summary),
     dismiss,
   )

@@ -48,7 +48,8 @@ test('a command approval shows the command, cwd and reason; accepted, the output
   const command = items(turn, 'commandExecution')
   // The item says what it waits for, not that it runs.
   await expect(command).toHaveAttribute('data-awaiting-approval', '')
-  await screenshot(page, 'command-approval', { readme: 'approval.png' })
+  // README's approval.png is the long patch's prompt (attention.spec.ts).
+  await screenshot(page, 'command-approval')
 
   await prompt.getByRole('button', { name: 'Accept', exact: true }).click()
 
@@ -76,9 +77,13 @@ test.describe('under approval_policy untrusted', () => {
     await startThread(page, 'Add a notes file')
 
     const prompt = fileChangeApproval(page)
-    await expect(prompt.locator('.file-change .path')).toContainText('notes-from-e2e.txt')
-    await expect(prompt.locator('.diff')).toContainText('first line')
-    await expect(prompt.locator('.diff')).toContainText('second line')
+    // The prompt lists the file with its line counts; the diff itself is in the item, once.
+    await expect(prompt.locator('.approval-file .path')).toContainText('notes-from-e2e.txt')
+    await expect(prompt.locator('.approval-file')).toContainText('+2')
+    await expect(prompt.locator('.diff')).toHaveCount(0)
+    const pending = items(turns(page).last(), 'fileChange')
+    await expect(pending.locator('.diff')).toContainText('first line')
+    await expect(pending.locator('.diff')).toContainText('second line')
     await expect(prompt.locator('.cwd')).toHaveText(desk.project)
     await screenshot(page, 'file-change-approval')
     await prompt.getByRole('button', { name: 'Decline', exact: true }).click()

@@ -9,8 +9,10 @@
  * the client id may be set) or set the capability token. A new editor command (a program main will run) takes effect only after the
  * user confirms it in a native dialog, so a compromised page cannot pick one silently.
  */
+import type { Attention } from './attention'
 import type {
   AccountActionResult,
+  AttentionNoticeView,
   AccountSummaryView,
   AppInfo,
   CoreStateView,
@@ -56,6 +58,8 @@ export interface DesktopIpcDeps {
   appInfo(): AppInfo
   /** Asks the user before a new, non-empty editor command is saved; false keeps the old one. */
   confirmEditorCommand(command: string, sender: IpcSender): Promise<boolean>
+  /** OS notifications and the badge; without it they are quietly not shown. */
+  attention?: Pick<Attention, 'notify' | 'setBadgeCount'>
   log: DesktopIpcLog
 }
 
@@ -114,6 +118,9 @@ export class DesktopIpc {
       [IPC_INVOKE.accountSignOut]: () => this.accountAction(() => deps.account.signOut()),
       [IPC_INVOKE.coreState]: () => deps.coreState(),
       [IPC_INVOKE.coreRetry]: () => deps.retryCore(),
+      [IPC_INVOKE.attentionNotify]: ([notice]: [AttentionNoticeView]) =>
+        deps.attention?.notify(notice) ?? false,
+      [IPC_INVOKE.attentionBadge]: ([count]: [number]) => deps.attention?.setBadgeCount(count),
     }
   }
 

@@ -18,6 +18,8 @@ export const IPC_INVOKE = {
   accountSignOut: 'codex-desk:account-sign-out',
   coreState: 'codex-desk:core-state',
   coreRetry: 'codex-desk:core-retry',
+  attentionNotify: 'codex-desk:attention-notify',
+  attentionBadge: 'codex-desk:attention-badge',
 } as const
 
 export type InvokeChannel = (typeof IPC_INVOKE)[keyof typeof IPC_INVOKE]

@@ -53,6 +53,26 @@ export const SettingsPatchSchema = z.strictObject(
   { error: 'must be an object' },
 )
 
+/** A notification's text: a thread title and a short line, never a whole message. */
+export const AttentionNoticeSchema = z.strictObject(
+  {
+    title: z
+      .string({ error: 'must be text' })
+      .check(z.maxLength(200, { error: 'must be at most 200 characters' })),
+    body: z
+      .string({ error: 'must be text' })
+      .check(z.maxLength(1000, { error: 'must be at most 1000 characters' })),
+  },
+  { error: 'must be {title, body}' },
+)
+
+export const BadgeCountSchema = z
+  .int({ error: 'must be a count (an integer from 0)' })
+  .check(
+    z.gte(0, { error: 'must be a count (an integer from 0)' }),
+    z.lte(9999, { error: 'must be at most 9999' }),
+  )
+
 const none = z.tuple([])
 
 /** The argument list of each invoke channel. */
@@ -68,6 +88,8 @@ export const INVOKE_ARGS = {
   [IPC_INVOKE.accountSignOut]: none,
   [IPC_INVOKE.coreState]: none,
   [IPC_INVOKE.coreRetry]: none,
+  [IPC_INVOKE.attentionNotify]: z.tuple([AttentionNoticeSchema]),
+  [IPC_INVOKE.attentionBadge]: z.tuple([BadgeCountSchema]),
 } satisfies Record<InvokeChannel, z.ZodMiniType>
 
 export type InvokeArgs<C extends InvokeChannel> = z.output<(typeof INVOKE_ARGS)[C]>

@@ -76,6 +76,12 @@ export type CoreStateView =
 
 export type Unsubscribe = () => void
 
+/** An OS notification the renderer asks for (an approval waits, a turn ended). */
+export interface AttentionNoticeView {
+  title: string
+  body: string
+}
+
 export interface DesktopBridge {
   /**
    * Asks main for a new app-server connection. The port arrives as a window message
@@ -104,6 +110,11 @@ export interface DesktopBridge {
     /** Starts the core again after the host gave up (state `failed`). */
     retry(): Promise<void>
     onDidChangeState(listener: (state: CoreStateView) => void): Unsubscribe
+  }
+  /** OS notifications and the dock/taskbar badge (src/main/attention.ts). */
+  attention?: {
+    notify(notice: AttentionNoticeView): Promise<boolean>
+    setBadgeCount(count: number): Promise<void>
   }
 }
 

@@ -186,7 +186,8 @@ export class DeskSession {
     this.wire(client)
     let refusal: string | undefined
     client.onClose((info) => this.lost(client, info, refusal))
-    this.store.resetDiagnostics()
+    // The core answers with the whole current set of problems (readDiagnostics): wait for it.
+    this.store.resetDiagnostics(true)
     try {
       const init = await client.initialize({
         clientInfo: { name: CLIENT_NAME, title: 'codex-desk', version: this.options.clientVersion },
@@ -204,7 +205,25 @@ export class DeskSession {
       client.close()
       return
     }
-    await Promise.all([this.loadThreads(client), this.readAccount(client), this.resumeOpenThread(client)])
+    await Promise.all([
+      this.loadThreads(client),
+      this.readAccount(client),
+      this.resumeOpenThread(client),
+      this.readDiagnostics(client),
+    ])
+  }
+
+  /** The current config problems and machine notices; every change of them follows as a whole set. */
+  private async readDiagnostics(client: AppServerClient): Promise<void> {
+    try {
+      await client.request('desk/configWarnings/read', undefined, {
+        onResult: (set) => {
+          if (this.client === client) this.store.replaceDiagnostics(set)
+        },
+      })
+    } catch {
+      if (this.client === client) this.store.diagnosticsSetUnavailable()
+    }
   }
 
   private lost(client: AppServerClient, info: { code: number; reason: string }, refusal?: string): void {
@@ -236,6 +255,7 @@ export class DeskSession {
       client.onNotification(method, (params) => this.store.applyNotification(method, params))
     }
     client.onNotification('account/updated', () => void this.readAccount(client))
+    client.onNotification('desk/configWarnings/changed', (set) => this.store.replaceDiagnostics(set))
     client.onNotification('thread/unarchived', () => void this.loadThreads(client))
     client.onNotification('warning', (params) => {
       const open = this.store.state.openThreadId

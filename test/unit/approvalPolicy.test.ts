@@ -97,11 +97,26 @@ describe('patch approval decisions', () => {
     expect(planPatch(patch)).toEqual({ kind: 'apply' })
     expect(planPatch({ ...patch, allWritable: false })).toEqual({
       kind: 'ask',
-      reason: 'the patch writes outside the workspace',
+      reason:
+        'the patch writes outside the folders this thread may write to (or to a protected one such as .git)',
     })
     expect(planPatch({ ...patch, allWritable: false, mode: 'never' })).toMatchObject({ kind: 'reject' })
     expect(planPatch({ ...patch, mode: 'untrusted' })).toEqual({ kind: 'ask', reason: null })
     expect(planPatch({ ...patch, mode: 'untrusted', approvedForSession: true })).toEqual({ kind: 'apply' })
+  })
+})
+
+describe('the reason a file change prompt gives', () => {
+  it('says the sandbox is read-only, not "outside the workspace", for a file right in the working folder', () => {
+    // Under read-only no path is writable, so a patch to <cwd>/notes.txt asks: the policy is why.
+    expect(
+      planPatch({
+        mode: 'on-request',
+        policy: { type: 'readOnly' },
+        allWritable: false,
+        approvedForSession: false,
+      }),
+    ).toEqual({ kind: 'ask', reason: 'the sandbox is read-only, so every file change needs your approval' })
   })
 })
 

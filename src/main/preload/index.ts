@@ -67,6 +67,10 @@ const bridge: DesktopBridge = {
     retry: () => ipcRenderer.invoke(IPC_INVOKE.coreRetry),
     onDidChangeState: (listener) => subscribe(IPC_EVENT.coreStateChanged, listener),
   },
+  attention: {
+    notify: (notice) => ipcRenderer.invoke(IPC_INVOKE.attentionNotify, notice),
+    setBadgeCount: (count) => ipcRenderer.invoke(IPC_INVOKE.attentionBadge, count),
+  },
 }
 
 contextBridge.exposeInMainWorld('codexDesk', bridge)

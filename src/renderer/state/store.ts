@@ -9,7 +9,7 @@
  * never drop an item it has because a later message carries less (turn/completed is a summary), and
  * never show one item, turn or prompt twice (everything is keyed by id).
  */
-import type { ConfigWarningNotification } from '../../worker/protocol/notifications'
+import type { DeskConfigWarnings } from '../../worker/protocol/deskDiagnostics'
 import type { NotificationParams } from '../../worker/protocol/registry'
 import type { Account } from '../../worker/protocol/account'
 import type { AccountSummaryView, CoreStateView } from '../bridge'
@@ -26,6 +26,15 @@ import {
   type TurnStatus,
 } from './model'
 import { emptyAgentMessage, type Turn, type TurnError } from '../../worker/protocol/items'
+import {
+  addWarning,
+  dismissDiagnostic,
+  EMPTY_DIAGNOSTICS,
+  replaceDiagnostics,
+  resetDiagnostics,
+  withoutSet,
+  type DiagnosticsSet,
+} from './diagnosticsSet'
 
 export interface TurnView {
   id: string
@@ -97,7 +106,8 @@ export interface DeskState {
   view: ThreadView | null
   /** Pending approval prompts, in arrival order, by `requestKey`. */
   approvals: Map<string, Approval>
-  diagnostics: ConfigWarningNotification[]
+  /** Config problems and machine notices as the core has them now (diagnosticsSet.ts). */
+  diagnostics: DiagnosticsSet
   account: AccountState
   notices: Notice[]
 }
@@ -159,7 +169,7 @@ export class DeskStore {
     openThreadId: null,
     view: null,
     approvals: new Map(),
-    diagnostics: [],
+    diagnostics: EMPTY_DIAGNOSTICS,
     account: { core: undefined, desktop: null, error: null },
     notices: [],
   }
@@ -271,10 +281,31 @@ export class DeskStore {
   // ── diagnostics ──────────────────────────────────────────────────────────────────────────────
 
   /** A new connection is about to initialize: its configWarnings replace the old ones. */
-  resetDiagnostics(): void {
-    if (this.state.diagnostics.length === 0) return
-    this.state.diagnostics = []
-    this.emit({ kind: 'diagnostics' })
+  resetDiagnostics(expectSet = false): void {
+    this.setDiagnostics(resetDiagnostics(this.state.diagnostics, expectSet))
+  }
+
+  /** The core did not give the whole set: its configWarnings are shown as they come. */
+  diagnosticsSetUnavailable(): void {
+    this.setDiagnostics(withoutSet(this.state.diagnostics))
+  }
+
+  /** The whole current set from the core: it replaces what was shown. */
+  replaceDiagnostics(current: DeskConfigWarnings): void {
+    this.setDiagnostics(replaceDiagnostics(this.state.diagnostics, current))
+  }
+
+  /** Hides one entry until it changes. */
+  dismissDiagnostic(key: string): void {
+    this.setDiagnostics(dismissDiagnostic(this.state.diagnostics, key))
+  }
+
+  private setDiagnostics(next: DiagnosticsSet): void {
+    const before = this.state.diagnostics
+    if (next === before) return
+    this.state.diagnostics = next
+    if (next.entries !== before.entries || next.dismissed !== before.dismissed)
+      this.emit({ kind: 'diagnostics' })
   }
 
   // ── thread list ──────────────────────────────────────────────────────────────────────────────
@@ -433,8 +464,7 @@ export class DeskStore {
       case 'serverRequest/resolved':
         return this.removeApproval(requestKey((p as NotificationParams<'serverRequest/resolved'>).requestId))
       case 'configWarning':
-        this.state.diagnostics.push(p)
-        return this.emit({ kind: 'diagnostics' })
+        return this.setDiagnostics(addWarning(this.state.diagnostics, p))
     }
   }
 

@@ -8,6 +8,7 @@ import type { DeskSession } from '../session'
 import { connectionText, threadTitle } from '../state/model'
 import type { Change, DeskStore } from '../state/store'
 import { AccountView } from './account'
+import { startAttention } from './attention'
 import { Diagnostics } from './diagnostics'
 import { h, icon, replaceChildren } from './dom'
 import type { ItemContext } from './items'
@@ -100,11 +101,12 @@ export function mountApp(options: {
     root.prepend(topbar)
   }
   topbar.append(coreState, h('div', { class: 'spacer' }), account.root, settingsButton ?? '', connection)
+  account.root.before(startAttention(store, session, bridge))
 
   // ── panes ──
   const threadList = new ThreadList(store, session)
   const pane = new ThreadPane(store, session, context)
-  const diagnostics = new Diagnostics(() => store.state.diagnostics, bridge)
+  const diagnostics = new Diagnostics(store, bridge)
   const notices = h('div', { class: 'notices' })
   const main = h('main', { class: 'main' }, notices, pane.root)
   root.append(h('div', { class: 'panes' }, threadList.root, main))

@@ -1,11 +1,16 @@
 /**
- * Config diagnostics (docs/renderer.md): each `configWarning` with its summary, the compiler-style
- * details, and `path:line:column`, which opens the file in the app (through the bridge) and is
- * copied to the clipboard in a browser.
+ * Config diagnostics (docs/renderer.md): the current config problems, newest first, each with its
+ * summary, the compiler-style details, `path:line:column` (opens the file in the app through the
+ * bridge, copied to the clipboard in a browser) and a Dismiss button; and, apart from them, the
+ * machine notices (no sandbox here) as compact one-line notices. It shows the store's set as is and
+ * never keeps an entry of its own.
  */
 import type { DesktopBridge } from '../bridge'
 import type { ConfigWarningNotification } from '../../worker/protocol/notifications'
+import { visibleDiagnostics, type DiagnosticEntry } from '../state/diagnosticsSet'
+import type { DeskStore } from '../state/store'
 import { h, replaceChildren } from './dom'
+import '../styles/attention.css'
 
 export function locationText(warning: ConfigWarningNotification): string | null {
   if (!warning.path) return null
@@ -30,7 +35,15 @@ export async function copyToClipboard(text: string): Promise<void> {
   if (!ok) throw new Error('the browser refused to copy')
 }
 
-function diagnostic(warning: ConfigWarningNotification, bridge: DesktopBridge | undefined): HTMLElement {
+function dismissButton(label: string, onclick: () => void): HTMLElement {
+  return h('button', { type: 'button', class: 'dismiss', title: label, 'aria-label': label, onclick }, '×')
+}
+
+function diagnostic(
+  warning: ConfigWarningNotification,
+  bridge: DesktopBridge | undefined,
+  dismiss: HTMLElement,
+): HTMLElement {
   const where = locationText(warning)
   const feedback = h('span', { class: 'location-feedback', 'aria-live': 'polite' })
   let location: HTMLElement | null = null
@@ -81,29 +94,63 @@ function diagnostic(warning: ConfigWarningNotification, bridge: DesktopBridge | 
   return h(
     'div',
     { class: 'diagnostic' },
-    h('p', { class: 'summary' }, warning.summary),
+    h('div', { class: 'diagnostic-head' }, h('p', { class: 'summary' }, warning.summary), dismiss),
     warning.details ? h('pre', { class: 'details' }, warning.details) : null,
     location ? h('div', { class: 'location-line' }, location, feedback) : null,
   )
 }
 
+function machineNotice(entry: DiagnosticEntry, dismiss: HTMLElement): HTMLElement {
+  const { summary, details } = entry.warning
+  return h(
+    'div',
+    { class: 'machine-notice', role: 'note' },
+    details
+      ? h(
+          'details',
+          {},
+          h('summary', { class: 'summary' }, summary),
+          h('p', { class: 'notice-details' }, details),
+        )
+      : h('p', { class: 'summary' }, summary),
+    dismiss,
+  )
+}
+
 export class Diagnostics {
-  readonly root = h('section', { 'aria-label': 'Config diagnostics', class: 'diagnostics' })
+  /** Holds the machine notices and the config problems: two regions, shown when they have entries. */
+  readonly root = h('div', { class: 'diagnostics-area' })
+  private readonly problems = h('section', { 'aria-label': 'Config diagnostics', class: 'diagnostics' })
+  private readonly notices = h('section', { 'aria-label': 'Machine notices', class: 'machine-notices' })
 
   constructor(
-    private readonly warnings: () => ConfigWarningNotification[],
+    private readonly store: DeskStore,
     private readonly bridge: DesktopBridge | undefined,
   ) {}
 
-  /** Returns whether the section should be in the page (only while there is a warning). */
+  /** Returns whether the area should be in the page (only while something is to be shown). */
   render(): boolean {
-    const warnings = this.warnings()
+    const set = this.store.state.diagnostics
+    const problems = visibleDiagnostics(set, 'problem')
+    const notices = visibleDiagnostics(set, 'notice')
+    const dismiss = (entry: DiagnosticEntry, what: string) =>
+      dismissButton(`Dismiss this ${what}`, () => this.store.dismissDiagnostic(entry.key))
     const heading = h(
       'h2',
       { class: 'diagnostics-title' },
-      warnings.length === 1 ? 'Config problem' : `${warnings.length} config problems`,
+      problems.length === 1 ? 'Config problem' : `${problems.length} config problems`,
     )
-    replaceChildren(this.root, heading, ...warnings.map((w) => diagnostic(w, this.bridge)))
-    return warnings.length > 0
+    replaceChildren(
+      this.problems,
+      heading,
+      ...problems.map((e) => diagnostic(e.warning, this.bridge, dismiss(e, 'problem'))),
+    )
+    replaceChildren(this.notices, ...notices.map((e) => machineNotice(e, dismiss(e, 'notice'))))
+    replaceChildren(
+      this.root,
+      notices.length > 0 ? this.notices : null,
+      problems.length > 0 ? this.problems : null,
+    )
+    return problems.length > 0 || notices.length > 0
   }
 }

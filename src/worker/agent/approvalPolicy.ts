@@ -147,5 +147,15 @@ export function planPatch(facts: PatchFacts): PatchPlan {
       message: 'patch rejected: writing outside of the project; rejected by user approval settings',
     }
   }
-  return { kind: 'ask', reason: 'the patch writes outside the workspace' }
+  return { kind: 'ask', reason: patchReason(facts.policy) }
+}
+
+/**
+ * Why a patch needs a yes under a restricted policy. Under read-only every path is unwritable, even
+ * one right inside the working folder, so "outside the workspace" would be wrong there.
+ */
+export function patchReason(policy: SandboxPolicy): string {
+  return policy.type === 'readOnly'
+    ? 'the sandbox is read-only, so every file change needs your approval'
+    : 'the patch writes outside the folders this thread may write to (or to a protected one such as .git)'
 }

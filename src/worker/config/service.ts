@@ -1,7 +1,8 @@
 /**
  * The live config of a running core: the loaded layers, the problems found in them, the user file
  * watcher, and safe writes. New threads read `current` each time, so they always get the latest
- * config; problems found by a reload go out to every connection as `configWarning`.
+ * config; problems found by a reload go out to every connection as `configWarning`, and the whole
+ * current set (possibly empty) to whoever listens to `onDidChangeWarnings`.
  *
  * Writes go to the user `config.toml` only. They validate first, refuse when the file changed since
  * the version the client read, keep comments and formatting, and replace the file atomically
@@ -58,6 +59,11 @@ const WATCHED = new Set([CONFIG_FILE, MANAGED_CONFIG_FILE, 'requirements.toml'])
 const RELOAD_DEBOUNCE_MS = 100
 
 const warningKey = (w: ConfigWarning) => `${w.summary}\n${w.details ?? ''}`
+/** Everything a client shows of a problem: a moved line is a different problem. */
+const shownKey = (w: ConfigWarning) =>
+  JSON.stringify([w.summary, w.details ?? null, w.path ?? null, w.range?.start ?? null, w.range?.end ?? null])
+const sameSet = (a: readonly ConfigWarning[], b: readonly ConfigWarning[]) =>
+  a.length === b.length && a.map(shownKey).join('\n') === b.map(shownKey).join('\n')
 
 export class ConfigService {
   private loaded!: LoadedConfig
@@ -73,6 +79,9 @@ export class ConfigService {
   readonly onNewWarnings: Event<ConfigWarning[]> = this._onNewWarnings.event
   private readonly _onDidReload = new Emitter<LoadedConfig>()
   readonly onDidReload: Event<LoadedConfig> = this._onDidReload.event
+  private readonly _onDidChangeWarnings = new Emitter<readonly ConfigWarning[]>()
+  /** The set of problems changed (fixed, moved or new): the whole current set, possibly empty. */
+  readonly onDidChangeWarnings: Event<readonly ConfigWarning[]> = this._onDidChangeWarnings.event
   readonly userFile: string
   private identity: (() => RequirementsIdentity | undefined) | undefined
 
@@ -147,7 +156,8 @@ export class ConfigService {
 
   async reload(reason: string): Promise<void> {
     if (this.disposed) return
-    const before = new Set(this.loaded.problems.map(warningKey))
+    const previous = this.loaded.problems
+    const before = new Set(previous.map(warningKey))
     let next: LoadedConfig
     try {
       next = await this.loadAll()
@@ -162,6 +172,7 @@ export class ConfigService {
     for (const p of fresh) this.options.log.warn({ details: p.details }, p.summary)
     this._onDidReload.fire(next)
     if (fresh.length > 0) this._onNewWarnings.fire(fresh)
+    if (!sameSet(previous, next.problems)) this._onDidChangeWarnings.fire(next.problems)
   }
 
   write(request: ConfigWriteRequest): Promise<ConfigWriteResult> {
@@ -203,5 +214,6 @@ export class ConfigService {
     this.watcher?.close()
     this._onNewWarnings.dispose()
     this._onDidReload.dispose()
+    this._onDidChangeWarnings.dispose()
   }
 }

@@ -13,6 +13,7 @@ import { extensionNotifications, extensionRequests } from './extensions'
 import { historyNotifications, historyRequests } from './threadHistory'
 import { planNotifications } from './plan'
 import { compactRequests } from './compact'
+import { deskDiagnosticsNotifications, deskDiagnosticsRequests } from './deskDiagnostics'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -148,6 +149,7 @@ export const clientRequests = {
   ...extensionRequests,
   ...historyRequests,
   ...compactRequests,
+  ...deskDiagnosticsRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {
@@ -184,6 +186,7 @@ export const serverNotifications = {
   ...extensionNotifications,
   ...historyNotifications,
   ...planNotifications,
+  ...deskDiagnosticsNotifications,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {

@@ -17,6 +17,7 @@ import type { LoggerFactory } from '../util/log'
 import { accountHandlers } from './account'
 import type { HandlerMap } from './context'
 import { configHandlers } from './config'
+import { DeskDiagnostics } from './deskDiagnostics'
 import { initializeHandler } from './initialize'
 import { type AnyHandler, MessageProcessor } from './messageProcessor'
 import { Originator } from './originator'
@@ -28,6 +29,7 @@ import { extensionHandlers } from './extensions'
 import { historyHandlers } from './threadHistory'
 import { compactHandlers } from './compact'
 import type { ToolHost } from '../agent/tools'
+import type { SandboxAvailability } from '../agent/sandbox/sandbox'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
 import type { ThreadManagerOptions } from '../threads/threadManager'
@@ -68,6 +70,8 @@ export class AppServer {
   private closed = false
   /** Problems found while running (no sandbox here): sent to each connection at initialize. */
   private readonly runtimeWarnings: ConfigWarningNotification[] = []
+  /** The current problems and notices for clients that ask (the desk UI), see deskDiagnostics.ts. */
+  private readonly desk: DeskDiagnostics
 
   constructor(readonly options: AppServerOptions) {
     const env = options.env ?? process.env
@@ -91,6 +95,12 @@ export class AppServer {
     })
     // The skills catalog's folder watchers are released when the core closes.
     const extensions = extensionHandlers(this)
+    this.desk = new DeskDiagnostics({
+      router: this.router,
+      problems: () => config.warnings,
+      notices: () => this.runtimeWarnings,
+      probe: () => this.probeSandbox(),
+    })
     this.disposables.add(extensions)
     const handlers: HandlerMap = {
       initialize: initializeHandler({
@@ -113,6 +123,7 @@ export class AppServer {
       ...extensions.handlers,
       ...historyHandlers(this),
       ...compactHandlers(() => this.threadSystem()),
+      ...this.desk.handlers,
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,
@@ -136,6 +147,7 @@ export class AppServer {
         for (const warning of warnings) this.router.notify('all', 'configWarning', warning)
       }),
     )
+    this.disposables.add(config.onDidChangeWarnings(() => this.desk.changed()))
     this.disposables.add(
       this.router.onConnectionClosed(({ connection }) => {
         this.broker.connectionClosed(connection.id)
@@ -147,8 +159,41 @@ export class AppServer {
 
   /** A problem found while running (not in config): every client hears it now, and at initialize. */
   private warn(warning: ConfigWarningNotification): void {
+    // The probe and the first turn's tools may both find it: one notice.
+    if (this.runtimeWarnings.some((w) => w.summary === warning.summary)) return
     this.runtimeWarnings.push(warning)
     this.router.notify('all', 'configWarning', warning)
+    this.desk.changed()
+  }
+
+  /** Finds what the sandbox can do here (memoized) and warns as the tools would on their first use. */
+  private probeSandbox(): void {
+    void import('../agent/sandbox/sandbox')
+      .then(({ detectSandbox }) => detectSandbox())
+      .then(
+        (availability) => {
+          if (this.closed) return
+          if (availability.kind === 'none') this.noSandbox(availability)
+          else if (availability.limits) this.sandboxLimits(availability.limits)
+        },
+        (error: unknown) => this.options.logs.get('server').warn({ err: error }, 'sandbox probe failed'),
+      )
+  }
+
+  private noSandbox(availability: SandboxAvailability): void {
+    this.warn({
+      summary: 'Commands cannot be sandboxed on this machine',
+      details:
+        `${availability.reason ?? 'no sandbox found'}. Every command that is not known to be ` +
+        'read-only now needs your approval, unless the sandbox policy is danger-full-access.',
+    })
+  }
+
+  private sandboxLimits(limits: string): void {
+    this.warn({
+      summary: 'The command sandbox is limited on this machine',
+      details: `Commands still run sandboxed, with every capability dropped, but: ${limits}.`,
+    })
   }
 
   /** The account (auth/authManager.ts), loaded on the first account request or model request. */
@@ -196,18 +241,8 @@ export class AppServer {
           log: logs.get('threads'),
           ...(options.storeOptions ? { storeOptions: options.storeOptions } : {}),
           ...(options.tools ? { tools: options.tools } : {}),
-          onNoSandbox: (availability) =>
-            this.warn({
-              summary: 'Commands cannot be sandboxed on this machine',
-              details:
-                `${availability.reason ?? 'no sandbox found'}. Every command that is not known to be ` +
-                'read-only now needs your approval, unless the sandbox policy is danger-full-access.',
-            }),
-          onSandboxLimits: (limits) =>
-            this.warn({
-              summary: 'The command sandbox is limited on this machine',
-              details: `Commands still run sandboxed, with every capability dropped, but: ${limits}.`,
-            }),
+          onNoSandbox: (availability) => this.noSandbox(availability),
+          onSandboxLimits: (limits) => this.sandboxLimits(limits),
           env: options.env ?? process.env,
           turnLog: logs.get('turns'),
           ...(options.modelClientOptions ? { modelClientOptions: options.modelClientOptions } : {}),

@@ -29,7 +29,8 @@ export function platformOf(navigatorPlatform: string): Platform {
 }
 
 /** What the help lists, in order: the keys as the user presses them on `platform`. */
-export function shortcutTable(platform: Platform): { keys: string; what: string }[] {
+/** `plain`: the keys are words, not keys to press. */
+export function shortcutTable(platform: Platform): { keys: string; what: string; plain?: boolean }[] {
   const mod = platform === 'mac' ? '⌘' : 'Ctrl+'
   const alt = platform === 'mac' ? '⌥' : 'Alt+'
   const shift = platform === 'mac' ? '⇧' : 'Shift+'
@@ -39,7 +40,7 @@ export function shortcutTable(platform: Platform): { keys: string; what: string 
     { keys: `${alt}↓ / ${alt}↑`, what: 'Next / previous thread' },
     { keys: '/', what: 'Focus the message box' },
     { keys: 'Esc', what: 'Interrupt the running turn' },
-    { keys: 'shown on the buttons', what: 'Answer an approval' },
+    { keys: 'shown on the buttons', what: 'Answer an approval', plain: true },
     { keys: `? or ${mod}/`, what: 'Show these shortcuts' },
   ]
 }
@@ -80,7 +81,7 @@ export class ShortcutHelp {
 
   constructor(platform: Platform) {
     const rows = shortcutTable(platform).map((row) =>
-      h('tr', null, h('td', null, h('kbd', null, row.keys)), h('td', null, row.what)),
+      h('tr', null, h('td', null, row.plain ? row.keys : h('kbd', null, row.keys)), h('td', null, row.what)),
     )
     const close = h('button', { type: 'button', class: 'primary' }, 'Close')
     close.addEventListener('click', () => this.root.close())

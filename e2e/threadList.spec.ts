@@ -5,6 +5,7 @@
  * not when a thread is clicked or the page reloads), the keyboard shortcuts with their help, and a
  * past turn's diff after a reload.
  */
+import type { Page } from 'playwright/test'
 import { stall, text } from '../test/support/modelServer'
 import { expect, test } from './fixtures'
 import {
@@ -22,15 +23,12 @@ import {
   send,
 } from './ui'
 
-const search = (page: import('playwright/test').Page) =>
-  threadList(page).getByRole('searchbox', { name: 'Search threads' })
-const archivedToggle = (page: import('playwright/test').Page) =>
-  threadList(page).getByRole('button', { name: 'Archived', exact: true })
-const rowTime = (page: import('playwright/test').Page, id: string) =>
-  threadRow(page, id).locator('time.thread-time')
+const search = (page: Page) => threadList(page).getByRole('searchbox', { name: 'Search threads' })
+const archivedToggle = (page: Page) => threadList(page).getByRole('button', { name: 'Archived', exact: true })
+const rowTime = (page: Page, id: string) => threadRow(page, id).locator('time.thread-time')
 
 /** A row's time as the page shows it (its `datetime`), in ms. */
-async function shownTime(page: import('playwright/test').Page, id: string): Promise<number> {
+async function shownTime(page: Page, id: string): Promise<number> {
   const value = await rowTime(page, id).getAttribute('datetime')
   return value ? Date.parse(value) : Number.NaN
 }

@@ -65,6 +65,14 @@ test('the search finds threads by name and preview, says when none match, and Es
   await search(page).press('Escape')
   await expect(search(page)).toHaveValue('')
   await expect(threadRows(page)).toHaveCount(3)
+
+  // New thread during a search: the search is cleared, so the new thread is in the list.
+  await search(page).fill('notes')
+  await expect(threadRows(page)).toHaveCount(1)
+  await newThreadButton(page).click()
+  await expect(search(page)).toHaveValue('')
+  await expect(threadRows(page)).toHaveCount(4)
+  await expect(threadList(page).locator('li[aria-current="true"]')).toHaveCount(1)
 })
 
 test('archive offers Undo; the archived view lists the thread and Unarchive brings it back', async ({

@@ -100,7 +100,13 @@ export class ThreadList {
   }
 
   private async newThread(): Promise<void> {
-    if (this.store.state.listFilter.archived) this.showArchived(false)
+    // The new thread must be in the list: back to the active threads, unsearched.
+    const filter = this.store.state.listFilter
+    if (filter.archived || filter.search) {
+      clearTimeout(this.searchTimer)
+      this.search.value = ''
+      await this.session.setListFilter({ archived: false, search: '' })
+    }
     const id = await this.session.newThread()
     if (id) this.root.dispatchEvent(new CustomEvent('thread-opened', { bubbles: true }))
   }

@@ -8,7 +8,11 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Page } from 'playwright/test'
 import { expect, rendererDir, test } from './fixtures'
-import { connection } from './ui'
+import { connection, screenshot } from './ui'
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
 
 /** Chromium logs the HTTP status of a refused websocket upgrade, which the page itself never sees. */
 function consoleErrors(page: Page): string[] {
@@ -58,6 +62,59 @@ test('the web UI without its token, or with a wrong one, cannot connect', async 
       // Chromium's words for a 401 on the upgrade.
       await expect.poll(() => errors.join('\n')).toContain('HTTP Authentication failed')
     }
+  } finally {
+    await context.close()
+  }
+})
+
+test('a page without a token, or with a refused one, says in a banner to open the printed URL', async ({
+  desk,
+  browser,
+}) => {
+  const context = await browser.newContext()
+  try {
+    for (const [url, why] of [
+      [`${desk.origin}/`, 'this page has no token'],
+      [`${desk.origin}/#token=not-the-token`, "the core did not accept this page's token"],
+    ] as const) {
+      const page = await context.newPage()
+      await page.goto(url)
+      const status = connection(page)
+      const expected = `Cannot connect to the core: ${why}; open the URL printed by \`npm run serve\` (it carries the token).`
+      await expect(status).toHaveText(new RegExp(`^${escapeRegExp(expected)} Retrying in \\d+ s…$`))
+      // A banner under the top bar, not squeezed into it.
+      await expect(page.locator('.connection-banner')).toBeVisible()
+      await screenshot(page, `token-refused-${why.split(' ')[1]}`)
+      await expect(page.locator('header.topbar').getByRole('status', { name: 'Connection' })).toHaveCount(0)
+      await page.close()
+    }
+  } finally {
+    await context.close()
+  }
+})
+
+test('pasting the printed #token URL into a tab that could not connect connects it without a reload', async ({
+  desk,
+  browser,
+}) => {
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    await page.goto(`${desk.origin}/`)
+    const status = connection(page)
+    await expect(status).toHaveText(/this page has no token/)
+    // Mark the document: a reload would lose the mark.
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true))
+
+    // What pasting the URL into the address bar does to an open page: only the fragment changes.
+    await page.goto(desk.uiUrl)
+
+    await expect(status).toHaveAttribute('data-state', 'connected')
+    await expect(status).toHaveText('Connected')
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true)
+    await expect(page).toHaveURL(`${desk.origin}/`)
+    await expect(page.locator('.connection-banner')).toBeHidden()
+    await expect(page.locator('header.topbar').getByRole('status', { name: 'Connection' })).toHaveCount(1)
   } finally {
     await context.close()
   }

@@ -34,7 +34,7 @@ export const BADGE = {
   active: 'running',
   waitingOnApproval: 'waiting for approval',
   systemError: 'error',
-  notLoaded: 'not loaded',
+  notLoaded: 'idle',
 } as const
 
 /** Asserts a thread's badge: its `data-status` and the text the user reads. */

@@ -14,6 +14,7 @@ import {
   ipcMain,
   MessageChannelMain,
   safeStorage,
+  screen,
   session,
   shell,
   utilityProcess,
@@ -38,10 +39,12 @@ import { IPC_EVENT, type EventChannel } from './ipcChannels'
 import { senderProblem, type IpcSender, type TrustedRenderer } from './ipcSchemas'
 import { openFileAt } from './openFile'
 import { PORT_REQUEST_CHANNEL } from './portHandoff'
+import { reloadOnCrash } from './rendererRecovery'
 import { Settings } from './settings'
 import { fromUtilityProcess } from './utilityProcess'
 import { createMainWindow, denyPermissions, hardenWebContents, rendererPage } from './window'
 import { WorkerHost } from './workerHost'
+import { initialWindowState, WindowStateKeeper } from './windowState'
 
 const QUIT_TIMEOUT_MS = 5000
 
@@ -236,8 +239,38 @@ function main(): void {
     })
   })
 
+  const windowState = new WindowStateKeeper({
+    store: new Store<Record<string, unknown>>({ name: 'window-state', clearInvalidConfig: true }),
+    log,
+  })
+  const workAreas = () => {
+    const primary = screen.getPrimaryDisplay()
+    return [primary, ...screen.getAllDisplays().filter((d) => d.id !== primary.id)].map((d) => d.workArea)
+  }
+
   const openWindow = () => {
-    const window = createMainWindow(preload, page)
+    const window = createMainWindow(preload, page, initialWindowState(windowState.saved(), workAreas()))
+    windowState.track(window)
+    // A crashed page is reloaded and rejoins the core (a few times; then the user decides).
+    reloadOnCrash(window.webContents, {
+      log,
+      async onGiveUp() {
+        if (window.isDestroyed()) return false
+        const { response } = await dialog.showMessageBox(window, {
+          type: 'error',
+          title: 'codex-desk',
+          message: 'This window keeps crashing.',
+          detail:
+            'codex-desk reloaded it several times within a minute and stopped. The core and its threads were not affected.',
+          buttons: ['Reload', 'Close the window'],
+          defaultId: 0,
+          cancelId: 1,
+          noLink: true,
+        })
+        if (response !== 0 && !window.isDestroyed()) window.close()
+        return response === 0
+      },
+    })
     const id = window.webContents.id
     windows.set(id, window)
     window.on('closed', () => {

@@ -12,6 +12,7 @@ import { BrowserWindow, shell, type Session, type WebContents } from 'electron'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isRendererPage } from './ipcSchemas'
+import { DEFAULT_WINDOW_SIZE, MIN_WINDOW_SIZE, type InitialWindowState } from './windowState'
 
 export interface RendererPage {
   /** What the window loads; IPC senders must show this page (ipcSchemas.ts). */
@@ -81,12 +82,18 @@ export function denyPermissions(session: Session): void {
   session.setPermissionCheckHandler(() => false)
 }
 
-export function createMainWindow(preload: string, page: RendererPage): BrowserWindow {
+/** `initial`: the remembered size and position (windowState.ts), already clamped to a display. */
+export function createMainWindow(
+  preload: string,
+  page: RendererPage,
+  initial: InitialWindowState = { ...DEFAULT_WINDOW_SIZE, maximized: false },
+): BrowserWindow {
   const window = new BrowserWindow({
-    width: 1200,
-    height: 800,
-    minWidth: 640,
-    minHeight: 420,
+    width: initial.width,
+    height: initial.height,
+    ...(initial.x !== undefined && initial.y !== undefined ? { x: initial.x, y: initial.y } : {}),
+    minWidth: MIN_WINDOW_SIZE.width,
+    minHeight: MIN_WINDOW_SIZE.height,
     title: 'codex-desk',
     show: false,
     webPreferences: {
@@ -103,7 +110,10 @@ export function createMainWindow(preload: string, page: RendererPage): BrowserWi
       spellcheck: false,
     },
   })
-  window.once('ready-to-show', () => window.show())
+  window.once('ready-to-show', () => {
+    if (initial.maximized) window.maximize()
+    window.show()
+  })
   void page.load(window).catch((error: unknown) => {
     console.error(`codex-desk: cannot load the app page ${page.url}: ${String(error)}`)
   })

@@ -18,11 +18,16 @@ export interface WebSocketLike {
 
 export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike
 
-/** The browser explains nothing about a refused upgrade, so the message names the likely causes. */
+/**
+ * The browser explains nothing about a refused upgrade (a 401 for the token looks like a core that
+ * is not there), so the message names the likely causes, unless `explain` finds out which one it
+ * was (main.ts asks the page's own server whether it is up).
+ */
 export function openWebSocket(
   url: string,
   protocols: string[],
   create: WebSocketFactory = (u, p) => new WebSocket(u, p) as unknown as WebSocketLike,
+  explain?: () => Promise<string | null>,
 ): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     let socket: WebSocketLike
@@ -36,12 +41,17 @@ export function openWebSocket(
     let closed = false
     const frameListeners: ((frame: string) => void)[] = []
     const closeListeners: ((info: { code: number; reason: string }) => void)[] = []
-    const fail = () =>
-      reject(
-        new Error(
-          `cannot reach ${url} (is the core running there, does it allow this page's origin, and is the token current?)`,
-        ),
+    let failed = false
+    const fail = () => {
+      if (failed) return
+      failed = true
+      const guess = `cannot reach ${url} (is the core running there, does it allow this page's origin, and is the token current?)`
+      if (!explain) return reject(new Error(guess))
+      explain().then(
+        (why) => reject(new Error(why ?? guess)),
+        () => reject(new Error(guess)),
       )
+    }
     socket.addEventListener('error', () => {
       if (!open) fail()
     })

@@ -10,7 +10,7 @@ import { openWebSocket, portChannel } from './channels'
 import { DeskSession, newId, type KeyValueStorage } from './session'
 import { ComposerQueue } from './state/composerQueue'
 import { DeskStore } from './state/store'
-import { resolveTarget } from './target'
+import { resolveTarget, TOKEN_KEY, type Target } from './target'
 import { mountApp } from './view/app'
 
 function sessionStore(): KeyValueStorage | null {
@@ -65,12 +65,34 @@ function watchCore(bridge: DesktopBridge, store: DeskStore, session: DeskSession
   )
 }
 
+const TOKEN_HELP = 'open the URL printed by `npm run serve` (it carries the token)'
+
+/**
+ * Why the websocket to the core that served this page failed: the browser hides a 401 behind a
+ * generic error, so ask the page's own server whether it is up. Up means the token was refused.
+ */
+async function explainRefusal(storage: KeyValueStorage | null): Promise<string | null> {
+  try {
+    const response = await fetch(`${window.location.origin}/`, { method: 'HEAD', cache: 'no-store' })
+    if (!response.ok) return null
+  } catch {
+    return `nothing answers at ${window.location.host}; start the core with \`npm run serve\` and ${TOKEN_HELP}`
+  }
+  return storage?.getItem(TOKEN_KEY)
+    ? `the core did not accept this page's token; ${TOKEN_HELP}`
+    : `this page has no token; ${TOKEN_HELP}`
+}
+
 function start(): void {
   const bridge = window.codexDesk
   const storage = sessionStore()
-  const { target, stripHash } = resolveTarget(window.location, Boolean(bridge), storage)
+  const resolved = resolveTarget(window.location, Boolean(bridge), storage)
+  let target: Target = resolved.target
   // The token stays in this tab's sessionStorage, out of the address bar and its history.
-  if (stripHash) history.replaceState(history.state, '', window.location.pathname + window.location.search)
+  const stripHash = () =>
+    history.replaceState(history.state, '', window.location.pathname + window.location.search)
+  if (resolved.stripHash) stripHash()
+  const servedByCore = !bridge && !new URLSearchParams(window.location.search).get('ws')
 
   const store = new DeskStore()
   const session = new DeskSession({
@@ -79,7 +101,10 @@ function start(): void {
     composerQueue: composerQueue(storage),
     clientVersion: version,
     openChannel: () => {
-      if (target.kind === 'websocket') return openWebSocket(target.url, target.protocols)
+      if (target.kind === 'websocket') {
+        const explain = servedByCore ? () => explainRefusal(storage) : undefined
+        return openWebSocket(target.url, target.protocols, undefined, explain)
+      }
       if (target.kind === 'app' && bridge) {
         return receivePort<MessagePort>(
           window as unknown as MessageEventTarget<MessagePort>,
@@ -96,6 +121,16 @@ function start(): void {
     return
   }
   if (bridge) watchCore(bridge, store, session)
+  else {
+    // The printed `#token=` URL pasted into this tab changes only the fragment: use its token now.
+    window.addEventListener('hashchange', () => {
+      const next = resolveTarget(window.location, false, storage)
+      if (!next.stripHash) return
+      stripHash()
+      target = next.target
+      session.reconnectNow()
+    })
+  }
   session.start()
 }
 

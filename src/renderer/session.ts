@@ -18,7 +18,7 @@ import { AppServerClient, type ClientChannel, type ServerRequestContext } from '
 import { backoffDelayMs } from '../worker/util/retry'
 import { ComposerQueue } from './state/composerQueue'
 import type { ConnectionCause, ThreadItem } from './state/model'
-import { STORE_NOTIFICATIONS, type DeskStore } from './state/store'
+import { STORE_NOTIFICATIONS, type DeskStore, type ListFilter } from './state/store'
 
 export type Decision = 'accept' | 'acceptForSession' | 'decline'
 
@@ -109,6 +109,8 @@ export class DeskSession {
   private readonly held = new Set<string>()
   private pumpScheduled = false
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined
+  /** The latest thread/list of the first page; an older answer (a previous search) is dropped. */
+  private listGeneration = 0
 
   constructor(private readonly options: SessionOptions) {
     this.store = options.store
@@ -257,6 +259,15 @@ export class DeskSession {
     client.onNotification('account/updated', () => void this.readAccount(client))
     client.onNotification('desk/configWarnings/changed', (set) => this.store.replaceDiagnostics(set))
     client.onNotification('thread/unarchived', () => void this.loadThreads(client))
+    client.onNotification('thread/archived', () => {
+      if (this.store.state.listFilter.archived) void this.loadThreads(client)
+    })
+    // A turn ended in a thread (open or not): its row shows the time of that activity.
+    client.onNotification('thread/status/changed', ({ threadId, status }) => {
+      if (status.type !== 'active' && this.store.state.threads.has(threadId)) {
+        void this.refreshActivity(client, threadId)
+      }
+    })
     client.onNotification('warning', (params) => {
       const open = this.store.state.openThreadId
       if (!params.threadId || params.threadId === open) this.store.addNotice(params.message)
@@ -302,16 +313,48 @@ export class DeskSession {
     })
   }
 
+  /** thread/list's filter params for the list's current search and view. */
+  private listParams(): { archived?: boolean; searchTerm?: string } {
+    const { search, archived } = this.store.state.listFilter
+    const term = search.trim()
+    return { ...(archived ? { archived: true } : {}), ...(term ? { searchTerm: term } : {}) }
+  }
+
   private async loadThreads(client: AppServerClient): Promise<void> {
+    const generation = ++this.listGeneration
     try {
       await client.request(
         'thread/list',
-        { limit: THREAD_PAGE, sortKey: 'created_at', sortDirection: 'desc' },
-        { onResult: (r) => this.store.replaceThreadList(r.data, r.nextCursor) },
+        { limit: THREAD_PAGE, sortKey: 'created_at', sortDirection: 'desc', ...this.listParams() },
+        {
+          onResult: (r) => {
+            if (generation === this.listGeneration) this.store.replaceThreadList(r.data, r.nextCursor)
+          },
+        },
       )
     } catch (error) {
       this.fail('Could not load the threads', error, client, true)
     }
+  }
+
+  /** Reads a thread's metadata again for its last activity (no turns). */
+  private async refreshActivity(client: AppServerClient, threadId: string): Promise<void> {
+    try {
+      const { thread } = await client.request('thread/read', { threadId, includeTurns: false })
+      this.store.touchThread(threadId, thread.updatedAt)
+    } catch {
+      // The next list load brings it; a passing failure is not worth a notice.
+    }
+  }
+
+  /** Shows the active or archived threads, optionally only those whose name or preview matches. */
+  async setListFilter(filter: Partial<ListFilter>): Promise<void> {
+    const next = { ...this.store.state.listFilter, ...filter }
+    const current = this.store.state.listFilter
+    if (next.search === current.search && next.archived === current.archived) return
+    this.store.setListFilter(next)
+    const client = this.client
+    if (client && this.initialized.has(client)) await this.loadThreads(client)
   }
 
   private async readAccount(client: AppServerClient): Promise<void> {
@@ -640,14 +683,28 @@ export class DeskSession {
     )
   }
 
-  async archive(threadId: string): Promise<void> {
-    await this.act('Could not archive the thread', async (client) => {
+  /** Archives the thread; true when it was archived (the list offers to undo it). */
+  async archive(threadId: string): Promise<boolean> {
+    const archived = await this.act('Could not archive the thread', async (client) => {
       await client.request('thread/archive', { threadId })
       this.store.applyNotification('thread/archived', { threadId })
       if (this.options.storage?.getItem(OPEN_THREAD_KEY) === threadId) {
         this.options.storage.removeItem(OPEN_THREAD_KEY)
       }
+      return true
     })
+    return archived ?? false
+  }
+
+  /** Brings an archived thread back (Undo, or the archived view); the list is loaded again. */
+  async unarchive(threadId: string): Promise<boolean> {
+    const restored = await this.act('Could not unarchive the thread', async (client) => {
+      await client.request('thread/unarchive', { threadId })
+      if (this.store.state.listFilter.archived) this.store.dropFromList(threadId)
+      else await this.loadThreads(client)
+      return true
+    })
+    return restored ?? false
   }
 
   async rename(threadId: string, name: string): Promise<boolean> {
@@ -663,13 +720,15 @@ export class DeskSession {
     const cursor = this.store.state.moreThreadsCursor
     if (!cursor) return
     await this.act('Could not load more threads', async (client) => {
+      const generation = this.listGeneration
       const page = await client.request('thread/list', {
         cursor,
         limit: THREAD_PAGE,
         sortKey: 'created_at',
         sortDirection: 'desc',
+        ...this.listParams(),
       })
-      this.store.addThreadPage(page.data, page.nextCursor)
+      if (generation === this.listGeneration) this.store.addThreadPage(page.data, page.nextCursor)
     })
   }
 

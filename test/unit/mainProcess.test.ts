@@ -36,6 +36,8 @@ const fake = vi.hoisted(() => ({
   permissionAnswers: [] as boolean[],
   quit: { calls: 0, done: false },
   app: undefined as unknown,
+  /** Work areas of the stand-in's displays, the primary first. */
+  displays: [{ id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1050 } }],
 }))
 
 vi.mock('electron-store', async () => {
@@ -122,6 +124,10 @@ vi.mock('electron', async () => {
     isDestroyed() {
       return false
     }
+    reloads = 0
+    reload() {
+      this.reloads++
+    }
   }
   class BrowserWindow extends EventEmitter {
     readonly webContents = new WebContents()
@@ -139,6 +145,10 @@ vi.mock('electron', async () => {
     }
     isDestroyed = () => false
     isMinimized = () => false
+    isMaximized = () => false
+    getNormalBounds = () => ({ x: 0, y: 0, width: 1200, height: 800 })
+    maximize() {}
+    close() {}
     restore() {}
     show() {}
     focus() {}
@@ -190,6 +200,10 @@ vi.mock('electron', async () => {
       on: (channel: string, listener: Handler) => void fake.listeners.set(channel, listener),
     },
     safeStorage: aesCipher(),
+    screen: {
+      getPrimaryDisplay: () => fake.displays[0],
+      getAllDisplays: () => fake.displays,
+    },
     session: {
       defaultSession: {
         setPermissionRequestHandler: (handler: (c: unknown, p: string, cb: (ok: boolean) => void) => void) =>
@@ -217,8 +231,8 @@ interface FakeWebContents extends EventEmitter {
   windowOpenHandler: (details: { url: string }) => { action: string }
 }
 interface FakeWindow {
-  options: { webPreferences: Record<string, unknown> }
-  webContents: FakeWebContents
+  options: { webPreferences: Record<string, unknown>; width?: number; height?: number; x?: number }
+  webContents: FakeWebContents & { reloads: number }
   loaded: string
 }
 
@@ -274,6 +288,20 @@ describe('the main process', () => {
     expect(window.options.webPreferences.preload).toMatch(/[/\\]preload[/\\]index\.cjs$/)
     expect(window.loaded).toBe(join(REPO_ROOT, 'src/renderer/index.html'))
     expect(fake.permissionAnswers).toEqual([false, false])
+  })
+
+  it('opens the first window at the default size, placed by the system (nothing saved yet)', () => {
+    expect(window.options).toMatchObject({ width: 1200, height: 800, minWidth: 640, minHeight: 420 })
+    expect(window.options.x).toBeUndefined()
+  })
+
+  it('reloads a window whose renderer crashed, so the page rejoins the core', async () => {
+    window.webContents.emit('render-process-gone', {}, { reason: 'crashed', exitCode: 139 })
+    await until(() => window.webContents.reloads === 1, 'the reload')
+    // A window closed normally is not reloaded.
+    window.webContents.emit('render-process-gone', {}, { reason: 'clean-exit', exitCode: 0 })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(window.webContents.reloads).toBe(1)
   })
 
   it('denies new windows and sends web links to the system browser', () => {

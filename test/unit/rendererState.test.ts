@@ -416,7 +416,7 @@ describe('renderer model', () => {
       { status: 'active', label: 'running' },
       { status: 'waitingOnApproval', label: 'waiting for approval' },
       { status: 'systemError', label: 'error' },
-      { status: 'notLoaded', label: 'not loaded' },
+      { status: 'notLoaded', label: 'idle' },
     ])
   })
 

@@ -22,7 +22,7 @@ const BADGE_LABELS: Record<BadgeStatus, string> = {
   active: 'running',
   waitingOnApproval: 'waiting for approval',
   systemError: 'error',
-  notLoaded: 'not loaded',
+  notLoaded: 'idle',
 }
 
 export function badgeOf(status: ThreadStatus): Badge {

@@ -35,6 +35,7 @@ import {
   withoutSet,
   type DiagnosticsSet,
 } from './diagnosticsSet'
+import { turnDiffFromItems } from './turnDiff'
 
 export interface TurnView {
   id: string
@@ -86,6 +87,12 @@ export interface AccountState {
   error: string | null
 }
 
+/** What the thread list shows: the active or the archived threads, optionally only those matching a search. */
+export interface ListFilter {
+  search: string
+  archived: boolean
+}
+
 export interface Notice {
   id: number
   message: string
@@ -98,6 +105,8 @@ export interface DeskState {
   threads: Map<string, Thread>
   /** More pages of thread/list remain (its `nextCursor`). */
   moreThreadsCursor: string | null
+  /** The list's search and archived view (the thread/list request is made with them). */
+  listFilter: ListFilter
   /** Threads seen but not listed (sub-agents, or one opened by id): titles for links. */
   known: Map<string, Thread>
   /** The last status of every thread heard of (thread/status/changed is broadcast). */
@@ -164,6 +173,7 @@ export class DeskStore {
     core: null,
     threads: new Map(),
     moreThreadsCursor: null,
+    listFilter: { search: '', archived: false },
     known: new Map(),
     statuses: new Map(),
     openThreadId: null,
@@ -327,6 +337,44 @@ export class DeskStore {
     }
   }
 
+  /** The list now shows other threads (a search, the archived view); the session reloads it. */
+  setListFilter(filter: ListFilter): void {
+    this.state.listFilter = filter
+    this.emit({ kind: 'threads' })
+  }
+
+  /** The list shows what thread/list returns unfiltered: new threads join it as they start. */
+  private listIsUnfiltered(): boolean {
+    return !this.state.listFilter.archived && this.state.listFilter.search.trim() === ''
+  }
+
+  /** A row leaves the list (unarchived from the archived view, ...). */
+  dropFromList(threadId: string): void {
+    if (!this.state.threads.delete(threadId)) return
+    this.sortedIds = null
+    this.emit({ kind: 'threads' })
+  }
+
+  /**
+   * The thread's last activity moved (a turn started or ended; its time as the core reported it):
+   * the list shows last activity, as thread/list's `updatedAt` does.
+   */
+  touchThread(threadId: string, updatedAt: number): void {
+    let changed = false
+    for (const map of [this.state.threads, this.state.known]) {
+      const thread = map.get(threadId)
+      if (thread && updatedAt > thread.updatedAt) {
+        map.set(threadId, { ...thread, updatedAt })
+        changed = true
+      }
+    }
+    const view = this.state.view
+    if (view?.threadId === threadId && view.thread && updatedAt > view.thread.updatedAt) {
+      view.thread = { ...view.thread, updatedAt }
+    }
+    if (changed) this.emit({ kind: 'threads' })
+  }
+
   /** Stores a thread's metadata (without turns) and its status. */
   private remember(thread: Thread, listed: boolean): void {
     const meta: Thread = thread.turns.length ? { ...thread, turns: [] } : thread
@@ -469,7 +517,7 @@ export class DeskStore {
   }
 
   private onThreadStarted({ thread }: NotificationParams<'thread/started'>): void {
-    this.remember(thread as Thread, !isSubAgentThread(thread as Thread))
+    this.remember(thread as Thread, !isSubAgentThread(thread as Thread) && this.listIsUnfiltered())
     this.emit({ kind: 'threads' })
   }
 
@@ -524,6 +572,8 @@ export class DeskStore {
       turnView.items.push(copy)
       turnView.itemById.set(copy.id, copy)
     }
+    // A past turn's diff is not stored with it: rebuilt from its file changes.
+    if (turn.status !== 'inProgress') turnView.diff = turnDiffFromItems(turn.items, view.thread?.cwd ?? null)
     view.turns.push(turnView)
     view.turnById.set(turn.id, turnView)
     return turnView
@@ -531,6 +581,8 @@ export class DeskStore {
 
   /** turn/started (a new turn) or turn/completed (a summary: status and final messages, never fewer items). */
   private onTurn({ threadId, turn }: NotificationParams<'turn/started'>, completed: boolean): void {
+    const at = (completed ? turn.completedAt : turn.startedAt) ?? turn.startedAt
+    if (at) this.touchThread(threadId, at)
     const view = this.viewFor(threadId)
     if (!view) return
     const existing = view.turnById.get(turn.id)

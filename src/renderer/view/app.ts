@@ -13,6 +13,7 @@ import { Diagnostics } from './diagnostics'
 import { h, icon, replaceChildren } from './dom'
 import type { ItemContext } from './items'
 import { SettingsDialog } from './settings'
+import { installShortcuts } from './shortcuts'
 import { ThreadList } from './threadList'
 import { ThreadPane } from './threadPane'
 
@@ -112,12 +113,44 @@ export function mountApp(options: {
   root.append(h('div', { class: 'panes' }, threadList.root, main))
   if (settings) root.append(settings.root)
   threadList.root.addEventListener('thread-opened', () => pane.focusComposer())
+  const help = installShortcuts(document, root, {
+    newThread: () => threadList.startNewThread(),
+    search: () => threadList.focusSearch(),
+    nextThread: () => threadList.openAdjacent(1),
+    previousThread: () => threadList.openAdjacent(-1),
+    focusComposer: () => pane.focusComposer(),
+    interrupt: () => {
+      if (!store.runningTurn()) return false
+      void session.interrupt()
+    },
+  })
+  topbar.insertBefore(
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'icon-button shortcuts-button',
+        'aria-label': 'Keyboard shortcuts',
+        title: 'Keyboard shortcuts (?)',
+        onclick: () => help.toggle(),
+      },
+      '?',
+    ),
+    connection,
+  )
+  // Connection problems get a banner of their own under the top bar; the bar keeps the short state.
+  const connectionBanner = h('div', { class: 'connection-banner', hidden: true })
+  topbar.after(connectionBanner)
 
   const renderConnection = () => {
     const view = store.state.connection
     connection.dataset.state = view.state
     connection.textContent = connectionText(view)
     connection.title = view.state === 'connected' ? view.userAgent : ''
+    const problem = view.state === 'reconnecting' || view.state === 'offline'
+    if (problem && connection.parentElement !== connectionBanner) connectionBanner.append(connection)
+    else if (!problem && connection.parentElement !== topbar) topbar?.append(connection)
+    connectionBanner.hidden = !problem
   }
 
   const renderCore = () => {

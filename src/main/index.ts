@@ -13,6 +13,7 @@ import {
   dialog,
   ipcMain,
   MessageChannelMain,
+  Notification,
   safeStorage,
   screen,
   session,
@@ -34,6 +35,7 @@ import { DEFAULT_OAUTH_SETTINGS, parseOAuthSettings, type OAuthSettings } from '
 import { TokenOwner } from './auth/tokenOwner'
 import { TokenStore } from './auth/tokenStore'
 import { CoreController, type CorePorts } from './coreSession'
+import { Attention, electronAttentionShell } from './attention'
 import { DesktopIpc, settingsView } from './desktopIpc'
 import { IPC_EVENT, type EventChannel } from './ipcChannels'
 import { senderProblem, type IpcSender, type TrustedRenderer } from './ipcSchemas'
@@ -194,6 +196,12 @@ function main(): void {
         openPath: (path) => shell.openPath(path),
       }),
     copyText: (text) => clipboard.writeText(text),
+    // Notifications and the dock/taskbar badge for approvals waiting and turns ending (attention.ts).
+    attention: new Attention(electronAttentionShell({ Notification, app }), () => {
+      const window = [...windows.values()].find((w) => !w.isDestroyed())
+      if (window?.isMinimized()) window.restore()
+      return window ?? null
+    }),
     appInfo,
     async confirmEditorCommand(command, sender) {
       const options: MessageBoxOptions = {

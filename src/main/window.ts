@@ -76,10 +76,15 @@ export function hardenWebContents(contents: WebContents, page: RendererPage): vo
   contents.on('will-attach-webview', (event) => event.preventDefault())
 }
 
-/** The app's session grants nothing: no camera, notifications, geolocation, clipboard read, … */
+/**
+ * The app's session grants nothing but writing plain text to the clipboard (a code block's Copy
+ * button): no camera, web notifications (the main process shows them), geolocation, clipboard read, …
+ */
 export function denyPermissions(session: Session): void {
-  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  session.setPermissionCheckHandler(() => false)
+  session.setPermissionRequestHandler((_contents, permission, callback) =>
+    callback(permission === 'clipboard-sanitized-write'),
+  )
+  session.setPermissionCheckHandler((_contents, permission) => permission === 'clipboard-sanitized-write')
 }
 
 /** `initial`: the remembered size and position (windowState.ts), already clamped to a display. */

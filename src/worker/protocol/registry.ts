@@ -13,6 +13,7 @@ import { extensionNotifications, extensionRequests } from './extensions'
 import { historyNotifications, historyRequests } from './threadHistory'
 import { planNotifications } from './plan'
 import { compactRequests } from './compact'
+import { mcpNotifications, mcpRequests, mcpServerRequests } from './mcp'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -148,6 +149,8 @@ export const clientRequests = {
   ...extensionRequests,
   ...historyRequests,
   ...compactRequests,
+  // After extensionRequests: MCP's `mcpServerStatus/list` replaces the older entry there.
+  ...mcpRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {
@@ -184,6 +187,7 @@ export const serverNotifications = {
   ...extensionNotifications,
   ...historyNotifications,
   ...planNotifications,
+  ...mcpNotifications,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {
@@ -200,6 +204,7 @@ export const serverRequests = {
     response: FileChangeRequestApprovalResponse,
   },
   'item/tool/call': { params: DynamicToolCallParams, response: DynamicToolCallResponse },
+  ...mcpServerRequests,
 } as const satisfies Record<string, ServerRequestSpec>
 
 export type ClientRequests = typeof clientRequests

@@ -27,6 +27,7 @@ import { modelHandlers } from './models'
 import { extensionHandlers } from './extensions'
 import { historyHandlers } from './threadHistory'
 import { compactHandlers } from './compact'
+import { mcpHandlers } from './mcp'
 import type { ToolHost } from '../agent/tools'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
@@ -92,6 +93,9 @@ export class AppServer {
     // The skills catalog's folder watchers are released when the core closes.
     const extensions = extensionHandlers(this)
     this.disposables.add(extensions)
+    // The one MCP runtime of this core (its servers stop when the core closes).
+    const mcp = mcpHandlers(this)
+    this.disposables.add(mcp)
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
@@ -113,6 +117,7 @@ export class AppServer {
       ...extensions.handlers,
       ...historyHandlers(this),
       ...compactHandlers(() => this.threadSystem()),
+      ...mcp.handlers,
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,

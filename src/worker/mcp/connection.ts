@@ -44,6 +44,9 @@ export class McpConnection {
   private client: Client | null = null
   private closing = false
   private lostListener: ((reason: string) => void) | null = null
+  /** Progress listeners by the `progressToken` this connection sent. */
+  private readonly progress = new Map<string, (message: string) => void>()
+  private nextToken = 1
   inventory: McpInventory | null = null
   /** The server process (stdio), for `ps` and the tests. */
   pid: number | null = null
@@ -96,6 +99,21 @@ export class McpConnection {
 
   private async connect(client: Client, transport: Transport): Promise<McpInventory> {
     await client.connect(transport)
+    // Progress is taken off the wire here, in order: the SDK hands notifications to their handlers a
+    // tick later, after a response that arrived in the same chunk has already dropped the listener.
+    const deliver = transport.onmessage
+    transport.onmessage = (message, extra) => {
+      const m = message as { method?: string; params?: Record<string, unknown> }
+      if (m.method === 'notifications/progress' && m.params) {
+        const listener = this.progress.get(String(m.params.progressToken))
+        if (listener) {
+          const { progress, total, message: text } = m.params
+          listener(typeof text === 'string' ? text : total !== undefined ? `${progress}/${total}` : `${progress}`)
+          return
+        }
+      }
+      deliver?.(message, extra)
+    }
     const pid = (transport as { pid?: number | null }).pid
     this.pid = typeof pid === 'number' ? pid : null
     const capabilities = (client.getServerCapabilities() ?? null) as Record<string, unknown> | null
@@ -179,27 +197,18 @@ export class McpConnection {
 
   async callTool(tool: string, args: unknown, options: CallOptions): Promise<McpCallResult> {
     const client = this.requireClient()
-    const { onProgress } = options
+    const token = options.onProgress ? `codex-desk-${this.nextToken++}` : null
+    if (token && options.onProgress) this.progress.set(token, options.onProgress)
+    const meta = { ...options.meta, ...(token ? { progressToken: token } : {}) }
     try {
       const result = await client.callTool(
         {
           name: tool,
           ...(args !== undefined && args !== null ? { arguments: args as Record<string, unknown> } : {}),
-          ...(options.meta ? { _meta: options.meta } : {}),
+          ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
         },
         undefined,
-        {
-          timeout: options.timeoutMs,
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(onProgress
-            ? {
-                onprogress: (p: { progress: number; total?: number; message?: string }) =>
-                  onProgress(
-                    p.message ?? (p.total !== undefined ? `${p.progress}/${p.total}` : `${p.progress}`),
-                  ),
-              }
-            : {}),
-        },
+        { timeout: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) },
       )
       return result as McpCallResult
     } catch (error) {
@@ -207,6 +216,8 @@ export class McpConnection {
         throw new McpTimeoutError(`timed out awaiting tools/call after ${options.timeoutMs / 1000}s`)
       }
       throw error
+    } finally {
+      if (token) this.progress.delete(token)
     }
   }
 

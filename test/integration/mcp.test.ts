@@ -24,28 +24,32 @@ import { withTimeout, type ServerMessage, type TestClient } from '../support/tes
 const { harness, removeAfter } = harnessesPerTest()
 
 /** `[mcp_servers.NAME]` running the test server, its pid files in `pidDir`. */
-function serverConfig(pidDir: string, extra: { prefix?: string; name?: string } = {}): string {
+function serverConfig(pidDir: string, extra: { prefix?: string; toolTimeoutSec?: number } = {}): string {
   const env = [`MCP_TEST_PID_DIR = ${JSON.stringify(pidDir)}`]
   if (extra.prefix) env.push(`MCP_TEST_TOOL_PREFIX = ${JSON.stringify(extra.prefix)}`)
   return [
-    `[mcp_servers.${extra.name ?? 'test'}]`,
+    '[mcp_servers.test]',
     `command = ${JSON.stringify(process.execPath)}`,
     `args = ["--import", "tsx", ${JSON.stringify(join(REPO_ROOT, 'test/support/mcpServer.ts'))}]`,
     `cwd = ${JSON.stringify(REPO_ROOT)}`,
     `env = { ${env.join(', ')} }`,
     // Generous: the test server starts through tsx, on a busy machine.
     'startup_timeout_sec = 60',
+    ...(extra.toolTimeoutSec ? [`tool_timeout_sec = ${extra.toolTimeoutSec}`] : []),
     '',
   ].join('\n')
 }
 
-async function mcpHarness(transport: TransportKind): Promise<{ h: Harness; pidDir: string }> {
+async function mcpHarness(
+  transport: TransportKind,
+  extra: { toolTimeoutSec?: number } = {},
+): Promise<{ h: Harness; pidDir: string }> {
   const pids = removeAfter(await makeTempDir('mcp-pids-'))
-  const h = await harness(transport, { config: settings(pids.path) })
+  const h = await harness(transport, { config: settings(pids.path, extra) })
   return { h, pidDir: pids.path }
 }
 
-function settings(pidDir: string, extra: { prefix?: string } = {}): string {
+function settings(pidDir: string, extra: { prefix?: string; toolTimeoutSec?: number } = {}): string {
   return `approval_policy = "on-request"\n${serverConfig(pidDir, extra)}`
 }
 
@@ -140,7 +144,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('MCP servers over %s', (transport)
         { name: 'greeting', uri: GREETING_URI, mimeType: 'text/plain', description: 'A greeting.' },
       ],
     })
-    expect(Object.keys(server?.tools ?? {}).sort()).toEqual(['count', 'crash', 'echo'])
+    expect(Object.keys(server?.tools ?? {}).sort()).toEqual(['count', 'crash', 'echo', 'wait'])
     expect(server?.tools.echo).toMatchObject({ name: 'echo', annotations: { readOnlyHint: true } })
     for (const status of ['starting', 'ready']) {
       const note = await client.waitForNotification(
@@ -177,6 +181,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('MCP servers over %s', (transport)
           strict: false,
           parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
         },
+        expect.objectContaining({ type: 'function', name: 'wait' }),
       ],
     })
 
@@ -257,6 +262,58 @@ describe('MCP tool calls', () => {
   })
 })
 
+describe('MCP tool calls, continued', () => {
+  it('fails a call that outlasts the tool timeout, and the turn goes on', async () => {
+    const { h } = await mcpHarness('ws', { toolTimeoutSec: 1 })
+    const client = await h.connect()
+    const { thread } = await startThread(client)
+    h.model.enqueue(namespacedCall('mcp__test', 'wait', { ms: 20_000 }, 'call_slow'), text('done'))
+    const completedTurn = await turn(client, thread.id, 'wait')
+    expect((completedTurn.params as { turn: { status: string } }).turn.status).toBe('completed')
+    const { completed } = await itemEvents(client, 'call_slow')
+    const message = 'timed out awaiting tools/call after 1s'
+    expect(completed).toMatchObject({ status: 'failed', error: { message } })
+    expect(functionOutput(h.model.requests, 'call_slow')).toEqual([
+      { type: 'input_text', text: expect.stringMatching(/^Wall time:/) },
+      { type: 'input_text', text: message },
+    ])
+  })
+
+  it("offers codex's resource tools and reads a resource for the model", async () => {
+    const { h } = await mcpHarness('ws')
+    const client = await h.connect()
+    const { thread } = await startThread(client)
+    const read = { id: 'fc_read', type: 'function_call', status: 'completed', name: 'read_mcp_resource' }
+    const args = JSON.stringify({ server: 'test', uri: GREETING_URI })
+    h.model.enqueue(
+      [
+        event('response.output_item.done', {
+          output_index: 0,
+          item: { ...read, call_id: 'call_read', arguments: args },
+        }),
+      ],
+      text('done'),
+    )
+    await turn(client, thread.id, 'read it')
+    const names = (h.model.requests[0]?.body as { tools: { name: string }[] }).tools.map((t) => t.name)
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'list_mcp_resources',
+        'list_mcp_resource_templates',
+        'read_mcp_resource',
+        'mcp__test',
+      ]),
+    )
+    const { completed } = await itemEvents(client, 'call_read')
+    expect(completed).toMatchObject({ server: 'test', tool: 'read_mcp_resource', status: 'completed' })
+    expect(JSON.parse(functionOutput(h.model.requests, 'call_read') as string)).toEqual({
+      server: 'test',
+      uri: GREETING_URI,
+      contents: [{ uri: GREETING_URI, mimeType: 'text/plain', text: GREETING_TEXT }],
+    })
+  })
+})
+
 describe('the shared MCP runtime', () => {
   it('runs one server process for two threads and two clients, as a child of the core', async () => {
     const { h, pidDir } = await mcpHarness('ws')
@@ -323,7 +380,12 @@ describe('the shared MCP runtime', () => {
     expectCodexShape('McpServerRefreshResponse', reloaded)
     expect(reloaded).toEqual({})
     const list = await client.request('mcpServerStatus/list', {})
-    expect(Object.keys(list.data[0]?.tools ?? {}).sort()).toEqual(['v2_count', 'v2_crash', 'v2_echo'])
+    expect(Object.keys(list.data[0]?.tools ?? {}).sort()).toEqual([
+      'v2_count',
+      'v2_crash',
+      'v2_echo',
+      'v2_wait',
+    ])
     await until(() => !livePids(pidDir).includes(old as number), 'the old server process to end')
     expect(livePids(pidDir)).toHaveLength(1)
   })

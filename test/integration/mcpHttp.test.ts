@@ -43,7 +43,7 @@ describe('MCP servers over streamable HTTP', () => {
       httpOrigin: new URL(server.url).origin,
       toolsError: null,
     })
-    expect(Object.keys(list.data[0]?.tools ?? {}).sort()).toEqual(['count', 'crash', 'echo'])
+    expect(Object.keys(list.data[0]?.tools ?? {}).sort()).toEqual(['count', 'crash', 'echo', 'wait'])
     expect(server.authorizations.length).toBeGreaterThan(0)
     expect(new Set(server.authorizations)).toEqual(new Set(['Bearer secret-token']))
 

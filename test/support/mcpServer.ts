@@ -1,7 +1,8 @@
 /**
  * A real MCP server written with `@modelcontextprotocol/sdk`, for the MCP tests: the tool `echo`,
- * the tool `count` (reports progress), the tool `crash` (the process exits, as a crashing server
- * would), and the resource `test://greeting`. Run as a script it serves stdio:
+ * the tool `count` (reports progress; not read-only, so it needs approval), the tool `wait` (answers
+ * late), the tool `crash` (the process exits, as a crashing server would), and the resource
+ * `test://greeting`. Run as a script it serves stdio:
  *
  *   node --import tsx test/support/mcpServer.ts            (cwd: the repository)
  *
@@ -62,6 +63,18 @@ export function createTestMcpServer(
         }
       }
       return { content: [{ type: 'text', text: `counted to ${n}` }] }
+    },
+  )
+  server.registerTool(
+    `${prefix}wait`,
+    {
+      description: 'Answers after ms milliseconds.',
+      inputSchema: { ms: z.number() },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ ms }) => {
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return { content: [{ type: 'text', text: `waited ${ms} ms` }] }
     },
   )
   server.registerTool(

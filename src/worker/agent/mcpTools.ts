@@ -45,6 +45,15 @@ export interface McpToolSource {
     args: unknown,
     options: { signal?: AbortSignal; onProgress?: (message: string) => void },
   ): Promise<McpCallOutcome>
+  /** What running servers offer to read (one server, or all); rejects for an unknown server. */
+  resources(server: string | null): Promise<McpServerResources[]>
+  readResource(server: string, uri: string): Promise<{ contents: unknown[] }>
+}
+
+export interface McpServerResources {
+  server: string
+  resources: Record<string, unknown>[]
+  resourceTemplates: Record<string, unknown>[]
 }
 
 /** The core's MCP tools, or null when it has none configured (set by the core at start). */
@@ -66,13 +75,157 @@ export async function withMcpTools(host: ToolHost): Promise<ToolHost> {
   if (tools.length === 0) return host
   const byName = new Map(tools.map((t) => [`${t.namespace}\0${t.name}`, t]))
   return {
-    specs: (thread, settings) => [...host.specs(thread, settings), ...namespaceSpecs(tools)],
+    specs: (thread, settings) => [
+      ...host.specs(thread, settings),
+      ...RESOURCE_TOOLS,
+      ...namespaceSpecs(tools),
+    ],
     call: (call, services) => {
       const entry = call.namespace ? byName.get(`${call.namespace}\0${call.name}`) : undefined
-      return entry ? runMcpCall(mcp, entry, call, services) : host.call(call, services)
+      if (entry) return runMcpCall(mcp, entry, call, services)
+      if (!call.namespace && RESOURCE_TOOL_NAMES.has(call.name)) return runResourceTool(mcp, call, services)
+      return host.call(call, services)
     },
     ...(host.dispose ? { dispose: () => host.dispose?.() } : {}),
   }
+}
+
+const cursorParam = (what: string) => ({
+  type: 'string',
+  description: `Opaque cursor from a previous ${what} call; omit for the first page.`,
+})
+
+/** codex's tools for MCP resources (descriptions as codex 0.169 sends them), offered with any server. */
+const RESOURCE_TOOLS = [
+  {
+    type: 'function',
+    name: 'list_mcp_resources',
+    description:
+      'Lists resources provided by MCP servers. Resources allow servers to share data that provides context to language models, such as files, database schemas, or application-specific information. Prefer resources over web search when possible.',
+    strict: false,
+    parameters: {
+      type: 'object',
+      properties: {
+        cursor: cursorParam('list_mcp_resources'),
+        server: {
+          type: 'string',
+          description: 'MCP server name. Omit to list resources from every configured server.',
+        },
+      },
+      additionalProperties: false,
+    },
+  },
+  {
+    type: 'function',
+    name: 'list_mcp_resource_templates',
+    description:
+      'Lists resource templates provided by MCP servers. Parameterized resource templates allow servers to share data that takes parameters and provides context to language models, such as files, database schemas, or application-specific information. Prefer resource templates over web search when possible.',
+    strict: false,
+    parameters: {
+      type: 'object',
+      properties: {
+        cursor: cursorParam('list_mcp_resource_templates'),
+        server: {
+          type: 'string',
+          description: 'MCP server name. Omit to list resource templates from every configured server.',
+        },
+      },
+      additionalProperties: false,
+    },
+  },
+  {
+    type: 'function',
+    name: 'read_mcp_resource',
+    description: 'Read a specific resource from an MCP server given the server name and resource URI.',
+    strict: false,
+    parameters: {
+      type: 'object',
+      properties: {
+        server: {
+          type: 'string',
+          description:
+            "MCP server name exactly as configured. Must match the 'server' field returned by list_mcp_resources.",
+        },
+        uri: {
+          type: 'string',
+          description: 'Resource URI to read. Must be one of the URIs returned by list_mcp_resources.',
+        },
+      },
+      required: ['server', 'uri'],
+      additionalProperties: false,
+    },
+  },
+]
+const RESOURCE_TOOL_NAMES = new Set(RESOURCE_TOOLS.map((tool) => tool.name))
+
+/**
+ * The resource tools as codex runs them: an `mcpToolCall` item (server `codex` when no server was
+ * named), and the JSON answer as the model's output, as it is (no wall time).
+ */
+async function runResourceTool(
+  mcp: McpToolSource,
+  call: ToolCall,
+  services: ToolServices,
+): Promise<ToolOutput> {
+  const parsed = parseArguments(call)
+  const args = (
+    parsed.ok && typeof parsed.value === 'object' && parsed.value !== null ? parsed.value : {}
+  ) as {
+    server?: unknown
+    uri?: unknown
+  }
+  const server = typeof args.server === 'string' ? args.server : null
+  const started = Date.now()
+  const item: McpItem = {
+    type: 'mcpToolCall',
+    id: call.callId,
+    server: server ?? 'codex',
+    tool: call.name,
+    status: 'inProgress',
+    arguments: parsed.ok ? parsed.value : call.arguments,
+    appContext: null,
+    mcpAppUi: null,
+    pluginId: null,
+    readOnlyHint: null,
+    result: null,
+    error: null,
+    durationMs: null,
+  }
+  await services.startItem(item)
+  let answer: unknown
+  try {
+    if (!parsed.ok) throw new Error(parsed.message)
+    if (call.name === 'read_mcp_resource') {
+      if (!server || typeof args.uri !== 'string')
+        throw new Error('read_mcp_resource needs `server` and `uri`')
+      answer = { server, uri: args.uri, ...(await mcp.readResource(server, args.uri)) }
+    } else {
+      const key = call.name === 'list_mcp_resources' ? 'resources' : 'resourceTemplates'
+      const listed = await mcp.resources(server)
+      const entries = listed.flatMap((s) =>
+        s[key].map((entry) => (server ? entry : { server: s.server, ...entry })),
+      )
+      answer = server ? { server, [key]: entries } : { [key]: entries }
+    }
+  } catch (error) {
+    if (services.signal.aborted) throw error
+    const message = (error as Error).message
+    await services.completeItem({
+      ...item,
+      status: 'failed',
+      error: { message },
+      durationMs: Date.now() - started,
+    })
+    return message
+  }
+  const text = JSON.stringify(answer)
+  await services.completeItem({
+    ...item,
+    status: 'completed',
+    result: { content: [{ type: 'text', text }], structuredContent: null, _meta: null },
+    durationMs: Date.now() - started,
+  })
+  return text
 }
 
 function namespaceSpecs(tools: readonly McpToolEntry[]): unknown[] {

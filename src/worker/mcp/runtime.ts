@@ -7,7 +7,7 @@
  * It must never start a second process for a server that is running, nor leave one behind on
  * dispose. Threads reach it through the agent's `McpToolSource` interface only.
  */
-import type { McpToolEntry, McpToolSource } from '../agent/mcpTools'
+import type { McpServerResources, McpToolEntry, McpToolSource } from '../agent/mcpTools'
 import type { McpServerStartupState } from '../protocol/mcp'
 import type { Logger } from '../util/log'
 import { parseMcpServer, toolAllowed, type McpServerConfig } from './config'
@@ -234,6 +234,18 @@ export class McpRuntime implements McpToolSource {
     return this.connected(server).connection.readResource(uri)
   }
 
+  /** The resources and templates running servers listed at start (one server, or every one). */
+  async resources(server: string | null): Promise<McpServerResources[]> {
+    await this.settled()
+    if (server !== null) {
+      const { slot, connection } = this.connected(server)
+      return [{ server: slot.name, ...pickResources(connection.inventory) }]
+    }
+    return this.snapshot()
+      .filter((s) => s.inventory)
+      .map((s) => ({ server: s.name, ...pickResources(s.inventory) }))
+  }
+
   /** Stops every server (their processes end); nothing starts afterwards. */
   async dispose(): Promise<void> {
     this.disposed = true
@@ -243,3 +255,7 @@ export class McpRuntime implements McpToolSource {
 }
 
 export class McpUnknownServerError extends Error {}
+
+function pickResources(inventory: McpInventory | null): Omit<McpServerResources, 'server'> {
+  return { resources: inventory?.resources ?? [], resourceTemplates: inventory?.resourceTemplates ?? [] }
+}

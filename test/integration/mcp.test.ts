@@ -15,6 +15,7 @@ import { event, functionOutput, text, type Step } from '../support/modelServer'
 import {
   harnessesPerTest,
   modelConfig,
+  startHarness,
   startThread,
   type Harness,
   type TransportKind,
@@ -330,6 +331,19 @@ describe('the shared MCP runtime', () => {
     const pids = livePids(pidDir)
     expect(pids).toHaveLength(1)
     expect(parentOf(pids[0] as number)).toBe(h.proc.child.pid)
+  })
+
+  it('ends the server process when the core shuts down', async () => {
+    const pids = removeAfter(await makeTempDir('mcp-pids-'))
+    const h = await startHarness('ws', { config: settings(pids.path) })
+    try {
+      const client = await h.connect()
+      await client.request('mcpServerStatus/list', {})
+      expect(livePids(pids.path)).toHaveLength(1)
+    } finally {
+      await h.dispose()
+    }
+    await until(() => livePids(pids.path).length === 0, 'the server process to end')
   })
 
   it('restarts a server that crashed and reports it', async () => {

@@ -24,6 +24,8 @@ export interface ToolCall {
   callId: string
   /** The raw JSON argument string the model produced. */
   arguments: string
+  /** The namespace tool the function belongs to (MCP servers: `mcp__<server>`). */
+  namespace?: string
 }
 
 export interface RequestOptions {

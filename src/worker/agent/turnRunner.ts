@@ -40,6 +40,7 @@ import { leadingMessages } from './instructions'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
 import { effectiveContextWindow } from './modelCatalog'
 import { ModelError } from './modelErrors'
+import { withMcpTools } from './mcpTools'
 import type { RequestOptions, ToolHost, ToolServices } from './tools'
 import { turnInput } from './turnContext'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
@@ -244,7 +245,7 @@ export class TurnRunner implements RunningTurn {
     const { host } = this
     const settings = host.settings()
     const client = host.modelClient(settings)
-    const tools = await host.tools()
+    const tools = await withMcpTools(await host.tools())
     // The base instructions lead the input as codex sends them (no `instructions` field).
     const input = await turnInput(host.thread, this.turn.id, settings, async (item) => {
       await this.persist('response_item', { turnId: this.turn.id, item })
@@ -262,7 +263,7 @@ export class TurnRunner implements RunningTurn {
       ...(this.outputSchema != null ? { extraBody: { text: outputFormat(this.outputSchema) } } : {}),
     }
     const streaming = new Map<number, Streaming>()
-    const calls: { name: string; callId: string; arguments: string }[] = []
+    const calls: { name: string; callId: string; arguments: string; namespace?: string }[] = []
     for await (const event of client.stream(request, this.abort.signal)) {
       await this.onModelEvent(event, streaming, calls, settings)
     }
@@ -382,7 +383,7 @@ export class TurnRunner implements RunningTurn {
   private async onModelEvent(
     event: ModelEvent,
     streaming: Map<number, Streaming>,
-    calls: { name: string; callId: string; arguments: string }[],
+    calls: { name: string; callId: string; arguments: string; namespace?: string }[],
     settings: ResolvedThreadSettings,
   ): Promise<void> {
     // The delta path builds each notification's params directly: it runs once per delta. A delta is
@@ -562,7 +563,7 @@ export class TurnRunner implements RunningTurn {
   private async completeOutput(
     output: ResponseOutputItem,
     state: Streaming | undefined,
-    calls: { name: string; callId: string; arguments: string }[],
+    calls: { name: string; callId: string; arguments: string; namespace?: string }[],
   ): Promise<void> {
     const thread = this.host.thread
     const remember = async () => {
@@ -603,7 +604,14 @@ export class TurnRunner implements RunningTurn {
       }
       case 'function_call':
         await remember()
-        calls.push({ name: output.name, callId: output.call_id, arguments: output.arguments })
+        calls.push({
+          name: output.name,
+          callId: output.call_id,
+          arguments: output.arguments,
+          ...(typeof (output as { namespace?: unknown }).namespace === 'string'
+            ? { namespace: (output as { namespace: string }).namespace }
+            : {}),
+        })
         return
       default:
         await remember()

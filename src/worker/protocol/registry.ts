@@ -14,6 +14,7 @@ import { historyNotifications, historyRequests } from './threadHistory'
 import { planNotifications } from './plan'
 import { compactRequests } from './compact'
 import { deskDiagnosticsNotifications, deskDiagnosticsRequests } from './deskDiagnostics'
+import { mcpNotifications, mcpRequests, mcpServerRequests } from './mcp'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -150,6 +151,8 @@ export const clientRequests = {
   ...historyRequests,
   ...compactRequests,
   ...deskDiagnosticsRequests,
+  // After extensionRequests: MCP's `mcpServerStatus/list` replaces the older entry there.
+  ...mcpRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {
@@ -187,6 +190,7 @@ export const serverNotifications = {
   ...historyNotifications,
   ...planNotifications,
   ...deskDiagnosticsNotifications,
+  ...mcpNotifications,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {
@@ -203,6 +207,7 @@ export const serverRequests = {
     response: FileChangeRequestApprovalResponse,
   },
   'item/tool/call': { params: DynamicToolCallParams, response: DynamicToolCallResponse },
+  ...mcpServerRequests,
 } as const satisfies Record<string, ServerRequestSpec>
 
 export type ClientRequests = typeof clientRequests

@@ -28,6 +28,7 @@ import { modelHandlers } from './models'
 import { extensionHandlers } from './extensions'
 import { historyHandlers } from './threadHistory'
 import { compactHandlers } from './compact'
+import { mcpHandlers } from './mcp'
 import type { ToolHost } from '../agent/tools'
 import type { SandboxAvailability } from '../agent/sandbox/sandbox'
 import type { ConfigWarningNotification } from '../protocol/notifications'
@@ -102,6 +103,9 @@ export class AppServer {
       probe: () => this.probeSandbox(),
     })
     this.disposables.add(extensions)
+    // The one MCP runtime of this core (its servers stop when the core closes).
+    const mcp = mcpHandlers(this)
+    this.disposables.add(mcp)
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
@@ -124,6 +128,7 @@ export class AppServer {
       ...historyHandlers(this),
       ...compactHandlers(() => this.threadSystem()),
       ...this.desk.handlers,
+      ...mcp.handlers,
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,

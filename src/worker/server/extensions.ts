@@ -3,11 +3,11 @@
  * skills, hooks, plugins, apps, MCP servers, collaboration modes, feature flags, permission
  * profiles, external agent config, rate limits and Bedrock. Each answer says what is true of
  * codex-desk, in codex 0.169.0's shapes: skills are discovered on disk (agent/skills.ts); hooks,
- * plugins, apps and import candidates do not exist here, so their lists are empty; configured MCP
- * servers are listed as not started, because codex-desk does not run them yet.
+ * plugins, apps and import candidates do not exist here, so their lists are empty. MCP servers are
+ * answered by server/mcp.ts.
  *
- * It must never claim a capability codex-desk lacks (no made-up entries, no MCP tools, no plan
- * mode) and never fail a listing because one skill or one config layer is broken.
+ * It must never claim a capability codex-desk lacks (no made-up entries, no plan mode) and never fail
+ * a listing because one skill or one config layer is broken.
  */
 import { access } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -15,12 +15,13 @@ import type { SkillsCatalog } from '../agent/skills'
 import type { ConfigLayer } from '../config/loader'
 import { SANDBOX_MODES, type SandboxMode } from '../config/schema'
 import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
-import type { ExperimentalFeature, extensionRequests, McpServerStatus } from '../protocol/extensions'
+import type { ExperimentalFeature, extensionRequests } from '../protocol/extensions'
 import type { Disposable } from '../util/event'
 import type { AppServer } from './appServer'
 import type { Handler } from './context'
 
-type Handlers = { [M in keyof typeof extensionRequests]: Handler<M> }
+/** `mcpServerStatus/list` is answered by the MCP runtime (server/mcp.ts). */
+type Handlers = { [M in Exclude<keyof typeof extensionRequests, 'mcpServerStatus/list'>]: Handler<M> }
 
 /** codex's ids for the sandbox modes codex-desk enforces (`permissionProfile/list`). */
 const PROFILE_IDS: Record<SandboxMode, string> = {
@@ -34,8 +35,6 @@ const FEATURES: readonly { name: string; defaultEnabled: boolean }[] = [
   // Sub-agent tools (spawn_agent, send_input, wait_agent, close_agent): agent/subAgents.ts.
   { name: 'multi_agent', defaultEnabled: true },
 ]
-
-const MCP_NOT_STARTED = 'MCP server not started: codex-desk does not run MCP servers yet'
 
 /** One page of `items` from codex's decimal-offset cursor; without a limit, everything. */
 function page<T>(
@@ -77,54 +76,6 @@ async function rawLayers(
     }
   }
   return out
-}
-
-/** `[mcp_servers.NAME]` tables of every layer, merged per server (higher layers win per key). */
-async function configuredMcpServers(core: AppServer): Promise<Map<string, Record<string, unknown>>> {
-  const servers = new Map<string, Record<string, unknown>>()
-  const merged = (core.config.current.merged as Record<string, unknown>).mcp_servers
-  const sources = isTable(merged)
-    ? [merged]
-    : (await rawLayers(core.config.current.layers)).map((l) => l.table.mcp_servers)
-  for (const source of sources) {
-    if (!isTable(source)) continue
-    for (const [name, table] of Object.entries(source)) {
-      if (isTable(table)) servers.set(name, { ...servers.get(name), ...table })
-    }
-  }
-  return servers
-}
-
-function mcpStatus(name: string, server: Record<string, unknown>): McpServerStatus {
-  const enabled = server.enabled !== false
-  const url = typeof server.url === 'string' ? server.url : null
-  let httpOrigin: string | null = null
-  if (url) {
-    try {
-      httpOrigin = new URL(url).origin
-    } catch {
-      httpOrigin = null
-    }
-  }
-  return {
-    name,
-    runtimeStatus: enabled ? 'notStarted' : 'disabled',
-    pluginId: null,
-    httpOrigin,
-    serverInfo: null,
-    serverCapabilities: null,
-    toolListMeta: null,
-    tools: {},
-    toolsError: enabled ? MCP_NOT_STARTED : null,
-    resources: [],
-    resourceTemplates: [],
-    // As codex: stdio servers have no auth; an HTTP server's is known only from a bearer token variable.
-    authStatus: url
-      ? typeof server.bearer_token_env_var === 'string'
-        ? 'bearerToken'
-        : 'unknown'
-      : 'unsupported',
-  }
 }
 
 /** Hook settings in the config that codex-desk does not run (codex reads them; we say so). */
@@ -208,15 +159,6 @@ export function extensionHandlers(core: AppServer): { handlers: Handlers } & Dis
     'plugin/list': () => ({ marketplaces: [], marketplaceLoadErrors: [], featuredPluginIds: [] }),
     'plugin/installed': () => ({ marketplaces: [], marketplaceLoadErrors: [] }),
     'app/list': () => ({ data: [], nextCursor: null }),
-
-    'mcpServerStatus/list': async (params) => {
-      const servers = await configuredMcpServers(core)
-      const names = [...servers.keys()]
-        .filter((name) => params.serverName == null || name === params.serverName)
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      const statuses = names.map((name) => mcpStatus(name, servers.get(name) as Record<string, unknown>))
-      return page(statuses, params, 'MCP servers')
-    },
 
     // codex-desk has one way of working; it offers no plan mode (codex's other preset).
     'collaborationMode/list': () => ({

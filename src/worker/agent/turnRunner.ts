@@ -46,6 +46,40 @@ import { addUsage, startedItem, turnErrorOf } from './turnItems'
 
 export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
 
+/**
+ * A conversation with the model beside the thread's own (a review): its input is its own, what the
+ * model answers and the tools return goes to it rather than to the thread's history, and the model's
+ * messages are not shown as items (the job shows what it makes of them).
+ */
+export interface SideConversation {
+  input(settings: ResolvedThreadSettings): Promise<unknown[]>
+  tools(specs: unknown[]): unknown[]
+  remember(item: unknown): void
+  /** The settings the conversation runs with (its tools see them too). */
+  settings?(thread: ResolvedThreadSettings): ResolvedThreadSettings
+}
+
+/** What a turn that is not a plain model conversation (review/start, thread/shellCommand) may do. */
+export interface TurnJobContext {
+  readonly threadId: string
+  readonly turnId: string
+  readonly thread: LiveThread
+  readonly signal: AbortSignal
+  readonly log: Logger
+  settings(): ResolvedThreadSettings
+  startItem(item: ThreadItem): Promise<void>
+  completeItem(item: ThreadItem): Promise<void>
+  /** Persists a model input item and adds it to the thread's history. */
+  remember(item: unknown): Promise<void>
+  /** Samples the model on a side conversation until it stops calling tools. */
+  converse(side: SideConversation): Promise<void>
+  services(): ToolServices
+}
+
+export interface TurnJob {
+  run(context: TurnJobContext): Promise<void>
+}
+
 /** What a turn needs from the thread manager. */
 export interface TurnHost {
   readonly thread: LiveThread
@@ -113,6 +147,8 @@ export class TurnRunner implements RunningTurn {
     private readonly outputSchema: unknown = null,
     /** `compact`: the turn only compacts the thread's context (thread/compact/start). */
     private readonly kind: 'turn' | 'compact' = 'turn',
+    /** The turn does this instead of a model conversation over the thread's history. */
+    private readonly job: TurnJob | null = null,
   ) {
     this.threadId = host.thread.id
     this.turn = {
@@ -163,6 +199,7 @@ export class TurnRunner implements RunningTurn {
         turn: turnHeader(this.turn),
       })
       if (this.kind === 'compact') await this.compact()
+      else if (this.job) await this.job.run(this.jobContext())
       else {
         if (this.shouldAutoCompact()) await this.compact()
         await this.recordUserMessage(this.input, this.clientId)
@@ -242,18 +279,22 @@ export class TurnRunner implements RunningTurn {
   /** One model response. Returns true when the model called tools (so it must be sampled again). */
   private async sample(): Promise<boolean> {
     const { host } = this
-    const settings = host.settings()
+    const settings = this.side?.settings ? this.side.settings(host.settings()) : host.settings()
     const client = host.modelClient(settings)
     const tools = await host.tools()
+    const side = this.side
     // The base instructions lead the input as codex sends them (no `instructions` field).
-    const input = await turnInput(host.thread, this.turn.id, settings, async (item) => {
-      await this.persist('response_item', { turnId: this.turn.id, item })
-      host.thread.history.push({ turnId: this.turn.id, item })
-    })
+    const input = side
+      ? await side.input(settings)
+      : await turnInput(host.thread, this.turn.id, settings, async (item) => {
+          await this.persist('response_item', { turnId: this.turn.id, item })
+          host.thread.history.push({ turnId: this.turn.id, item })
+        })
+    const specs = tools.specs(host.thread, settings)
     const request: ModelRequest = {
       model: settings.model,
       input,
-      tools: tools.specs(host.thread, settings),
+      tools: side ? side.tools(specs) : specs,
       parallelToolCalls: false,
       store: false,
       ...(settings.effort && settings.effort !== 'none'
@@ -273,6 +314,10 @@ export class TurnRunner implements RunningTurn {
       // A tool that saw the interrupt returns early; its output is not what the model asked for.
       this.throwIfAborted()
       const item = { type: 'function_call_output', call_id: call.callId, output }
+      if (side) {
+        side.remember(item)
+        continue
+      }
       await this.persist('response_item', { turnId: this.turn.id, item })
       host.thread.history.push({ turnId: this.turn.id, item })
     }
@@ -342,6 +387,42 @@ export class TurnRunner implements RunningTurn {
     await this.completeItem({ ...item })
   }
 
+  /** The side conversation `sample` is on (a job's `converse`), or null for the thread's own. */
+  private side: SideConversation | null = null
+
+  private jobContext(): TurnJobContext {
+    const { host } = this
+    return {
+      threadId: this.threadId,
+      turnId: this.turn.id,
+      thread: host.thread,
+      signal: this.abort.signal,
+      log: host.log,
+      settings: () => host.settings(),
+      startItem: async (item) => {
+        await this.deltas.drain()
+        await this.startItem(item)
+      },
+      completeItem: async (item) => {
+        await this.deltas.drain()
+        await this.completeItem(item)
+      },
+      remember: async (item) => {
+        await this.persist('response_item', { turnId: this.turn.id, item })
+        host.thread.history.push({ turnId: this.turn.id, item })
+      },
+      converse: async (side) => {
+        this.side = side
+        try {
+          while (await this.sample()) this.throwIfAborted()
+        } finally {
+          this.side = null
+        }
+      },
+      services: () => this.toolServices(host.settings()),
+    }
+  }
+
   private toolServices(settings: ResolvedThreadSettings): ToolServices {
     const { host } = this
     return {
@@ -395,6 +476,7 @@ export class TurnRunner implements RunningTurn {
     if (!isDelta) await this.deltas.drain()
     switch (event.type) {
       case 'outputItemAdded': {
+        if (this.side && event.item.type === 'message') return
         const item = startedItem(event.item)
         if (!item) return
         await this.startItem(item)
@@ -565,10 +647,14 @@ export class TurnRunner implements RunningTurn {
     calls: { name: string; callId: string; arguments: string }[],
   ): Promise<void> {
     const thread = this.host.thread
+    const side = this.side
     const remember = async () => {
+      if (side) return side.remember(output)
       await this.persist('response_item', { turnId: this.turn.id, item: output })
       thread.history.push({ turnId: this.turn.id, item: output })
     }
+    // A side conversation's messages are the job's to show.
+    if (side && output.type === 'message') return remember()
     switch (output.type) {
       case 'message': {
         if (!state) {

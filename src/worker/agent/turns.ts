@@ -31,7 +31,7 @@ import { prepareLocalImages, prepareRequestImages } from './images'
 import { ModelClient, type ModelClientOptions } from './modelClient'
 import { resolveProvider } from './providers'
 import type { ToolHost } from './tools'
-import { TurnRunner, type TurnHost, type TurnOutcome } from './turnRunner'
+import { TurnRunner, type TurnHost, type TurnJob, type TurnOutcome } from './turnRunner'
 
 export interface TurnControllerOptions {
   threads: ThreadManager
@@ -131,6 +131,19 @@ export class TurnController {
     live.turns.push(runner.turn)
     ctx.afterResponse(() => this.run(runner))
     return {}
+  }
+
+  /**
+   * A turn of its own that does `job` (review/start, thread/shellCommand), run once the response is
+   * sent. Refused while a turn runs (`busy` says why). Returns the turn.
+   */
+  startJob(live: LiveThread, job: TurnJob, ctx: RequestContext, busy: string): Turn {
+    if (live.running) throw invalidRequest(busy)
+    const runner = new TurnRunner(this.host(live), [], null, null, null, 'turn', job)
+    live.running = runner
+    live.turns.push(runner.turn)
+    ctx.afterResponse(() => this.run(runner))
+    return runner.turn
   }
 
   /**

@@ -13,6 +13,7 @@ import { extensionNotifications, extensionRequests } from './extensions'
 import { historyNotifications, historyRequests } from './threadHistory'
 import { planNotifications } from './plan'
 import { compactRequests } from './compact'
+import { reviewRequests } from './review'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -148,6 +149,7 @@ export const clientRequests = {
   ...extensionRequests,
   ...historyRequests,
   ...compactRequests,
+  ...reviewRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {

@@ -27,6 +27,7 @@ import { modelHandlers } from './models'
 import { extensionHandlers } from './extensions'
 import { historyHandlers } from './threadHistory'
 import { compactHandlers } from './compact'
+import { reviewHandlers } from './review'
 import type { ToolHost } from '../agent/tools'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
@@ -113,6 +114,7 @@ export class AppServer {
       ...extensions.handlers,
       ...historyHandlers(this),
       ...compactHandlers(() => this.threadSystem()),
+      ...reviewHandlers(() => this.threadSystem(), env),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,

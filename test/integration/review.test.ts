@@ -14,7 +14,13 @@ import { describe, expect, it } from 'vitest'
 import { makeTempDir } from '../support/appServerProcess'
 import { expectCodexShape } from '../support/codexSchema'
 import { functionCall, stall, text, type RecordedRequest } from '../support/modelServer'
-import { harnessesPerTest, methodsFor, runTurn, startThread, type TransportKind } from '../support/threadHarness'
+import {
+  harnessesPerTest,
+  methodsFor,
+  runTurn,
+  startThread,
+  type TransportKind,
+} from '../support/threadHarness'
 import type { ServerMessage, TestClient } from '../support/testClient'
 
 const { harness, restartable, removeAfter } = harnessesPerTest()
@@ -55,7 +61,10 @@ async function makeRepo(): Promise<{ path: string; base: string; head: string }>
   await writeFile(join(path, 'app.js'), 'export const one = 1\nexport const two = 3\n')
   git(path, 'commit', '-qam', 'add two')
   const head = git(path, 'rev-parse', 'HEAD')
-  await writeFile(join(path, 'app.js'), 'export const one = 1\nexport const two = 3\nexport const three = 3\n')
+  await writeFile(
+    join(path, 'app.js'),
+    'export const one = 1\nexport const two = 3\nexport const three = 3\n',
+  )
   await writeFile(join(path, 'notes.txt'), 'untracked\n')
   return { path, base, head }
 }
@@ -85,7 +94,10 @@ const rendered = (path: string) =>
 async function review(
   client: TestClient,
   params: Record<string, unknown>,
-): Promise<{ result: { turn: { id: string; items: unknown[] }; reviewThreadId: string }; notes: ServerMessage[] }> {
+): Promise<{
+  result: { turn: { id: string; items: unknown[] }; reviewThreadId: string }
+  notes: ServerMessage[]
+}> {
   const from = client.received.length
   const result = await client.request('review/start', params as never)
   expectCodexShape('ReviewStartResponse', result)
@@ -120,7 +132,12 @@ describe.each<TransportKind>(['stdio', 'ws'])('code review over %s', (transport)
     // codex's answer: the thread itself, and the turn holding the label as a user message.
     expect(result.reviewThreadId).toBe(thread.id)
     expect(result.turn.items).toEqual([
-      { type: 'userMessage', id: result.turn.id, clientId: null, content: [expect.objectContaining({ text: 'current changes' })] },
+      {
+        type: 'userMessage',
+        id: result.turn.id,
+        clientId: null,
+        content: [expect.objectContaining({ text: 'current changes' })],
+      },
     ])
     const ignored = ['thread/started', 'thread/status/changed', 'thread/tokenUsage/updated']
     const methods = methodsFor(client, thread.id)
@@ -139,7 +156,11 @@ describe.each<TransportKind>(['stdio', 'ws'])('code review over %s', (transport)
       'turn/completed',
     ])
     const completed = itemsOf(notes, 'item/completed', thread.id)
-    expect(completed.map((item) => item.type)).toEqual(['enteredReviewMode', 'exitedReviewMode', 'agentMessage'])
+    expect(completed.map((item) => item.type)).toEqual([
+      'enteredReviewMode',
+      'exitedReviewMode',
+      'agentMessage',
+    ])
     expect(completed[0]?.review).toBe('current changes')
     expect(completed[1]?.review).toBe(rendered(repo.path))
     expect(completed[2]?.text).toBe(rendered(repo.path))
@@ -162,7 +183,11 @@ describe.each<TransportKind>(['stdio', 'ws'])('code review over %s', (transport)
     expectCodexShape('ThreadReadResponse', read)
     const turn = read.thread.turns.find((t) => t.id === result.turn.id)
     expect(turn?.status).toBe('completed')
-    expect(turn?.items.map((item) => item.type)).toEqual(['enteredReviewMode', 'exitedReviewMode', 'agentMessage'])
+    expect(turn?.items.map((item) => item.type)).toEqual([
+      'enteredReviewMode',
+      'exitedReviewMode',
+      'agentMessage',
+    ])
     h.model.enqueue(text('I will fix it'))
     await runTurn(client, thread.id, 'fix the finding')
     const next = (await h.model.waitForRequests(2))[1] as RecordedRequest
@@ -203,7 +228,11 @@ describe('code review targets', () => {
     const h = await harness('stdio')
     const client = await h.connect()
     const { thread } = await startThread(client, { cwd: repo.path })
-    h.model.enqueue(text(reviewAnswer(repo.path)), text(reviewAnswer(repo.path)), text('plain words, no JSON'))
+    h.model.enqueue(
+      text(reviewAnswer(repo.path)),
+      text(reviewAnswer(repo.path)),
+      text('plain words, no JSON'),
+    )
 
     const base = await review(client, { threadId: thread.id, target: { type: 'baseBranch', branch: 'main' } })
     expect(itemsOf(base.notes, 'item/completed', thread.id)[0]?.review).toBe("changes against 'main'")
@@ -249,13 +278,19 @@ describe('code review targets', () => {
     ).rejects.toThrow()
 
     h.model.enqueue([stall(), text('late')])
-    const { turn } = await client.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'hi' }] })
+    const { turn } = await client.request('turn/start', {
+      threadId: thread.id,
+      input: [{ type: 'text', text: 'hi' }],
+    })
     await h.model.waitForStall(1)
     await expect(
       client.request('review/start', { threadId: thread.id, target: { type: 'uncommittedChanges' } }),
     ).rejects.toThrow(/while a turn is running/)
     h.model.release()
-    await client.waitForNotification('turn/completed', (p) => (p as { turn: { id: string } }).turn.id === turn.id)
+    await client.waitForNotification(
+      'turn/completed',
+      (p) => (p as { turn: { id: string } }).turn.id === turn.id,
+    )
   })
 
   it('survives a restart: the resumed thread shows the review and its model hears of it', async () => {
@@ -271,7 +306,11 @@ describe('code review targets', () => {
     const resumed = await again.request('thread/resume', { threadId: thread.id })
     expectCodexShape('ThreadResumeResponse', resumed)
     const turn = resumed.thread.turns.find((t) => t.id === result.turn.id)
-    expect(turn?.items.map((item) => item.type)).toEqual(['enteredReviewMode', 'exitedReviewMode', 'agentMessage'])
+    expect(turn?.items.map((item) => item.type)).toEqual([
+      'enteredReviewMode',
+      'exitedReviewMode',
+      'agentMessage',
+    ])
     expect((turn?.items[1] as Item | undefined)?.review).toBe(rendered(repo.path))
     second.model.enqueue(text('ok'))
     await runTurn(again, thread.id, 'and now?')

@@ -49,7 +49,9 @@ export function reviewHandlers(system: () => Promise<ThreadSystem>, env: NodeJS.
       const threads = await system()
       let live = threads.manager.require(params.threadId)
       if (live.running) {
-        throw invalidRequest('cannot start a review while a turn is running; wait for it to end or interrupt it')
+        throw invalidRequest(
+          'cannot start a review while a turn is running; wait for it to end or interrupt it',
+        )
       }
       if (params.delivery === 'detached') {
         const forked = await threads.manager.fork({ threadId: params.threadId, excludeTurns: true }, ctx)

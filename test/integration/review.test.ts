@@ -103,7 +103,7 @@ async function review(
   expectCodexShape('ReviewStartResponse', result)
   await client.waitForNotification(
     'turn/completed',
-    (p) => (p as { threadId: string }).threadId === result.reviewThreadId,
+    (p) => (p as { turn: { id: string } }).turn.id === result.turn.id,
   )
   const notes = client.received.slice(from).filter((m) => m.method !== undefined && m.id === undefined)
   for (const m of notes) expectCodexShape('ServerNotification', { method: m.method, params: m.params })
@@ -225,7 +225,7 @@ describe.each<TransportKind>(['stdio', 'ws'])('code review over %s', (transport)
 describe('code review targets', () => {
   it('names the merge base for a base branch and the commit for a commit, with codex labels', async () => {
     const repo = await makeRepo()
-    const h = await harness('stdio')
+    const h = await harness('stdio', { config: 'review_model = "reviewer-model"' })
     const client = await h.connect()
     const { thread } = await startThread(client, { cwd: repo.path })
     h.model.enqueue(
@@ -261,9 +261,15 @@ describe('code review targets', () => {
     expect(last(requests[1] as RecordedRequest)).toContain('"add two"')
     expect(last(requests[1] as RecordedRequest)).toContain(`\`git show ${repo.head}\``)
     expect(last(requests[2] as RecordedRequest)).toBe('Check app.js for typos')
+    // `review_model` picks the reviewer's model, as in codex.
+    expect(requests.map((request) => (request.body as { model: string }).model)).toEqual([
+      'reviewer-model',
+      'reviewer-model',
+      'reviewer-model',
+    ])
   })
 
-  it('refuses empty targets and a review while a turn runs', async () => {
+  it('refuses empty targets', async () => {
     const h = await harness('stdio')
     const client = await h.connect()
     const { thread } = await startThread(client)
@@ -277,20 +283,28 @@ describe('code review targets', () => {
       client.request('review/start', { threadId: thread.id, target: { type: 'nope' } } as never),
     ).rejects.toThrow()
 
-    h.model.enqueue([stall(), text('late')])
+    const turns = await client.request('thread/read', { threadId: thread.id, includeTurns: true })
+    expect(turns.thread.turns).toEqual([])
+  })
+
+  it('interrupts a running turn first, as codex does, then reviews', async () => {
+    const repo = await makeRepo()
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const { thread } = await startThread(client, { cwd: repo.path })
+    h.model.enqueue([stall(), text('late')], text(reviewAnswer(repo.path)))
     const { turn } = await client.request('turn/start', {
       threadId: thread.id,
       input: [{ type: 'text', text: 'hi' }],
     })
     await h.model.waitForStall(1)
-    await expect(
-      client.request('review/start', { threadId: thread.id, target: { type: 'uncommittedChanges' } }),
-    ).rejects.toThrow(/while a turn is running/)
+    const { result } = await review(client, { threadId: thread.id, target: { type: 'uncommittedChanges' } })
     h.model.release()
-    await client.waitForNotification(
-      'turn/completed',
-      (p) => (p as { turn: { id: string } }).turn.id === turn.id,
-    )
+    const ended = client.received.filter((m) => m.method === 'turn/completed').map((m) => m.params)
+    expect(ended).toEqual([
+      expect.objectContaining({ turn: expect.objectContaining({ id: turn.id, status: 'interrupted' }) }),
+      expect.objectContaining({ turn: expect.objectContaining({ id: result.turn.id, status: 'completed' }) }),
+    ])
   })
 
   it('survives a restart: the resumed thread shows the review and its model hears of it', async () => {

@@ -159,7 +159,7 @@ describe('user shell commands', () => {
     expect(completedItem(notes)).toMatchObject({ status: 'completed', aggregatedOutput: 'made\n' })
   })
 
-  it('times out after timeoutMs and refuses an empty command and a command while a turn runs', async () => {
+  it('times out after timeoutMs and refuses an empty command', async () => {
     const h = await harness('stdio')
     const client = await h.connect()
     const { thread } = await startThread(client, { cwd: await folder() })
@@ -169,21 +169,40 @@ describe('user shell commands', () => {
     await expect(
       client.request('thread/shellCommand', { threadId: thread.id, command: '  ' }),
     ).rejects.toThrow(/command must not be empty/)
+  })
 
-    h.model.enqueue([stall(), text('late')])
+  it('runs a command sent during a turn inside that turn, as codex does', async () => {
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const { thread } = await startThread(client, { cwd: await folder() })
+    h.model.enqueue([text('partial'), stall(), text(' end')], text('next'))
     const { turn } = await client.request('turn/start', {
       threadId: thread.id,
       input: [{ type: 'text', text: 'hi' }],
     })
     await h.model.waitForStall(1)
-    await expect(
-      client.request('thread/shellCommand', { threadId: thread.id, command: 'ls' }),
-    ).rejects.toThrow(/while a turn is running/)
+    const from = client.received.length
+    expect(
+      await client.request('thread/shellCommand', { threadId: thread.id, command: 'echo beside' }),
+    ).toEqual({})
+    const done = await client.waitForNotification(
+      'item/completed',
+      (p) => (p as { item: { type: string } }).item.type === 'commandExecution',
+    )
+    expect(done.params).toMatchObject({
+      turnId: turn.id,
+      item: { source: 'userShell', status: 'completed', aggregatedOutput: 'beside\n' },
+    })
     h.model.release()
     await client.waitForNotification(
       'turn/completed',
       (p) => (p as { turn: { id: string } }).turn.id === turn.id,
     )
+    expect(client.received.slice(from).filter((m) => m.method === 'turn/started')).toEqual([])
+
+    await runTurn(client, thread.id, 'and now?')
+    const second = (await h.model.waitForRequests(2))[1] as RecordedRequest
+    expect(userTexts(second).some((t) => t.includes('<command>\necho beside\n</command>'))).toBe(true)
   })
 
   it('stops the command when its turn is interrupted', async () => {

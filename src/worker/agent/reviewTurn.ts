@@ -71,7 +71,15 @@ export class ReviewJob implements TurnJob {
     const history: ModelHistoryEntry[] = [{ turnId, item: textMessage('user', request.prompt) }]
     let answer = ''
     const side: SideConversation = {
-      settings: (settings) => ({ ...settings, approvalMode: 'never' }),
+      // codex's reviewer never asks for approval, and runs on `review_model` when one is configured.
+      settings: (settings) => {
+        const reviewModel = (settings.config as { review_model?: unknown }).review_model
+        return {
+          ...settings,
+          approvalMode: 'never',
+          ...(typeof reviewModel === 'string' && reviewModel !== '' ? { model: reviewModel } : {}),
+        }
+      },
       input: async (settings) => {
         const update = await contextUpdate(history, turnId, settings, this.home)
         if (update) history.push({ turnId, item: update })

@@ -184,6 +184,24 @@ export class TurnRunner implements RunningTurn {
     if (!this.abort.signal.aborted) this.abort.abort(new Error('turn interrupted'))
   }
 
+  /** Jobs running beside the turn's own work (a user's shell command); the turn ends after them. */
+  private readonly asides = new Set<Promise<void>>()
+
+  /**
+   * Runs `job` inside this turn, beside what it is doing (codex runs a user's shell command that
+   * arrives mid-turn this way). False when the turn is closing: the caller then starts a turn.
+   */
+  runAside(job: TurnJob): boolean {
+    if (this.closing) return false
+    const running = job.run(this.jobContext()).catch((error: unknown) => {
+      if (!this.abort.signal.aborted)
+        this.host.log.warn({ threadId: this.threadId, error }, 'aside job failed')
+    })
+    this.asides.add(running)
+    void running.finally(() => this.asides.delete(running))
+    return true
+  }
+
   private async run(): Promise<void> {
     const { host } = this
     let outcome: TurnOutcome
@@ -219,6 +237,7 @@ export class TurnRunner implements RunningTurn {
           if (!followUp) break
         }
       }
+      while (this.asides.size > 0) await Promise.all(this.asides)
       this.closing = true
       outcome = { status: 'completed' }
     } catch (error) {
@@ -227,6 +246,11 @@ export class TurnRunner implements RunningTurn {
         ? { status: 'interrupted' }
         : { status: 'failed', error: turnErrorOf(error) }
       if (outcome.status === 'failed') host.log.warn({ threadId: this.threadId, error }, 'turn failed')
+    }
+    // An aside stops with the turn (it shares the abort signal when interrupted): wait for its end.
+    if (this.asides.size > 0) {
+      if (outcome.status === 'failed') this.interrupt()
+      await Promise.all(this.asides)
     }
     await this.finish(outcome)
     host.finished(this, outcome)

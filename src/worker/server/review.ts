@@ -2,7 +2,8 @@
  * `review/start` and `thread/shellCommand`: thin adapters that check the params and start a turn of
  * its own on the thread (TurnController.startJob) doing a ReviewJob (agent/reviewTurn.ts) or a
  * UserShellJob (agent/userShell.ts). A detached review first forks the thread, as codex did before
- * 0.169, and runs there. Neither may start while a turn runs on that thread.
+ * 0.169, and runs there. As in codex, an inline review interrupts a running turn first, and a shell
+ * command sent during a turn runs inside that turn.
  */
 import type { reviewRequests } from '../protocol/review'
 import { invalidRequest } from '../protocol/errors'
@@ -48,14 +49,14 @@ export function reviewHandlers(system: () => Promise<ThreadSystem>, env: NodeJS.
       }
       const threads = await system()
       let live = threads.manager.require(params.threadId)
-      if (live.running) {
-        throw invalidRequest(
-          'cannot start a review while a turn is running; wait for it to end or interrupt it',
-        )
-      }
       if (params.delivery === 'detached') {
         const forked = await threads.manager.fork({ threadId: params.threadId, excludeTurns: true }, ctx)
         live = threads.manager.require(forked.thread.id)
+      }
+      // Like codex, an inline review interrupts the turn that is running and starts once it ended.
+      while (live.running) {
+        live.running.interrupt()
+        await live.running.done
       }
       const turn = threads.turns.startJob(
         live,
@@ -72,12 +73,8 @@ export function reviewHandlers(system: () => Promise<ThreadSystem>, env: NodeJS.
       if (timeoutMs < 0) throw invalidRequest('timeoutMs must not be negative')
       const threads = await system()
       const live = threads.manager.require(params.threadId)
-      threads.turns.startJob(
-        live,
-        new UserShellJob(params.command, timeoutMs, env),
-        ctx,
-        'cannot run a shell command while a turn is running; wait for it to end or interrupt it',
-      )
+      // In the running turn if there is one (as codex does), else in a turn of its own.
+      await threads.turns.runJobInTurn(live, new UserShellJob(params.command, timeoutMs, env), ctx)
       return {}
     },
   }

@@ -307,6 +307,34 @@ describe('code review targets', () => {
     ])
   })
 
+  it('ends review mode when the review is interrupted, as codex does', async () => {
+    const repo = await makeRepo()
+    const h = await harness('stdio')
+    const client = await h.connect()
+    const { thread } = await startThread(client, { cwd: repo.path })
+    h.model.enqueue([stall(), text('late')], text('next'))
+    const { turn } = await client.request('review/start', {
+      threadId: thread.id,
+      target: { type: 'uncommittedChanges' },
+    })
+    await h.model.waitForStall(1)
+    await client.request('turn/interrupt', { threadId: thread.id, turnId: turn.id })
+    const completed = await client.waitForNotification(
+      'turn/completed',
+      (p) => (p as { turn: { id: string } }).turn.id === turn.id,
+    )
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('interrupted')
+    h.model.release()
+    const read = await client.request('thread/read', { threadId: thread.id, includeTurns: true })
+    expect(read.thread.turns[0]?.items).toEqual([
+      expect.objectContaining({ type: 'enteredReviewMode' }),
+      expect.objectContaining({ type: 'exitedReviewMode', review: 'Reviewer failed to output a response.' }),
+    ])
+    await runTurn(client, thread.id, 'what happened?')
+    const next = (await h.model.waitForRequests(2))[1] as RecordedRequest
+    expect(messages(next, 'user').join('\n')).toContain('interrupted')
+  })
+
   it('survives a restart: the resumed thread shows the review and its model hears of it', async () => {
     const repo = await makeRepo()
     const { first, restart } = await restartable('stdio')

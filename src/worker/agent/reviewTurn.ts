@@ -17,7 +17,12 @@ import { resolveCodexDeskHome } from '../home'
 import { uuidv7 } from '../util/uuid'
 import { buildInput, developerMessageItem, outputText } from './history'
 import { REVIEW_INSTRUCTIONS } from './prompts/reviewPrompt'
-import { parseReviewOutput, renderReviewOutput, type ReviewOutput } from './reviewOutput'
+import {
+  parseReviewOutput,
+  renderReviewOutput,
+  REVIEW_FALLBACK_MESSAGE,
+  type ReviewOutput,
+} from './reviewOutput'
 import { reviewRequest } from './reviewTargets'
 import { contextUpdate } from './turnContext'
 import type { SideConversation, TurnJob, TurnJobContext } from './turnRunner'
@@ -92,7 +97,23 @@ export class ReviewJob implements TurnJob {
         if (message.type === 'message' && message.role === 'assistant') answer = outputText(message)
       },
     }
-    await context.converse(side)
+    try {
+      await context.converse(side)
+    } catch (error) {
+      // As codex: review mode ends with the fallback text, and the model learns the review was cut.
+      await context.remember(
+        textMessage(
+          'user',
+          '<user_action>\n  <context>The user started a code review, but it was interrupted before it ' +
+            'finished. If the user asks about it, suggest starting the review again and letting it ' +
+            'complete.</context>\n  <action>review</action>\n</user_action>\n',
+        ),
+      )
+      const exited = { type: 'exitedReviewMode', id: uuidv7(), review: REVIEW_FALLBACK_MESSAGE } as ThreadItem
+      await context.startItem(exited)
+      await context.completeItem({ ...exited })
+      throw error
+    }
 
     const output = parseReviewOutput(answer)
     this.output = output

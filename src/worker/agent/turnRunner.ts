@@ -47,6 +47,40 @@ import { addUsage, startedItem, turnErrorOf } from './turnItems'
 
 export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
 
+/**
+ * A conversation with the model beside the thread's own (a review): its input is its own, what the
+ * model answers and the tools return goes to it rather than to the thread's history, and the model's
+ * messages are not shown as items (the job shows what it makes of them).
+ */
+export interface SideConversation {
+  input(settings: ResolvedThreadSettings): Promise<unknown[]>
+  tools(specs: unknown[]): unknown[]
+  remember(item: unknown): void
+  /** The settings the conversation runs with (its tools see them too). */
+  settings?(thread: ResolvedThreadSettings): ResolvedThreadSettings
+}
+
+/** What a turn that is not a plain model conversation (review/start, thread/shellCommand) may do. */
+export interface TurnJobContext {
+  readonly threadId: string
+  readonly turnId: string
+  readonly thread: LiveThread
+  readonly signal: AbortSignal
+  readonly log: Logger
+  settings(): ResolvedThreadSettings
+  startItem(item: ThreadItem): Promise<void>
+  completeItem(item: ThreadItem): Promise<void>
+  /** Persists a model input item and adds it to the thread's history. */
+  remember(item: unknown): Promise<void>
+  /** Samples the model on a side conversation until it stops calling tools. */
+  converse(side: SideConversation): Promise<void>
+  services(): ToolServices
+}
+
+export interface TurnJob {
+  run(context: TurnJobContext): Promise<void>
+}
+
 /** What a turn needs from the thread manager. */
 export interface TurnHost {
   readonly thread: LiveThread
@@ -114,6 +148,8 @@ export class TurnRunner implements RunningTurn {
     private readonly outputSchema: unknown = null,
     /** `compact`: the turn only compacts the thread's context (thread/compact/start). */
     private readonly kind: 'turn' | 'compact' = 'turn',
+    /** The turn does this instead of a model conversation over the thread's history. */
+    private readonly job: TurnJob | null = null,
   ) {
     this.threadId = host.thread.id
     this.turn = {
@@ -149,6 +185,24 @@ export class TurnRunner implements RunningTurn {
     if (!this.abort.signal.aborted) this.abort.abort(new Error('turn interrupted'))
   }
 
+  /** Jobs running beside the turn's own work (a user's shell command); the turn ends after them. */
+  private readonly asides = new Set<Promise<void>>()
+
+  /**
+   * Runs `job` inside this turn, beside what it is doing (codex runs a user's shell command that
+   * arrives mid-turn this way). False when the turn is closing: the caller then starts a turn.
+   */
+  runAside(job: TurnJob): boolean {
+    if (this.closing) return false
+    const running = job.run(this.jobContext()).catch((error: unknown) => {
+      if (!this.abort.signal.aborted)
+        this.host.log.warn({ threadId: this.threadId, error }, 'aside job failed')
+    })
+    this.asides.add(running)
+    void running.finally(() => this.asides.delete(running))
+    return true
+  }
+
   private async run(): Promise<void> {
     const { host } = this
     let outcome: TurnOutcome
@@ -164,6 +218,7 @@ export class TurnRunner implements RunningTurn {
         turn: turnHeader(this.turn),
       })
       if (this.kind === 'compact') await this.compact()
+      else if (this.job) await this.job.run(this.jobContext())
       else {
         if (this.shouldAutoCompact()) await this.compact()
         await this.recordUserMessage(this.input, this.clientId)
@@ -183,6 +238,7 @@ export class TurnRunner implements RunningTurn {
           if (!followUp) break
         }
       }
+      while (this.asides.size > 0) await Promise.all(this.asides)
       this.closing = true
       outcome = { status: 'completed' }
     } catch (error) {
@@ -191,6 +247,11 @@ export class TurnRunner implements RunningTurn {
         ? { status: 'interrupted' }
         : { status: 'failed', error: turnErrorOf(error) }
       if (outcome.status === 'failed') host.log.warn({ threadId: this.threadId, error }, 'turn failed')
+    }
+    // An aside stops with the turn (it shares the abort signal when interrupted): wait for its end.
+    if (this.asides.size > 0) {
+      if (outcome.status === 'failed') this.interrupt()
+      await Promise.all(this.asides)
     }
     await this.finish(outcome)
     host.finished(this, outcome)
@@ -243,18 +304,22 @@ export class TurnRunner implements RunningTurn {
   /** One model response. Returns true when the model called tools (so it must be sampled again). */
   private async sample(): Promise<boolean> {
     const { host } = this
-    const settings = host.settings()
+    const settings = this.side?.settings ? this.side.settings(host.settings()) : host.settings()
     const client = host.modelClient(settings)
     const tools = await withMcpTools(await host.tools())
+    const side = this.side
     // The base instructions lead the input as codex sends them (no `instructions` field).
-    const input = await turnInput(host.thread, this.turn.id, settings, async (item) => {
-      await this.persist('response_item', { turnId: this.turn.id, item })
-      host.thread.history.push({ turnId: this.turn.id, item })
-    })
+    const input = side
+      ? await side.input(settings)
+      : await turnInput(host.thread, this.turn.id, settings, async (item) => {
+          await this.persist('response_item', { turnId: this.turn.id, item })
+          host.thread.history.push({ turnId: this.turn.id, item })
+        })
+    const specs = tools.specs(host.thread, settings)
     const request: ModelRequest = {
       model: settings.model,
       input,
-      tools: tools.specs(host.thread, settings),
+      tools: side ? side.tools(specs) : specs,
       parallelToolCalls: false,
       store: false,
       ...(settings.effort && settings.effort !== 'none'
@@ -274,6 +339,10 @@ export class TurnRunner implements RunningTurn {
       // A tool that saw the interrupt returns early; its output is not what the model asked for.
       this.throwIfAborted()
       const item = { type: 'function_call_output', call_id: call.callId, output }
+      if (side) {
+        side.remember(item)
+        continue
+      }
       await this.persist('response_item', { turnId: this.turn.id, item })
       host.thread.history.push({ turnId: this.turn.id, item })
     }
@@ -343,6 +412,42 @@ export class TurnRunner implements RunningTurn {
     await this.completeItem({ ...item })
   }
 
+  /** The side conversation `sample` is on (a job's `converse`), or null for the thread's own. */
+  private side: SideConversation | null = null
+
+  private jobContext(): TurnJobContext {
+    const { host } = this
+    return {
+      threadId: this.threadId,
+      turnId: this.turn.id,
+      thread: host.thread,
+      signal: this.abort.signal,
+      log: host.log,
+      settings: () => host.settings(),
+      startItem: async (item) => {
+        await this.deltas.drain()
+        await this.startItem(item)
+      },
+      completeItem: async (item) => {
+        await this.deltas.drain()
+        await this.completeItem(item)
+      },
+      remember: async (item) => {
+        await this.persist('response_item', { turnId: this.turn.id, item })
+        host.thread.history.push({ turnId: this.turn.id, item })
+      },
+      converse: async (side) => {
+        this.side = side
+        try {
+          while (await this.sample()) this.throwIfAborted()
+        } finally {
+          this.side = null
+        }
+      },
+      services: () => this.toolServices(host.settings()),
+    }
+  }
+
   private toolServices(settings: ResolvedThreadSettings): ToolServices {
     const { host } = this
     return {
@@ -396,6 +501,7 @@ export class TurnRunner implements RunningTurn {
     if (!isDelta) await this.deltas.drain()
     switch (event.type) {
       case 'outputItemAdded': {
+        if (this.side && event.item.type === 'message') return
         const item = startedItem(event.item)
         if (!item) return
         await this.startItem(item)
@@ -566,10 +672,14 @@ export class TurnRunner implements RunningTurn {
     calls: { name: string; callId: string; arguments: string; namespace?: string }[],
   ): Promise<void> {
     const thread = this.host.thread
+    const side = this.side
     const remember = async () => {
+      if (side) return side.remember(output)
       await this.persist('response_item', { turnId: this.turn.id, item: output })
       thread.history.push({ turnId: this.turn.id, item: output })
     }
+    // A side conversation's messages are the job's to show.
+    if (side && output.type === 'message') return remember()
     switch (output.type) {
       case 'message': {
         if (!state) {

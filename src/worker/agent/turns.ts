@@ -31,7 +31,7 @@ import { prepareLocalImages, prepareRequestImages } from './images'
 import { ModelClient, type ModelClientOptions } from './modelClient'
 import { resolveProvider } from './providers'
 import type { ToolHost } from './tools'
-import { TurnRunner, type TurnHost, type TurnOutcome } from './turnRunner'
+import { TurnRunner, type TurnHost, type TurnJob, type TurnOutcome } from './turnRunner'
 
 export interface TurnControllerOptions {
   threads: ThreadManager
@@ -131,6 +131,48 @@ export class TurnController {
     live.turns.push(runner.turn)
     ctx.afterResponse(() => this.run(runner))
     return {}
+  }
+
+  /**
+   * A turn of its own that does `job` (review/start, thread/shellCommand), run once the response is
+   * sent. Refused while a turn runs (`busy` says why). Returns the turn.
+   */
+  /**
+   * thread/shellCommand's way, as codex does it: inside the running turn when there is one (null is
+   * returned), else a turn of its own (returned).
+   */
+  async runJobInTurn(live: LiveThread, job: TurnJob, ctx: RequestContext): Promise<Turn | null> {
+    while (live.running?.closing) await live.running.done
+    const running = live.running
+    if (running instanceof TurnRunner) {
+      ctx.afterResponse(() => {
+        // The turn may have begun to close meanwhile: the job then gets a turn of its own.
+        if (!running.runAside(job)) void running.done.then(() => this.startJobNow(live, job))
+      })
+      return null
+    }
+    return this.startJob(live, job, ctx, 'cannot run this while a turn is running')
+  }
+
+  private startJobNow(live: LiveThread, job: TurnJob): void {
+    if (live.running instanceof TurnRunner && live.running.runAside(job)) return
+    if (live.running) {
+      void live.running.done.then(() => this.startJobNow(live, job))
+      return
+    }
+    const runner = new TurnRunner(this.host(live), [], null, null, null, 'turn', job)
+    live.running = runner
+    live.turns.push(runner.turn)
+    this.run(runner)
+  }
+
+  startJob(live: LiveThread, job: TurnJob, ctx: RequestContext, busy: string): Turn {
+    if (live.running) throw invalidRequest(busy)
+    const runner = new TurnRunner(this.host(live), [], null, null, null, 'turn', job)
+    live.running = runner
+    live.turns.push(runner.turn)
+    ctx.afterResponse(() => this.run(runner))
+    return runner.turn
   }
 
   /**

@@ -15,6 +15,7 @@ import { planNotifications } from './plan'
 import { compactRequests } from './compact'
 import { deskDiagnosticsNotifications, deskDiagnosticsRequests } from './deskDiagnostics'
 import { mcpNotifications, mcpRequests, mcpServerRequests } from './mcp'
+import { reviewRequests } from './review'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -153,6 +154,7 @@ export const clientRequests = {
   ...deskDiagnosticsRequests,
   // After extensionRequests: MCP's `mcpServerStatus/list` replaces the older entry there.
   ...mcpRequests,
+  ...reviewRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {

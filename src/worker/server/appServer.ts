@@ -29,6 +29,7 @@ import { extensionHandlers } from './extensions'
 import { historyHandlers } from './threadHistory'
 import { compactHandlers } from './compact'
 import { mcpHandlers } from './mcp'
+import { reviewHandlers } from './review'
 import type { ToolHost } from '../agent/tools'
 import type { SandboxAvailability } from '../agent/sandbox/sandbox'
 import type { ConfigWarningNotification } from '../protocol/notifications'
@@ -129,6 +130,7 @@ export class AppServer {
       ...compactHandlers(() => this.threadSystem()),
       ...this.desk.handlers,
       ...mcp.handlers,
+      ...reviewHandlers(() => this.threadSystem(), env),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,

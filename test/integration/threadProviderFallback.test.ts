@@ -84,3 +84,16 @@ describe('a provider the user chose', () => {
     expect(message).not.toMatch(/\b[a-z]+\/[a-zA-Z/]+\b/)
   })
 })
+
+describe('a working folder that does not exist', () => {
+  it('is refused when the thread starts, naming the folder', async () => {
+    const h = await harness('ws')
+    const client = await h.connect('desk_test')
+    const missing = join(h.proc.home, 'no-such-folder')
+    await expect(startThread(client, { cwd: missing })).rejects.toThrow(
+      `the folder ${missing} does not exist`,
+    )
+    const file = join(h.proc.home, 'config.toml')
+    await expect(startThread(client, { cwd: file })).rejects.toThrow(`${file} is not a folder`)
+  })
+})

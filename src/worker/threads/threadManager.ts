@@ -27,6 +27,7 @@ import type { ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
+import { stat } from 'node:fs/promises'
 import { forkLines, type PendingLine } from './forkLines'
 import type { LiveThread } from './liveThread'
 import { createLiveThread, loadLiveThread, metaOfThread } from './threadLoader'
@@ -187,6 +188,7 @@ export class ThreadManager {
     const overrides = overridesFromParams(params)
     const effective = configWithOverrides(cfg.merged, cfg.effective, overrides.config as never)
     await this.checkOverrideRequirements(params)
+    if (typeof overrides.cwd === 'string') await assertFolder(overrides.cwd)
     const dynamicTools = params.dynamicTools ? validateDynamicTools(params.dynamicTools) : []
     const meta: SessionMeta = {
       id: uuidv7(),
@@ -508,4 +510,14 @@ function sameStatus(a: ThreadStatus, b: ThreadStatus): boolean {
   return (
     a.activeFlags.length === b.activeFlags.length && a.activeFlags.every((f, i) => b.activeFlags[i] === f)
   )
+}
+
+/**
+ * A new thread's working folder must be a folder. codex 0.169 starts a thread in a path that does
+ * not exist, whose every command then fails; codex-desk says so at once instead.
+ */
+async function assertFolder(cwd: string): Promise<void> {
+  const info = await stat(cwd).catch(() => null)
+  if (!info) throw invalidRequest(`the folder ${cwd} does not exist`)
+  if (!info.isDirectory()) throw invalidRequest(`${cwd} is not a folder`)
 }

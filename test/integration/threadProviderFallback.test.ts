@@ -12,7 +12,7 @@ import { text } from '../support/modelServer'
 import type { TestClient } from '../support/testClient'
 
 const WAIT_MS = 60_000
-const { harness } = harnessesPerTest()
+const { harness, restartable } = harnessesPerTest()
 
 /** The generated config with a table header left unclosed: the whole file is ignored. */
 const BROKEN = '[model_providers.mock\n'
@@ -95,5 +95,36 @@ describe('a working folder that does not exist', () => {
     )
     const file = join(h.proc.home, 'config.toml')
     await expect(startThread(client, { cwd: file })).rejects.toThrow(`${file} is not a folder`)
+  })
+})
+
+describe('folder, model and effort changed for the next turns', () => {
+  it('apply to the next model request, and the thread reopened by a new core reports them', async () => {
+    const { first: h, restart, home } = await restartable('ws')
+    const client = await h.connect('desk_test', { experimentalApi: true })
+    const started = await startThread(client, { cwd: h.proc.home })
+    const threadId = started.thread.id
+    await runTurn(client, threadId, 'first')
+
+    const missing = join(h.proc.home, 'nowhere')
+    await expect(client.request('thread/settings/update', { threadId, cwd: missing })).rejects.toThrow(
+      `the folder ${missing} does not exist`,
+    )
+    const { data } = await client.request('model/list', {})
+    const other = data.find((m) => m.id !== started.model && m.supportedReasoningEfforts.length > 1)
+    if (!other) throw new Error('the catalog has no second model with efforts')
+    const effort = other.supportedReasoningEfforts.at(-1)?.reasoningEffort ?? 'high'
+    await client.request('thread/settings/update', { threadId, model: other.id, effort })
+    await runTurn(client, threadId, 'second')
+    const body = h.model.requests.at(-1)?.body as { model?: string; reasoning?: { effort?: string } }
+    expect(body.model).toBe(other.id)
+    expect(body.reasoning?.effort).toBe(effort)
+
+    const again = await (await restart()).connect('desk_test_2', { experimentalApi: true })
+    const resumed = await again.request('thread/resume', { threadId })
+    expectCodexShape('ThreadResumeResponse', resumed)
+    expect(resumed.model).toBe(other.id)
+    expect(resumed.reasoningEffort).toBe(effort)
+    expect(resumed.cwd).toBe(home)
   })
 })

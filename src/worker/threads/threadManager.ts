@@ -27,7 +27,6 @@ import type { ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
-import { stat } from 'node:fs/promises'
 import { forkLines, type PendingLine } from './forkLines'
 import type { LiveThread } from './liveThread'
 import { createLiveThread, loadLiveThread, metaOfThread } from './threadLoader'
@@ -44,7 +43,7 @@ import {
   type OverrideParams,
   type ResolvedThreadSettings,
 } from './threadSettings'
-import { uuidProblem } from './settingsUpdate'
+import { assertFolder, uuidProblem } from './settingsUpdate'
 import { ThreadSubscriptions } from './subscriptions'
 import { resumeCursorsOf, resumeResponse, threadResponse, type StartResponse } from './threadResponses'
 
@@ -510,14 +509,4 @@ function sameStatus(a: ThreadStatus, b: ThreadStatus): boolean {
   return (
     a.activeFlags.length === b.activeFlags.length && a.activeFlags.every((f, i) => b.activeFlags[i] === f)
   )
-}
-
-/**
- * A new thread's working folder must be a folder. codex 0.169 starts a thread in a path that does
- * not exist, whose every command then fails; codex-desk says so at once instead.
- */
-async function assertFolder(cwd: string): Promise<void> {
-  const info = await stat(cwd).catch(() => null)
-  if (!info) throw invalidRequest(`the folder ${cwd} does not exist`)
-  if (!info.isDirectory()) throw invalidRequest(`${cwd} is not a folder`)
 }

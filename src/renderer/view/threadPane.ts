@@ -3,12 +3,14 @@
  * it from the store; the other methods patch one turn, one item, or the end of one streaming item,
  * which is all a delta ever costs.
  */
+import type { DesktopBridge } from '../bridge'
 import type { DeskSession } from '../session'
 import { badgeOf, parentThreadIdOf, threadTitle, turnStatusText } from '../state/model'
 import type { DeskStore, TurnView } from '../state/store'
 import { renderApprovals } from './approvals'
 import { h, icon, replaceChildren } from './dom'
 import { renderDiff, renderItem, type ItemContext, type RenderedItem } from './items'
+import { ThreadHeader } from './threadHeader'
 
 interface TurnElements {
   article: HTMLElement
@@ -41,12 +43,16 @@ export class ThreadPane {
   private readonly turns = new Map<string, TurnElements>()
   private readonly items = new Map<string, RenderedItem>()
   private following = true
+  /** Folder, model and effort of the open thread (or the folder for a new one). */
+  private readonly settingsHeader: ThreadHeader
 
   constructor(
     private readonly store: DeskStore,
     private readonly session: DeskSession,
     private readonly context: ItemContext,
+    bridge?: DesktopBridge,
   ) {
+    this.settingsHeader = new ThreadHeader(store, session, bridge)
     const composer = h(
       'form',
       { 'aria-label': 'Composer', class: 'composer' },
@@ -72,6 +78,7 @@ export class ThreadPane {
       'section',
       { 'aria-label': 'Thread', class: 'thread' },
       h('header', { class: 'thread-head' }, this.parent, this.title, this.badge),
+      this.settingsHeader.root,
       this.body,
       this.approvalsEl,
       composer,
@@ -110,6 +117,7 @@ export class ThreadPane {
   }
 
   renderMeta(): void {
+    this.settingsHeader.render()
     const state = this.store.state
     const view = state.view
     if (!view) {
@@ -198,6 +206,7 @@ export class ThreadPane {
       if (this.turns.size === 1) this.renderPlaceholder()
     }
     elements.article.dataset.status = turn.status
+    this.settingsHeader.render()
     elements.status.textContent = turnStatusText(turn.status, turn.error?.message)
     elements.retry.hidden = !turn.retrying
     elements.retry.textContent = turn.retrying ? `retrying: ${turn.retrying}` : ''

@@ -15,6 +15,7 @@ import type {
   AttentionNoticeView,
   AccountSummaryView,
   AppInfo,
+  ChooseFolderResult,
   CoreStateView,
   FileLocation,
   OpenFileResult,
@@ -24,6 +25,7 @@ import type {
 import { parseOAuthSettings } from './auth/settings'
 import type { ListenerStatus } from './coreSession'
 import { editorCommandProblem } from './editorCommand'
+import { chooseFolder, type FolderDialog } from './folderDialog'
 import { IPC_INVOKE, type InvokeChannel } from './ipcChannels'
 import {
   INVOKE_ARGS,
@@ -56,6 +58,8 @@ export interface DesktopIpcDeps {
   openFile(location: FileLocation): Promise<OpenFileResult>
   copyText(text: string): void
   appInfo(): AppInfo
+  /** The native folder dialog (folderDialog.ts); without it, `chooseFolder` says it is unavailable. */
+  folderDialog?: FolderDialog
   /** Asks the user before a new, non-empty editor command is saved; false keeps the old one. */
   confirmEditorCommand(command: string, sender: IpcSender): Promise<boolean>
   /** OS notifications and the badge; without it they are quietly not shown. */
@@ -106,6 +110,8 @@ export class DesktopIpc {
     this.handlers = {
       [IPC_INVOKE.openFile]: ([location]: [FileLocation]) => deps.openFile(location),
       [IPC_INVOKE.copyText]: ([text]: [string]) => deps.copyText(text),
+      [IPC_INVOKE.chooseFolder]: ([defaultPath]: [string | null], sender: IpcSender) =>
+        this.chooseFolder(defaultPath, sender),
       [IPC_INVOKE.appInfo]: () => deps.appInfo(),
       [IPC_INVOKE.settingsGet]: () => this.view(),
       [IPC_INVOKE.settingsUpdate]: ([patch]: [DialogPatch], sender: IpcSender) => this.update(patch, sender),
@@ -208,6 +214,18 @@ export class DesktopIpc {
       if (error instanceof SettingsError) return { ok: false, field: error.field, message: error.message }
       throw error
     }
+  }
+
+  private chooseFolder(defaultPath: string | null, sender: IpcSender): Promise<ChooseFolderResult> {
+    const dialog = this.deps.folderDialog
+    if (!dialog) {
+      return Promise.resolve({
+        ok: false,
+        canceled: false,
+        message: 'The folder dialog is not available; type the folder instead.',
+      })
+    }
+    return chooseFolder(dialog, sender, defaultPath)
   }
 
   private async accountAction(action: () => Promise<unknown>): Promise<AccountActionResult> {

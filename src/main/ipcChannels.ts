@@ -9,6 +9,7 @@
 export const IPC_INVOKE = {
   openFile: 'codex-desk:open-file',
   copyText: 'codex-desk:copy-text',
+  chooseFolder: 'codex-desk:choose-folder',
   appInfo: 'codex-desk:app-info',
   settingsGet: 'codex-desk:settings-get',
   settingsUpdate: 'codex-desk:settings-update',

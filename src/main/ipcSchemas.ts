@@ -73,12 +73,21 @@ export const BadgeCountSchema = z
     z.lte(9999, { error: 'must be at most 9999' }),
   )
 
+/** Where the folder dialog opens: a path, or null for the dialog's own default. */
+export const FolderPathSchema = z.nullable(
+  z.string({ error: 'must be a folder path or null' }).check(
+    z.maxLength(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters` }),
+    z.refine((path) => !path.includes('\0'), { error: 'must not contain a NUL character' }),
+  ),
+)
+
 const none = z.tuple([])
 
 /** The argument list of each invoke channel. */
 export const INVOKE_ARGS = {
   [IPC_INVOKE.openFile]: z.tuple([FileLocationSchema]),
   [IPC_INVOKE.copyText]: z.tuple([CopyTextSchema]),
+  [IPC_INVOKE.chooseFolder]: z.tuple([FolderPathSchema]),
   [IPC_INVOKE.appInfo]: none,
   [IPC_INVOKE.settingsGet]: none,
   [IPC_INVOKE.settingsUpdate]: z.tuple([SettingsPatchSchema]),

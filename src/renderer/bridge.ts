@@ -66,6 +66,10 @@ export interface AccountSummaryView {
 
 export type AccountActionResult = { ok: true } | { ok: false; message: string }
 
+/** The native folder dialog's answer: a folder, a cancel, or why it could not give one. */
+export type ChooseFolderResult =
+  { ok: true; path: string } | { ok: false; canceled: true } | { ok: false; canceled: false; message: string }
+
 /** The core process as the WorkerHost sees it. `generation` grows by one at every (re)start. */
 export type CoreStateView =
   | { kind: 'stopped' }
@@ -92,6 +96,8 @@ export interface DesktopBridge {
   openFile(location: FileLocation): Promise<OpenFileResult>
   /** Puts text on the system clipboard (the capability token's copy button). */
   copyText(text: string): Promise<void>
+  /** The native folder dialog (a new thread's working folder), opened at `defaultPath` if given. */
+  chooseFolder(defaultPath: string | null): Promise<ChooseFolderResult>
   appInfo(): Promise<AppInfo>
   settings: {
     get(): Promise<SettingsView>

@@ -19,6 +19,7 @@ import { backoffDelayMs } from '../worker/util/retry'
 import { ComposerQueue } from './state/composerQueue'
 import type { ConnectionCause, ThreadItem } from './state/model'
 import { STORE_NOTIFICATIONS, type DeskStore, type ListFilter } from './state/store'
+import { defaultFolder, ThreadSettingsState, type FolderStorage } from './state/threadSettings'
 
 export type Decision = 'accept' | 'acceptForSession' | 'decline'
 
@@ -35,6 +36,8 @@ export interface SessionOptions {
   openChannel: () => Promise<ClientChannel>
   /** Remembers the open thread across a page reload. */
   storage?: KeyValueStorage | null
+  /** Remembers recent working folders (localStorage in a page, which is the default there). */
+  recentFolders?: FolderStorage | null
   clientVersion: string
   /** Reconnect delays (util/retry's policy); RECONNECT_BACKOFF by default. */
   backoff?: { baseMs?: number; capMs?: number; jitter?: number }
@@ -49,6 +52,8 @@ export interface SessionOptions {
 export const OPEN_THREAD_KEY = 'codex-desk.openThread'
 export const CLIENT_NAME = 'codex_desk_ui'
 const THREAD_PAGE = 100
+/** A working folder the core refused because it is not there (any more). */
+const NO_FOLDER = /does not exist|is not a folder/
 /** Errors that mean the remembered thread is gone for good (not a passing failure). */
 const GONE = /no rollout found|invalid thread id|thread not loaded/
 
@@ -83,10 +88,15 @@ export const RECONNECT_BACKOFF = { baseMs: 250, capMs: 5000, jitter: 0.25 } as c
 
 export class DeskSession {
   readonly store: DeskStore
+  /** Each thread's folder, model and effort, the model catalog and the recent folders. */
+  readonly threadSettings: ThreadSettingsState
   private client: AppServerClient | null = null
+  /** Why the last thread/start failed (for the folder form), null after one succeeded. */
+  lastStartError: string | null = null
   /** A thread/start in flight (newThread), which a Send made meanwhile waits for. */
   private startingThread: Promise<string | null> | null = null
   private initialized = new WeakSet<AppServerClient>()
+  private readonly modelsAskedOn = new WeakSet<AppServerClient>()
   private attempt = 0
   private everConnected = false
   private lastLoss: { code: number; reason: string } | null = null
@@ -114,6 +124,9 @@ export class DeskSession {
 
   constructor(private readonly options: SessionOptions) {
     this.store = options.store
+    this.threadSettings = new ThreadSettingsState(
+      options.recentFolders !== undefined ? options.recentFolders : pageLocalStorage(),
+    )
     this.backoff = { ...RECONNECT_BACKOFF, ...options.backoff }
     this.queue = options.composerQueue ?? new ComposerQueue({ storage: null, tabId: newId(), newId })
     const remembered = options.storage?.getItem(OPEN_THREAD_KEY)
@@ -268,6 +281,13 @@ export class DeskSession {
         void this.refreshActivity(client, threadId)
       }
     })
+    client.onNotification('thread/settings/updated', (params) =>
+      this.threadSettings.fromUpdate(params.threadId, params.threadSettings),
+    )
+    // What a turn ran with can follow config.toml (a thread started on a broken file): read it again.
+    for (const method of ['turn/started', 'turn/completed'] as const) {
+      client.onNotification(method, (params) => void this.refreshThreadSettings(client, params.threadId))
+    }
     client.onNotification('warning', (params) => {
       const open = this.store.state.openThreadId
       if (!params.threadId || params.threadId === open) this.store.addNotice(params.message)
@@ -378,6 +398,7 @@ export class DeskSession {
         { threadId },
         {
           onResult: (r) => {
+            this.threadSettings.fromResponse(threadId, r)
             if (this.store.state.openThreadId === threadId) this.store.applyThreadSnapshot(r.thread)
           },
         },
@@ -438,12 +459,24 @@ export class DeskSession {
    * started; a second call (or a Send) while it starts waits for the same thread instead of starting
    * another.
    */
-  newThread(): Promise<string | null> {
-    this.startingThread ??= this.startThread().finally(() => (this.startingThread = null))
+  newThread(cwd?: string | null): Promise<string | null> {
+    this.startingThread ??= this.startThread(cwd).finally(() => (this.startingThread = null))
     return this.startingThread
   }
 
-  private async startThread(): Promise<string | null> {
+  /**
+   * In `cwd`, or else the most recent folder (a remembered one that is gone is forgotten and the
+   * core's own folder used), or else the core's own.
+   */
+  private async startThread(cwd?: string | null): Promise<string | null> {
+    const folder = cwd === undefined ? defaultFolder(this.threadSettings) : cwd
+    const started = await this.startThreadIn(folder, cwd !== undefined)
+    if (started !== 'gone' || !folder) return started === 'gone' ? null : started
+    this.threadSettings.forgetFolder(folder)
+    return this.startThreadIn(null, false).then((id) => (id === 'gone' ? null : id))
+  }
+
+  private async startThreadIn(cwd: string | null, chosen: boolean): Promise<string | null | 'gone'> {
     const client = this.requireClient('Could not start a thread')
     if (!client) return null
     const previous = this.store.state.openThreadId
@@ -453,23 +486,25 @@ export class DeskSession {
       this.unsubscribe(client, previous)
     }
     try {
-      const { thread } = await client.request(
-        'thread/start',
-        {},
-        {
-          onResult: (r) => {
-            // Unless the user picked another thread meanwhile, the new one opens.
-            if (this.store.state.openThreadId !== null) return
-            this.store.openThread(r.thread.id)
-            this.store.applyThreadSnapshot(r.thread)
-          },
+      const { thread } = await client.request('thread/start', cwd ? { cwd } : {}, {
+        onResult: (r) => {
+          this.threadSettings.fromResponse(r.thread.id, r)
+          // Unless the user picked another thread meanwhile, the new one opens.
+          if (this.store.state.openThreadId !== null) return
+          this.store.openThread(r.thread.id)
+          this.store.applyThreadSnapshot(r.thread)
         },
-      )
+      })
+      if (cwd) this.threadSettings.rememberFolder(cwd)
+      this.lastStartError = null
       if (this.store.state.openThreadId === thread.id) {
         this.options.storage?.setItem(OPEN_THREAD_KEY, thread.id)
       }
       return thread.id
     } catch (error) {
+      if (cwd && !chosen && NO_FOLDER.test(messageOf(error))) return 'gone'
+      this.lastStartError = messageOf(error)
+      if (chosen && NO_FOLDER.test(this.lastStartError)) return null // the folder form shows it
       this.fail('Could not start a thread', error, client)
       return null
     }
@@ -747,6 +782,49 @@ export class DeskSession {
     }
   }
 
+  private async refreshThreadSettings(client: AppServerClient, threadId: string): Promise<void> {
+    if (this.store.state.openThreadId !== threadId) return
+    try {
+      const { thread } = await client.request('thread/read', { threadId })
+      this.threadSettings.fromThread(thread)
+    } catch {
+      // Only the header's model could be out of date; the next turn reads it again.
+    }
+  }
+
+  /**
+   * The model catalog, asked once per connection when a picker first needs it (listing asks the
+   * provider too, so it is not done on every connect).
+   */
+  loadModels(): void {
+    const client = this.client
+    if (!client || !this.initialized.has(client) || this.modelsAskedOn.has(client)) return
+    this.modelsAskedOn.add(client)
+    client.request('model/list', {}).then(
+      ({ data }) => this.threadSettings.setModels(data),
+      () => this.modelsAskedOn.delete(client), // asked again next time a picker opens
+    )
+  }
+
+  /**
+   * Changes what the thread's next turns run with. Resolves with null, or with the reason it failed
+   * (for the control that asked; no notice).
+   */
+  async changeThreadSettings(
+    threadId: string,
+    change: { cwd?: string; model?: string; effort?: string | null },
+  ): Promise<string | null> {
+    const client = this.client
+    if (!client || !this.initialized.has(client)) return 'Not connected to the core.'
+    try {
+      await client.request('thread/settings/update', { threadId, ...change })
+      if (change.cwd) this.threadSettings.rememberFolder(change.cwd)
+      return null
+    } catch (error) {
+      return messageOf(error)
+    }
+  }
+
   /** Answers a prompt shown by the store (its `key`). */
   answerApproval(key: string, decision: Decision): void {
     const responder = this.responders.get(key)
@@ -757,5 +835,14 @@ export class DeskSession {
     this.responders.delete(key)
     this.store.removeApproval(key)
     responder(decision)
+  }
+}
+
+/** The page's localStorage, or null outside a page (tests) or where it is blocked. */
+function pageLocalStorage(): FolderStorage | null {
+  try {
+    return (globalThis as { localStorage?: FolderStorage }).localStorage ?? null
+  } catch {
+    return null
   }
 }

@@ -167,6 +167,7 @@ describe('the preload', () => {
       connect: 'function',
       openFile: 'function',
       copyText: 'function',
+      chooseFolder: 'function',
       appInfo: 'function',
       settings: { get: 'function', update: 'function', regenerateToken: 'function', onDidChange: 'function' },
       account: { summary: 'function', signIn: 'function', signOut: 'function', onDidChange: 'function' },

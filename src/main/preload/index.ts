@@ -49,6 +49,7 @@ const bridge: DesktopBridge = {
   },
   openFile: (location) => ipcRenderer.invoke(IPC_INVOKE.openFile, location),
   copyText: (text) => ipcRenderer.invoke(IPC_INVOKE.copyText, text),
+  chooseFolder: (defaultPath) => ipcRenderer.invoke(IPC_INVOKE.chooseFolder, defaultPath),
   appInfo: () => ipcRenderer.invoke(IPC_INVOKE.appInfo),
   settings: {
     get: () => ipcRenderer.invoke(IPC_INVOKE.settingsGet),

@@ -106,7 +106,7 @@ export function mountApp(options: {
 
   // ── panes ──
   const threadList = new ThreadList(store, session)
-  const pane = new ThreadPane(store, session, context)
+  const pane = new ThreadPane(store, session, context, bridge)
   const diagnostics = new Diagnostics(store, bridge)
   const notices = h('div', { class: 'notices' })
   const main = h('main', { class: 'main' }, notices, pane.root)

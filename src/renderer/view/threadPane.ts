@@ -3,6 +3,7 @@
  * it from the store; the other methods patch one turn, one item, or the end of one streaming item,
  * which is all a delta ever costs.
  */
+import type { DesktopBridge } from '../bridge'
 import type { DeskSession } from '../session'
 import { badgeOf, parentThreadIdOf, threadTitle, turnStatusText } from '../state/model'
 import type { DeskStore, TurnView } from '../state/store'
@@ -11,6 +12,7 @@ import { renderApprovals } from './approvals'
 import { Composer } from './composer'
 import { h, icon, replaceChildren } from './dom'
 import { renderDiff, renderItem, type ItemContext, type RenderedItem } from './items'
+import { ThreadHeader } from './threadHeader'
 
 interface TurnElements {
   article: HTMLElement
@@ -40,12 +42,16 @@ export class ThreadPane {
   private readonly turns = new Map<string, TurnElements>()
   private readonly items = new Map<string, RenderedItem>()
   private following = true
+  /** Folder, model and effort of the open thread (or the folder for a new one). */
+  private readonly settingsHeader: ThreadHeader
 
   constructor(
     private readonly store: DeskStore,
     private readonly session: DeskSession,
     private readonly context: ItemContext,
+    bridge?: DesktopBridge,
   ) {
+    this.settingsHeader = new ThreadHeader(store, session, bridge)
     this.composer = new Composer(store, session, () => (this.following = true))
     this.body.addEventListener('scroll', () => {
       this.following = this.atBottom()
@@ -55,6 +61,7 @@ export class ThreadPane {
       'section',
       { 'aria-label': 'Thread', class: 'thread' },
       h('header', { class: 'thread-head' }, this.parent, this.title, this.badge),
+      this.settingsHeader.root,
       this.body,
       this.approvalsEl,
       this.composer.root,
@@ -80,6 +87,7 @@ export class ThreadPane {
   }
 
   renderMeta(): void {
+    this.settingsHeader.render()
     const state = this.store.state
     const view = state.view
     if (!view) {
@@ -176,6 +184,7 @@ export class ThreadPane {
       if (this.turns.size === 1) this.renderPlaceholder()
     }
     elements.article.dataset.status = turn.status
+    this.settingsHeader.render()
     const readable = turn.status === 'failed' ? readableTurnError(turn.error) : null
     elements.status.textContent = turnStatusText(turn.status, readable?.summary)
     this.renderFailure(turnId, elements, readable?.details ?? null, readable !== null)

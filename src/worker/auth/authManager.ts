@@ -367,8 +367,10 @@ function refreshError(error: unknown, timeoutSecs: number): Error {
 }
 
 function missingCredentials(provider: ResolvedProvider): Error {
-  const variable = provider.envKey ? ` or set \`${provider.envKey}\`` : ''
+  // Read by people (the desktop UI shows it as the turn's error): the fixes, never a method name.
+  const variable = provider.envKey ? `, set the \`${provider.envKey}\` environment variable` : ''
   return new Error(
-    `Not signed in: model provider \`${provider.id}\` needs an OpenAI account. Log in (account/login/start)${variable}.`,
+    `Not signed in: the model provider \`${provider.id}\` needs an OpenAI account. ` +
+      `Sign in (with ChatGPT or an API key)${variable}, or choose a model from another provider.`,
   )
 }

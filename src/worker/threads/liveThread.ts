@@ -55,6 +55,8 @@ export class LiveThread {
   dynamicTools: DynamicToolSpec[] = []
   /** Identifies this load of the thread (ThreadSubscriptions listener generation). */
   generation = 0
+  /** Model, provider and effort follow the config (SessionMeta `modelFromFallbackConfig`). */
+  readonly modelFollowsConfig: boolean
 
   constructor(
     replayed: Pick<ReplayedThread, 'thread' | 'turns' | 'modelHistory' | 'settings' | 'tokenUsage' | 'meta'>,
@@ -67,6 +69,7 @@ export class LiveThread {
     this.sticky = replayed.settings
     this.tokenUsage = replayed.tokenUsage
     this.dynamicTools = replayed.meta?.dynamicTools ?? []
+    this.modelFollowsConfig = replayed.meta?.modelFromFallbackConfig === true
   }
 
   get ephemeral(): boolean {

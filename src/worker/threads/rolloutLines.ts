@@ -48,6 +48,11 @@ export interface SessionMeta {
   name?: string | null
   /** Tools the client serves for this thread (thread/start `dynamicTools`, validated). */
   dynamicTools?: DynamicToolSpec[]
+  /**
+   * The thread started while a config file could not be loaded: its model, provider and effort
+   * are the built-in defaults, not a choice, so they follow the config (until the user picks one).
+   */
+  modelFromFallbackConfig?: boolean
 }
 
 /**

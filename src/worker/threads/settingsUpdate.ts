@@ -8,6 +8,8 @@
  * It must never persist or announce a change it has not validated: every check runs before the
  * `thread_settings` line is written.
  */
+import { stat } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
 import { invalidRequest } from '../protocol/errors'
 import type {
   CollaborationMode,
@@ -75,6 +77,16 @@ export function uuidProblem(id: string): string | null {
   const wrong = groups.findIndex((group, i) => group.length !== GROUP_LENGTHS[i])
   if (wrong === -1) return null
   return `invalid group length in group ${wrong}: expected ${GROUP_LENGTHS[wrong]}, found ${groups[wrong]?.length ?? 0}`
+}
+
+/**
+ * A thread's new working folder (thread/start, thread/settings/update) must be a folder. codex 0.169
+ * takes a path that does not exist, and every command then fails; codex-desk says so at once instead.
+ */
+export async function assertFolder(cwd: string): Promise<void> {
+  const info = await stat(cwd).catch(() => null)
+  if (!info) throw invalidRequest(`the folder ${cwd} does not exist`)
+  if (!info.isDirectory()) throw invalidRequest(`${cwd} is not a folder`)
 }
 
 /** The loaded thread `thread/settings/update` names: `invalid thread id: …` or `thread not found: <id>`. */
@@ -238,6 +250,7 @@ export async function updateThreadSettings(
     approvalPolicy: params.approvalPolicy,
     ...(sandbox ? { sandbox } : {}),
   })
+  if (params.cwd) await assertFolder(resolvePath(params.cwd))
   logIgnoredParams(threads.log, 'thread/settings/update', params)
   await applySettings(threads, live, settingsUpdateOverrides(params), afterResponse)
 }

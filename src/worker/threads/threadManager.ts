@@ -43,7 +43,7 @@ import {
   type OverrideParams,
   type ResolvedThreadSettings,
 } from './threadSettings'
-import { uuidProblem } from './settingsUpdate'
+import { assertFolder, uuidProblem } from './settingsUpdate'
 import { ThreadSubscriptions } from './subscriptions'
 import { resumeCursorsOf, resumeResponse, threadResponse, type StartResponse } from './threadResponses'
 
@@ -117,12 +117,20 @@ export class ThreadManager {
   /** The thread's settings now (config changes apply to values the thread did not override). */
   settingsOf(live: LiveThread): ResolvedThreadSettings {
     const { merged, effective } = this.options.config.current
-    return resolveSettings(merged, effective, live.sticky, {
+    const settings = resolveSettings(merged, effective, live.sticky, {
       model: live.base.model,
       modelProvider: live.base.modelProvider,
       reasoningEffort: live.base.reasoningEffort,
       cwd: live.base.cwd,
+      followConfig: live.modelFollowsConfig,
     })
+    if (live.modelFollowsConfig) {
+      // The Thread fields say what the next turn runs with (the fallback was never a choice).
+      live.base.model = settings.model
+      live.base.modelProvider = settings.modelProvider
+      live.base.reasoningEffort = settings.effort
+    }
+    return settings
   }
 
   /** Sets the live status; a change is announced once, to every initialized connection. */
@@ -179,6 +187,7 @@ export class ThreadManager {
     const overrides = overridesFromParams(params)
     const effective = configWithOverrides(cfg.merged, cfg.effective, overrides.config as never)
     await this.checkOverrideRequirements(params)
+    if (typeof overrides.cwd === 'string') await assertFolder(overrides.cwd)
     const dynamicTools = params.dynamicTools ? validateDynamicTools(params.dynamicTools) : []
     const meta: SessionMeta = {
       id: uuidv7(),
@@ -198,6 +207,8 @@ export class ThreadManager {
       historyMode: params.historyMode ?? 'paginated',
       projectId: params.projectId ?? null,
       ...(dynamicTools.length ? { dynamicTools } : {}),
+      // A config file that did not load leaves the built-in model and provider: not a choice to keep.
+      ...(cfg.layers.some((layer) => layer.disabledReason) ? { modelFromFallbackConfig: true } : {}),
     }
     const sticky = overrides
     const lines: PendingLine[] = Object.keys(sticky).length

@@ -102,17 +102,26 @@ export function resolveSettings(
   merged: ConfigToml,
   effective: EffectiveConfig,
   sticky: ThreadSettings,
-  meta: { model: string | null; modelProvider: string; reasoningEffort: string | null; cwd: string },
+  meta: {
+    model: string | null
+    modelProvider: string
+    reasoningEffort: string | null
+    cwd: string
+    /** The meta's model, provider and effort were fallbacks (a broken config): use the config's. */
+    followConfig?: boolean
+  },
 ): ResolvedThreadSettings {
   const config = configWithOverrides(merged, effective, sticky.config as Record<string, unknown> | undefined)
   const approval = sticky.approvalPolicy as AskForApproval | undefined
   const sandboxPolicy =
     (sticky.sandboxPolicy as SandboxPolicy | undefined) ??
     sandboxPolicyFor((sticky.sandbox as SandboxMode | undefined) ?? config.sandbox_mode, config)
-  const effort = 'effort' in sticky ? (sticky.effort as string | null) : meta.reasoningEffort
+  const follow = meta.followConfig === true
+  const metaEffort = follow ? (config.model_reasoning_effort ?? null) : meta.reasoningEffort
+  const effort = 'effort' in sticky ? (sticky.effort as string | null) : metaEffort
   return {
-    model: str(sticky, 'model') ?? meta.model ?? config.model,
-    modelProvider: str(sticky, 'modelProvider') ?? meta.modelProvider,
+    model: str(sticky, 'model') ?? (follow ? null : meta.model) ?? config.model,
+    modelProvider: str(sticky, 'modelProvider') ?? (follow ? config.model_provider : meta.modelProvider),
     effort: effort ?? null,
     summary: str(sticky, 'summary') ?? config.model_reasoning_summary ?? null,
     cwd: str(sticky, 'cwd') ?? meta.cwd,

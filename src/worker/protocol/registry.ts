@@ -13,6 +13,8 @@ import { extensionNotifications, extensionRequests } from './extensions'
 import { historyNotifications, historyRequests } from './threadHistory'
 import { planNotifications } from './plan'
 import { compactRequests } from './compact'
+import { commandExecNotifications, commandExecRequests } from './commandExec'
+import { fileSearchNotifications, fileSearchRequests } from './fileSearch'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -148,6 +150,8 @@ export const clientRequests = {
   ...extensionRequests,
   ...historyRequests,
   ...compactRequests,
+  ...commandExecRequests,
+  ...fileSearchRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {
@@ -184,6 +188,8 @@ export const serverNotifications = {
   ...extensionNotifications,
   ...historyNotifications,
   ...planNotifications,
+  ...commandExecNotifications,
+  ...fileSearchNotifications,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {

@@ -27,6 +27,8 @@ import { modelHandlers } from './models'
 import { extensionHandlers } from './extensions'
 import { historyHandlers } from './threadHistory'
 import { compactHandlers } from './compact'
+import { CommandExecManager } from './commandExec'
+import { FileSearchService } from './fileSearch'
 import type { ToolHost } from '../agent/tools'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
@@ -92,6 +94,10 @@ export class AppServer {
     // The skills catalog's folder watchers are released when the core closes.
     const extensions = extensionHandlers(this)
     this.disposables.add(extensions)
+    // Client-run commands and file searches belong to the connection that started them.
+    const commands = new CommandExecManager(this)
+    const fileSearch = new FileSearchService(this)
+    this.disposables.add({ dispose: () => (commands.dispose(), fileSearch.dispose()) })
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
@@ -113,6 +119,8 @@ export class AppServer {
       ...extensions.handlers,
       ...historyHandlers(this),
       ...compactHandlers(() => this.threadSystem()),
+      ...commands.handlers(),
+      ...fileSearch.handlers(),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,
@@ -141,6 +149,8 @@ export class AppServer {
         this.broker.connectionClosed(connection.id)
         this.loadedAuth?.connectionClosed(connection.id)
         this.loadedSystem?.manager.connectionClosed(connection.id)
+        commands.connectionClosed(connection.id)
+        fileSearch.connectionClosed(connection.id)
       }),
     )
   }

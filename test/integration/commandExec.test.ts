@@ -94,7 +94,9 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
       },
     })
     await waitForOutput(client, id, 'start\n')
-    expect(await client.request('command/exec/write', { processId: id, deltaBase64: b64('hello\n') })).toEqual({})
+    expect(
+      await client.request('command/exec/write', { processId: id, deltaBase64: b64('hello\n') }),
+    ).toEqual({})
     await waitForOutput(client, id, 'hello\n')
     await client.request('command/exec/write', { processId: id, closeStdin: true })
     const response = await client.waitForResponse(`exec-${id}`)
@@ -106,7 +108,8 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
     // Every delta came before the response.
     const responseAt = client.received.indexOf(response)
     const lastDelta = client.received.findLastIndex(
-      (m: ServerMessage) => m.method === 'command/exec/outputDelta' && (m.params as { processId: string }).processId === id,
+      (m: ServerMessage) =>
+        m.method === 'command/exec/outputDelta' && (m.params as { processId: string }).processId === id,
     )
     expect(lastDelta).toBeLessThan(responseAt)
   })
@@ -116,7 +119,12 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
     client.send({
       id: `exec-${id}`,
       method: 'command/exec',
-      params: { command: ['sh', '-c', 'echo up; sleep 60'], cwd: work, processId: id, streamStdoutStderr: true },
+      params: {
+        command: ['sh', '-c', 'echo up; sleep 60'],
+        cwd: work,
+        processId: id,
+        streamStdoutStderr: true,
+      },
     })
     await waitForOutput(client, id, 'up\n')
     const duplicate = await client.call('command/exec', { command: ['true'], processId: id, cwd: work })
@@ -164,9 +172,21 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
   it('answers bad combinations with codex errors', async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ command: [] }, -32600, 'command must not be empty'],
-      [{ command: ['true'], tty: true }, -32600, 'command/exec tty or streaming requires a client-supplied processId'],
-      [{ command: ['true'], timeoutMs: 5, disableTimeout: true }, -32602, 'command/exec cannot set both timeoutMs and disableTimeout'],
-      [{ command: ['true'], outputBytesCap: 5, disableOutputCap: true }, -32602, 'command/exec cannot set both outputBytesCap and disableOutputCap'],
+      [
+        { command: ['true'], tty: true },
+        -32600,
+        'command/exec tty or streaming requires a client-supplied processId',
+      ],
+      [
+        { command: ['true'], timeoutMs: 5, disableTimeout: true },
+        -32602,
+        'command/exec cannot set both timeoutMs and disableTimeout',
+      ],
+      [
+        { command: ['true'], outputBytesCap: 5, disableOutputCap: true },
+        -32602,
+        'command/exec cannot set both outputBytesCap and disableOutputCap',
+      ],
       [{ command: ['true'], size: { rows: 3, cols: 3 } }, -32602, 'command/exec size requires tty: true'],
     ]
     for (const [params, code, message] of cases) {
@@ -177,7 +197,10 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
     expect(missingCwd.error?.code).toBe(-32603)
     expect(missingCwd.error?.message).toMatch(/^failed to spawn command: /)
     const write = await client.call('command/exec/write', { processId: 'x' })
-    expect(write.error).toEqual({ code: -32602, message: 'command/exec/write requires deltaBase64 or closeStdin' })
+    expect(write.error).toEqual({
+      code: -32602,
+      message: 'command/exec/write requires deltaBase64 or closeStdin',
+    })
   })
 
   it('refuses a write outside the workspace under the configured sandbox, and allows it with full access', async () => {
@@ -228,13 +251,18 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
       },
     })
     await waitForOutput(client, id, '30 100')
-    expect(await client.request('command/exec/resize', { processId: id, size: { rows: 40, cols: 120 } })).toEqual({})
+    expect(
+      await client.request('command/exec/resize', { processId: id, size: { rows: 40, cols: 120 } }),
+    ).toEqual({})
     await client.request('command/exec/write', { processId: id, deltaBase64: b64('go\n') })
     const response = await client.waitForResponse(`exec-${id}`)
     expect((response.result as { exitCode: number }).exitCode).toBe(0)
     await waitForOutput(client, id, '40 120')
     const bad = await client.call('command/exec/resize', { processId: id, size: { rows: 0, cols: 10 } })
-    expect(bad.error).toEqual({ code: -32602, message: 'command/exec size rows and cols must be greater than 0' })
+    expect(bad.error).toEqual({
+      code: -32602,
+      message: 'command/exec size rows and cols must be greater than 0',
+    })
   })
 
   it('answers resize of a command without a terminal with an error', async () => {
@@ -242,11 +270,19 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
     client.send({
       id: `exec-${id}`,
       method: 'command/exec',
-      params: { command: ['sh', '-c', 'echo up; sleep 60'], cwd: work, processId: id, streamStdoutStderr: true },
+      params: {
+        command: ['sh', '-c', 'echo up; sleep 60'],
+        cwd: work,
+        processId: id,
+        streamStdoutStderr: true,
+      },
     })
     await waitForOutput(client, id, 'up\n')
     const response = await client.call('command/exec/resize', { processId: id, size: { rows: 10, cols: 10 } })
-    expect(response.error).toEqual({ code: -32600, message: 'failed to resize PTY: process is not attached to a PTY' })
+    expect(response.error).toEqual({
+      code: -32600,
+      message: 'failed to resize PTY: process is not attached to a PTY',
+    })
     await client.request('command/exec/terminate', { processId: id })
     await client.waitForResponse(`exec-${id}`)
   })

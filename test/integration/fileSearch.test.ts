@@ -63,7 +63,12 @@ describe.each(['stdio', 'ws'] as const)('fuzzy file search over %s', (transport)
     expect(files.map((f) => f.path)).toEqual(['.hidden/button.txt', 'src/components/Button.tsx'])
     const button = files[1] as FileResult
     expect(button).toMatchObject({ root, file_name: 'Button.tsx', match_type: 'file' })
-    expect(button.indices?.map((i) => button.path[i]).join('').toLowerCase()).toBe('button')
+    expect(
+      button.indices
+        ?.map((i) => button.path[i])
+        .join('')
+        .toLowerCase(),
+    ).toBe('button')
     const main = await search('main')
     expect(main[0]?.path).toBe('src/main.ts')
     expect(main.map((f) => f.path)).toContain('src/domain/make_it.ts')
@@ -72,11 +77,17 @@ describe.each(['stdio', 'ws'] as const)('fuzzy file search over %s', (transport)
 
   it('reports matching directories as directories', async () => {
     const files = await search('comp')
-    expect(files[0]).toMatchObject({ path: 'src/components', match_type: 'directory', file_name: 'components' })
+    expect(files[0]).toMatchObject({
+      path: 'src/components',
+      match_type: 'directory',
+      file_name: 'components',
+    })
   })
 
   it('leaves out what .gitignore and .ignore exclude, at any depth, and keeps hidden files', async () => {
-    const all = [...(await search('button')), ...(await search('log')), ...(await search('a.txt'))].map((f) => f.path)
+    const all = [...(await search('button')), ...(await search('log')), ...(await search('a.txt'))].map(
+      (f) => f.path,
+    )
     expect(all).not.toContain('node_modules/pkg/button.js')
     expect(all).not.toContain('build/button.out')
     expect(all).not.toContain('ign/button.x')
@@ -104,7 +115,9 @@ describe.each(['stdio', 'ws'] as const)('fuzzy file search over %s', (transport)
       client.send({ id: 'new', method: 'fuzzyFileSearch', params: params('needle') })
       const [older, newer] = await Promise.all([client.waitForResponse('old'), client.waitForResponse('new')])
       expect(older.result).toEqual({ files: [] })
-      expect((newer.result as { files: FileResult[] }).files.map((f) => f.path)).toEqual(['d7/target_needle.rs'])
+      expect((newer.result as { files: FileResult[] }).files.map((f) => f.path)).toEqual([
+        'd7/target_needle.rs',
+      ])
     } finally {
       await rm(big, { recursive: true, force: true })
     }
@@ -116,7 +129,9 @@ describe.each(['stdio', 'ws'] as const)('fuzzy file search over %s', (transport)
     const updated = (query: string) =>
       client.waitForNotification(
         'fuzzyFileSearch/sessionUpdated',
-        (p) => (p as { sessionId: string; query: string }).sessionId === sessionId && (p as { query: string }).query === query,
+        (p) =>
+          (p as { sessionId: string; query: string }).sessionId === sessionId &&
+          (p as { query: string }).query === query,
       )
     await client.request('fuzzyFileSearch/sessionUpdate', { sessionId, query: 'mai' })
     const first = await updated('mai')
@@ -129,7 +144,10 @@ describe.each(['stdio', 'ws'] as const)('fuzzy file search over %s', (transport)
     expectCodexShape('ServerNotification', { method: completed.method, params: completed.params })
     await client.request('fuzzyFileSearch/sessionUpdate', { sessionId, query: 'butt' })
     const second = await updated('butt')
-    expect((second.params as { files: FileResult[] }).files.map((f) => f.file_name)).toEqual(['button.txt', 'Button.tsx'])
+    expect((second.params as { files: FileResult[] }).files.map((f) => f.file_name)).toEqual([
+      'button.txt',
+      'Button.tsx',
+    ])
     await client.request('fuzzyFileSearch/sessionUpdate', { sessionId, query: '' })
     expect((await updated('')).params).toMatchObject({ files: [] })
     expect(await client.request('fuzzyFileSearch/sessionStop', { sessionId })).toEqual({})
@@ -155,7 +173,10 @@ describe('fuzzy file search sessions', () => {
     const harness = await startHarness('stdio')
     try {
       const client = await harness.connect()
-      const response = await client.call('fuzzyFileSearch/sessionStart', { sessionId: 'a', roots: [tmpdir()] })
+      const response = await client.call('fuzzyFileSearch/sessionStart', {
+        sessionId: 'a',
+        roots: [tmpdir()],
+      })
       expect(response.error?.message).toBe('fuzzyFileSearch/sessionStart requires experimentalApi capability')
     } finally {
       await harness.dispose()

@@ -97,7 +97,8 @@ describe.each(['stdio', 'ws'] as const)('a web search in the model stream over %
       'item/completed',
       (p) => (p as { item: { type: string } }).item.type === 'webSearch',
     )
-    for (const m of [started, completed]) expectCodexShape('ServerNotification', { method: m.method, params: m.params })
+    for (const m of [started, completed])
+      expectCodexShape('ServerNotification', { method: m.method, params: m.params })
     expect((started.params as { item: unknown }).item).toMatchObject({
       type: 'webSearch',
       id: 'ws_1',

@@ -87,7 +87,7 @@ function descendants(pid: number): number[] {
   const queue = [pid]
   while (queue.length > 0) {
     const current = queue.shift() as number
-    let tasks: string[] = []
+    let tasks: string[]
     try {
       tasks = readdirSync(`/proc/${current}/task`)
     } catch {
@@ -118,8 +118,11 @@ function isCharDevice(path: string): boolean {
 
 function stty(path: string, size: TerminalSize): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile('stty', ['-F', path, 'rows', String(size.rows), 'cols', String(size.cols)], { timeout: 5_000 }, (error) =>
-      resolve(error === null),
+    execFile(
+      'stty',
+      ['-F', path, 'rows', String(size.rows), 'cols', String(size.cols)],
+      { timeout: 5_000 },
+      (error) => resolve(error === null),
     )
   })
 }

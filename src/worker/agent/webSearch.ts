@@ -36,7 +36,10 @@ export function webSearchMode(config: object, sandboxPolicy: SandboxPolicy): Web
 }
 
 /** The hosted tool's definition for the request, or null when web search is disabled. */
-export function webSearchToolSpec(config: object, sandboxPolicy: SandboxPolicy): Record<string, unknown> | null {
+export function webSearchToolSpec(
+  config: object,
+  sandboxPolicy: SandboxPolicy,
+): Record<string, unknown> | null {
   const mode = webSearchMode(config, sandboxPolicy)
   if (mode === 'disabled') return null
   const spec: Record<string, unknown> = { type: 'web_search', external_web_access: mode !== 'cached' }

@@ -24,7 +24,10 @@ export const FuzzyFileSearchParams = z.object({
 })
 export const FuzzyFileSearchResponse = z.object({ files: z.array(FuzzyFileSearchResult) })
 
-export const FuzzyFileSearchSessionStartParams = z.object({ sessionId: z.string(), roots: z.array(z.string()) })
+export const FuzzyFileSearchSessionStartParams = z.object({
+  sessionId: z.string(),
+  roots: z.array(z.string()),
+})
 export const FuzzyFileSearchSessionUpdateParams = z.object({ sessionId: z.string(), query: z.string() })
 export const FuzzyFileSearchSessionStopParams = z.object({ sessionId: z.string() })
 export const FuzzyFileSearchEmptyResponse = z.object({})

@@ -8,7 +8,8 @@
  * It must never block the event loop for long (directories are read asynchronously, a batch at a
  * time) and never follow a link cycle; it only reads.
  */
-import { opendir, readFile, realpath, stat } from 'node:fs/promises'
+import type { Dirent } from 'node:fs'
+import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { isIgnored, parseIgnoreFile, type IgnoreScope } from './ignoreRules'
 
@@ -27,7 +28,7 @@ export const REVALIDATE_AFTER_MS = 3_000
 /** How many roots keep a list. */
 const MAX_ROOTS = 8
 /** How many directories are read at once. */
-const PARALLEL_DIRS = 16
+const PARALLEL_DIRS = 32
 
 function entry(relative: string, dir: boolean): IndexEntry {
   const slash = relative.lastIndexOf('/')
@@ -63,16 +64,18 @@ export async function walkTree(
   }
   const queue: { abs: string; rel: string; scopes: IgnoreScope[] }[] = [{ abs: root, rel: '', scopes: [] }]
   const readOne = async (job: (typeof queue)[number]): Promise<void> => {
-    const rules = await readRules(job.abs)
-    const scopes = rules.length > 0 ? [...job.scopes, { base: job.rel, rules }] : job.scopes
-    const batch: IndexEntry[] = []
-    let dir
+    let dirents: Dirent[]
     try {
-      dir = await opendir(job.abs, { bufferSize: 256 })
+      dirents = await readdir(job.abs, { withFileTypes: true })
     } catch {
       return
     }
-    for await (const dirent of dir) {
+    // Only directories that have ignore files pay for reading them.
+    const hasRules = dirents.some((d) => d.name === '.gitignore' || d.name === '.ignore')
+    const rules = hasRules ? await readRules(job.abs) : []
+    const scopes = rules.length > 0 ? [...job.scopes, { base: job.rel, rules }] : job.scopes
+    const batch: IndexEntry[] = []
+    for (const dirent of dirents) {
       const rel = job.rel === '' ? dirent.name : `${job.rel}/${dirent.name}`
       const abs = path.join(job.abs, dirent.name)
       let isDir = dirent.isDirectory()
@@ -83,7 +86,7 @@ export async function walkTree(
           continue
         }
       }
-      if (isIgnored(scopes, rel, isDir)) continue
+      if (scopes.length > 0 && isIgnored(scopes, rel, isDir)) continue
       batch.push(entry(rel, isDir))
       if (!isDir) continue
       if (dirent.isSymbolicLink()) {

@@ -46,7 +46,11 @@ export class FileSearchEngine {
   }
 
   /** A one-shot search: waits for each root's list, then ranks; [] once cancelled. */
-  async search(query: string, roots: readonly string[], token: CancelToken): Promise<FuzzyFileSearchResult[]> {
+  async search(
+    query: string,
+    roots: readonly string[],
+    token: CancelToken,
+  ): Promise<FuzzyFileSearchResult[]> {
     if (roots.length === 0 || query.trim() === '') return []
     const indexes = this.indexes(roots)
     await Promise.all(indexes.map((index) => index.ensure()))
@@ -106,6 +110,8 @@ export class FileSearchSession {
     }
     void ready.then(() => {
       if (generation === this.generation && !this.stopped && this.indexes.every((index) => index.complete)) {
+        clearTimeout(this.timer)
+        this.timer = undefined
         this.report(generation)
         this.sink.completed()
       }
@@ -133,6 +139,9 @@ export class FileSearchSession {
 
   private report(generation: number): void {
     if (generation !== this.generation || this.stopped) return
-    this.sink.updated(this.query, this.engine.rank(this.roots, this.indexes, this.query))
+    const files = this.engine.rank(this.roots, this.indexes, this.query)
+    // While the first walk runs, nothing found yet is not worth a notification.
+    if (files.length === 0 && !this.indexes.every((index) => index.complete)) return
+    this.sink.updated(this.query, files)
   }
 }

@@ -69,6 +69,8 @@ export function rankEntries(entries: readonly IndexEntry[], query: string, limit
     if (item.path.slice(item.nameStart).toLowerCase() === lowerQuery) score += NAME_BONUS
     return { entry: item, score, indices }
   })
-  scored.sort((a, b) => b.score - a.score || (a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0))
+  scored.sort(
+    (a, b) => b.score - a.score || (a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0),
+  )
   return scored.slice(0, limit)
 }

@@ -72,7 +72,8 @@ export class CommandExecManager {
   connectionClosed(connectionId: ConnectionId): void {
     for (const process of this.byConnection.get(connectionId) ?? []) process.terminate()
     this.byConnection.delete(connectionId)
-    for (const name of [...this.named.keys()]) if (name.startsWith(`${connectionId}\u0000`)) this.named.delete(name)
+    for (const name of [...this.named.keys()])
+      if (name.startsWith(`${connectionId}\u0000`)) this.named.delete(name)
   }
 
   /** Kills every command (core shutdown). */
@@ -133,7 +134,8 @@ export class CommandExecManager {
       return await started.done
     } finally {
       set.delete(started)
-      if (set.size === 0 && this.byConnection.get(connectionId) === set) this.byConnection.delete(connectionId)
+      if (set.size === 0 && this.byConnection.get(connectionId) === set)
+        this.byConnection.delete(connectionId)
       if (name !== null && this.named.get(name)?.process === started) this.named.delete(name)
     }
   }

@@ -18,9 +18,36 @@ type FileSearchHandlers = { [M in keyof typeof fileSearchRequests]: Handler<M> }
 
 const key = (connectionId: ConnectionId, id: string): string => `${connectionId}\u0000${id}`
 
+/**
+ * A session as soon as `sessionStart` arrives: updates sent right behind it (as the TUI sends them)
+ * wait for the search code to load instead of finding no session.
+ */
+class SessionHandle {
+  session: FileSearchSession | null = null
+  private pending: string | null = null
+  private stopped = false
+
+  attach(session: FileSearchSession): void {
+    if (this.stopped) return session.stop()
+    this.session = session
+    if (this.pending !== null) session.update(this.pending)
+    this.pending = null
+  }
+
+  update(query: string): void {
+    if (this.session) this.session.update(query)
+    else this.pending = query
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.session?.stop()
+  }
+}
+
 export class FileSearchService {
   private engine: Promise<{ engine: FileSearchEngine; Session: typeof FileSearchSession }> | null = null
-  private readonly sessions = new Map<string, FileSearchSession>()
+  private readonly sessions = new Map<string, SessionHandle>()
   private readonly tokens = new Map<string, CancelToken>()
 
   constructor(private readonly core: AppServer) {}
@@ -37,7 +64,8 @@ export class FileSearchService {
     return {
       fuzzyFileSearch: async (params, ctx) => {
         const token: CancelToken = { cancelled: false }
-        const name = params.cancellationToken != null ? key(ctx.connection.id, params.cancellationToken) : null
+        const name =
+          params.cancellationToken != null ? key(ctx.connection.id, params.cancellationToken) : null
         if (name !== null) {
           const previous = this.tokens.get(name)
           if (previous) previous.cancelled = true
@@ -51,18 +79,22 @@ export class FileSearchService {
         }
       },
       'fuzzyFileSearch/sessionStart': async (params, ctx) => {
-        const { engine, Session } = await this.load()
         const connectionId = ctx.connection.id
         const { sessionId } = params
         const name = key(connectionId, sessionId)
         this.sessions.get(name)?.stop()
+        const handle = new SessionHandle()
+        this.sessions.set(name, handle)
+        const { engine, Session } = await this.load()
         const router = this.core.router
-        const session = new Session(engine, params.roots, {
-          updated: (query, files) =>
-            void router.notify(connectionId, 'fuzzyFileSearch/sessionUpdated', { sessionId, query, files }),
-          completed: () => void router.notify(connectionId, 'fuzzyFileSearch/sessionCompleted', { sessionId }),
-        })
-        this.sessions.set(name, session)
+        handle.attach(
+          new Session(engine, params.roots, {
+            updated: (query, files) =>
+              void router.notify(connectionId, 'fuzzyFileSearch/sessionUpdated', { sessionId, query, files }),
+            completed: () =>
+              void router.notify(connectionId, 'fuzzyFileSearch/sessionCompleted', { sessionId }),
+          }),
+        )
         return {}
       },
       'fuzzyFileSearch/sessionUpdate': (params, ctx) => {

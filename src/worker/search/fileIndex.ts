@@ -23,8 +23,12 @@ export interface IndexEntry {
   dir: boolean
 }
 
-/** An index older than this is walked again (in the background) on its next use. */
+/**
+ * An index older than this is walked again (in the background) on its next use; a tree whose walk
+ * takes long waits ten walks' time, so revalidation never takes more than a tenth of the core's time.
+ */
 export const REVALIDATE_AFTER_MS = 3_000
+const REVALIDATE_WALKS = 10
 /** How many roots keep a list. */
 const MAX_ROOTS = 8
 /** How many directories are read at once. */
@@ -108,6 +112,8 @@ export class RootIndex {
   entries: IndexEntry[] = []
   complete = false
   walkedAt = 0
+  /** How long the last walk took. */
+  walkMs = 0
   private walking: Promise<void> | null = null
   private readonly listeners = new Set<() => void>()
 
@@ -126,6 +132,7 @@ export class RootIndex {
       this.entries = fresh
       this.complete = true
       this.walkedAt = started
+      this.walkMs = Date.now() - started
       this.walking = null
       this.emit()
     })
@@ -135,7 +142,8 @@ export class RootIndex {
   /** The list now, starting a walk when there is none or it is stale. */
   ensure(): Promise<void> {
     if (!this.complete) return this.refresh()
-    if (Date.now() - this.walkedAt > REVALIDATE_AFTER_MS) void this.refresh()
+    const maxAge = Math.max(REVALIDATE_AFTER_MS, REVALIDATE_WALKS * this.walkMs)
+    if (Date.now() - this.walkedAt > maxAge) void this.refresh()
     return Promise.resolve()
   }
 

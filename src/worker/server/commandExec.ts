@@ -34,6 +34,10 @@ export class CommandExecManager {
   /** Every running process by connection, named or not, for the close-time kill. */
   private readonly byConnection = new Map<ConnectionId, Set<CommandExecProcess>>()
 
+  /** Commands run in process groups of their own: a core that exits without closing kills them too. */
+  private readonly onExit = (): void => this.dispose()
+  private exitHooked = false
+
   constructor(private readonly core: AppServer) {}
 
   handlers(): CommandExecHandlers {
@@ -79,6 +83,8 @@ export class CommandExecManager {
   /** Kills every command (core shutdown). */
   dispose(): void {
     for (const connectionId of [...this.byConnection.keys()]) this.connectionClosed(connectionId)
+    if (this.exitHooked) process.removeListener('exit', this.onExit)
+    this.exitHooked = false
   }
 
   private find(connectionId: ConnectionId, processId: string): Running {
@@ -126,6 +132,10 @@ export class CommandExecManager {
         throw invalidRequest(`duplicate active command/exec process id: ${JSON.stringify(processId)}`)
       }
       this.named.set(name, { process: started, streamStdin: plan.streamStdin })
+    }
+    if (!this.exitHooked) {
+      process.once('exit', this.onExit)
+      this.exitHooked = true
     }
     let set = this.byConnection.get(connectionId)
     if (!set) this.byConnection.set(connectionId, (set = new Set()))

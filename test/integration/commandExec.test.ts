@@ -318,3 +318,23 @@ describe.each(['stdio', 'ws'] as const)('command/exec and a closing %s connectio
     }
   })
 })
+
+describe('command/exec on a machine without a sandbox', () => {
+  it('refuses a restricted policy instead of running unsandboxed, and runs with full access', async () => {
+    const harness = await startHarness('stdio', { env: { CODEX_DESK_SANDBOX: 'none' } })
+    try {
+      const client = await harness.connect()
+      const refused = await client.call('command/exec', { command: ['true'], cwd: tmpdir() })
+      expect(refused.error?.code).toBe(-32600)
+      expect(refused.error?.message).toMatch(/^commands cannot be sandboxed on this machine/)
+      const allowed = await client.request('command/exec', {
+        command: ['sh', '-c', 'echo free'],
+        cwd: tmpdir(),
+        sandboxPolicy: { type: 'dangerFullAccess' },
+      })
+      expect(allowed).toEqual({ exitCode: 0, stdout: 'free\n', stderr: '' })
+    } finally {
+      await harness.dispose()
+    }
+  })
+})

@@ -115,5 +115,14 @@ describe.each(['stdio', 'ws'] as const)('a web search in the model stream over %
     const read = await client.request('thread/read', { threadId: thread.id, includeTurns: true })
     const items = read.thread.turns.flatMap((turn) => turn.items)
     expect(items.find((item) => item.type === 'webSearch')).toMatchObject({ query: 'weather sf' })
+    // As codex does, the next request gives the model its search back.
+    await runTurn(client, thread.id, 'and tomorrow?')
+    const input = (harness.model.requests.at(-1)?.body as { input: { type: string }[] }).input
+    expect(input).toContainEqual({
+      type: 'web_search_call',
+      id: 'ws_1',
+      status: 'completed',
+      action: { type: 'search', query: 'weather sf', queries: ['weather sf'] },
+    })
   })
 })

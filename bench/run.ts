@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { AUTH_BENCH_DEFAULTS, authRefresh } from './auth'
 import { broadcastLag } from './broadcast'
 import { coldStarts } from './coldStart'
+import { FILE_SEARCH_DEFAULTS, fileSearch } from './fileSearch'
 import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
 import type { Figure } from './lib/stats'
 import { table } from './lib/table'
@@ -112,6 +113,10 @@ const STEPS: Step[] = [
       'tool_turn_apply_patch_2000_lines',
     ],
     run: () => toolCalls(TOOLS),
+  },
+  {
+    names: ['file_search_100k_first', 'file_search_100k_warm', 'file_search_100k_session_update'],
+    run: () => fileSearch(FILE_SEARCH_DEFAULTS),
   },
   {
     names: ['auth_turn_chatgpt_baseline', 'auth_turn_401_refresh', 'auth_refresh_8_concurrent_turns'],

@@ -18,6 +18,7 @@ import type { LiveThread } from '../threads/liveThread'
 import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
+import { webSearchToolSpec } from './webSearch'
 
 export interface ToolCall {
   name: string
@@ -125,6 +126,9 @@ export class ToolRouter implements ToolHost {
       const name = (spec as { name?: unknown }).name
       if (typeof name !== 'string' || !this.byName.get(name)?.spec(thread, settings)) specs.push(spec)
     }
+    // The provider's hosted web search comes last, as in codex's requests (agent/webSearch.ts).
+    const webSearch = webSearchToolSpec(settings.config, settings.sandboxPolicy)
+    if (webSearch) specs.push(webSearch)
     return specs
   }
 

@@ -6,6 +6,7 @@ import { emptyAgentMessage, type ThreadItem, type ThreadTokenUsage, type TurnErr
 import { uuidv7 } from '../util/uuid'
 import type { ResponseOutputItem, TokenUsage } from './modelClient'
 import { ModelError } from './modelErrors'
+import { webSearchItem } from './webSearch'
 
 const emptyBreakdown = (): TokenUsage => ({
   totalTokens: 0,
@@ -45,6 +46,8 @@ export function startedItem(output: ResponseOutputItem): ThreadItem | null {
       return emptyAgentMessage(id)
     case 'reasoning':
       return { type: 'reasoning', id, summary: [], content: [] }
+    case 'web_search_call':
+      return webSearchItem(output, id, false)
     default:
       return null
   }

@@ -44,6 +44,7 @@ import { withMcpTools } from './mcpTools'
 import type { RequestOptions, ToolHost, ToolServices } from './tools'
 import { turnInput } from './turnContext'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
+import { webSearchItem } from './webSearch'
 
 export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
 
@@ -710,6 +711,13 @@ export class TurnRunner implements RunningTurn {
           summary: summary.length > 0 ? summary : state.item.type === 'reasoning' ? state.item.summary : [],
           content: content.length > 0 ? content : state.item.type === 'reasoning' ? state.item.content : [],
         })
+        return
+      }
+      case 'web_search_call': {
+        await remember()
+        const started = state?.item ?? (startedItem(output) as ThreadItem)
+        if (!state) await this.startItem(started)
+        await this.completeItem({ ...started, ...webSearchItem(output, started.id, true) } as ThreadItem)
         return
       }
       case 'function_call':

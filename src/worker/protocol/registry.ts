@@ -16,6 +16,8 @@ import { compactRequests } from './compact'
 import { deskDiagnosticsNotifications, deskDiagnosticsRequests } from './deskDiagnostics'
 import { mcpNotifications, mcpRequests, mcpServerRequests } from './mcp'
 import { reviewRequests } from './review'
+import { commandExecNotifications, commandExecRequests } from './commandExec'
+import { fileSearchNotifications, fileSearchRequests } from './fileSearch'
 import {
   AccountLoginCompletedNotification,
   AccountReadParams,
@@ -155,6 +157,8 @@ export const clientRequests = {
   // After extensionRequests: MCP's `mcpServerStatus/list` replaces the older entry there.
   ...mcpRequests,
   ...reviewRequests,
+  ...commandExecRequests,
+  ...fileSearchRequests,
 } as const satisfies Record<string, ClientRequestSpec>
 
 export const clientNotifications = {
@@ -193,6 +197,8 @@ export const serverNotifications = {
   ...planNotifications,
   ...deskDiagnosticsNotifications,
   ...mcpNotifications,
+  ...commandExecNotifications,
+  ...fileSearchNotifications,
 } as const satisfies Record<string, z.ZodMiniType>
 
 export const serverRequests = {

@@ -30,6 +30,8 @@ import { historyHandlers } from './threadHistory'
 import { compactHandlers } from './compact'
 import { mcpHandlers } from './mcp'
 import { reviewHandlers } from './review'
+import { CommandExecManager } from './commandExec'
+import { FileSearchService } from './fileSearch'
 import type { ToolHost } from '../agent/tools'
 import type { SandboxAvailability } from '../agent/sandbox/sandbox'
 import type { ConfigWarningNotification } from '../protocol/notifications'
@@ -107,6 +109,10 @@ export class AppServer {
     // The one MCP runtime of this core (its servers stop when the core closes).
     const mcp = mcpHandlers(this)
     this.disposables.add(mcp)
+    // Client-run commands and file searches belong to the connection that started them.
+    const commands = new CommandExecManager(this)
+    const fileSearch = new FileSearchService(this)
+    this.disposables.add({ dispose: () => (commands.dispose(), fileSearch.dispose()) })
     const handlers: HandlerMap = {
       initialize: initializeHandler({
         originator: this.originator,
@@ -131,6 +137,8 @@ export class AppServer {
       ...this.desk.handlers,
       ...mcp.handlers,
       ...reviewHandlers(() => this.threadSystem(), env),
+      ...commands.handlers(),
+      ...fileSearch.handlers(),
     }
     this.processor = new MessageProcessor({
       registry: clientRequests,
@@ -160,6 +168,8 @@ export class AppServer {
         this.broker.connectionClosed(connection.id)
         this.loadedAuth?.connectionClosed(connection.id)
         this.loadedSystem?.manager.connectionClosed(connection.id)
+        commands.connectionClosed(connection.id)
+        fileSearch.connectionClosed(connection.id)
       }),
     )
   }

@@ -37,6 +37,7 @@ import { TokenStore } from './auth/tokenStore'
 import { CoreController, type CorePorts } from './coreSession'
 import { Attention, electronAttentionShell } from './attention'
 import { DesktopIpc, settingsView } from './desktopIpc'
+import { electronFolderDialog } from './folderDialog'
 import { IPC_EVENT, type EventChannel } from './ipcChannels'
 import { senderProblem, type IpcSender, type TrustedRenderer } from './ipcSchemas'
 import { openFileAt } from './openFile'
@@ -202,6 +203,8 @@ function main(): void {
       if (window?.isMinimized()) window.restore()
       return window ?? null
     }),
+    // New thread's Browse…: the system folder dialog over the asking window (folderDialog.ts).
+    folderDialog: electronFolderDialog(dialog, (id) => windows.get(id)),
     appInfo,
     async confirmEditorCommand(command, sender) {
       const options: MessageBoxOptions = {

@@ -135,21 +135,21 @@ describe.each<TransportKind>(['stdio', 'ws'])('capabilities over %s', (transport
     expect(result.data[0]?.skills.map((s) => s.name)).toContain('release')
   }, 20_000)
 
-  it('lists the configured MCP servers as not started, with no tools', async () => {
+  it('lists the configured MCP servers, with why the ones that cannot start did not', async () => {
     const result = await client.request('mcpServerStatus/list', {})
     expectCodexShape('ListMcpServerStatusResponse', result)
     expect(result.nextCursor).toBeNull()
     expect(result.data.map((s) => [s.name, s.runtimeStatus, s.authStatus, s.httpOrigin])).toEqual([
       ['archived', 'disabled', 'unsupported', null],
-      ['docs', 'notStarted', 'unsupported', null],
-      ['search', 'notStarted', 'bearerToken', 'https://mcp.example.com'],
+      ['docs', 'failed', 'unsupported', null],
+      ['search', 'failed', 'bearerToken', 'https://mcp.example.com'],
     ])
-    for (const server of result.data) {
-      expect(server.tools).toEqual({})
-      expect(server.toolsError).toEqual(
-        server.runtimeStatus === 'disabled' ? null : expect.stringContaining('not started'),
-      )
-    }
+    for (const server of result.data) expect(server.tools).toEqual({})
+    expect(result.data.map((s) => s.toolsError)).toEqual([
+      null,
+      expect.stringContaining('docs-server'),
+      "MCP startup failed: Environment variable SEARCH_TOKEN for MCP server 'search' is not set",
+    ])
     const first = await client.request('mcpServerStatus/list', { limit: 2 })
     expect([first.data.map((s) => s.name), first.nextCursor]).toEqual([['archived', 'docs'], '2'])
     const rest = await client.request('mcpServerStatus/list', { limit: 2, cursor: '2' })

@@ -250,7 +250,15 @@ describe.each<TransportKind>(['stdio', 'ws'])('the model catalog over %s', (tran
     })
     const capabilities = await client.request('modelProvider/capabilities/read', {})
     expectCodexShape('ModelProviderCapabilitiesReadResponse', capabilities)
-    expect(capabilities).toEqual({ imageGeneration: false, webSearch: false })
+    // Web search is on by default ("cached"), as codex offers it.
+    expect(capabilities).toEqual({ imageGeneration: false, webSearch: true })
+    const off = await startCore(transport, {
+      config: (url) => ['model_provider = "mock"', 'web_search = "disabled"', provider(url)].join('\n'),
+    })
+    expect(await off.client.request('modelProvider/capabilities/read', {})).toEqual({
+      imageGeneration: false,
+      webSearch: false,
+    })
     expect((await client.call('modelProvider/capabilities/read')).error).toEqual({
       code: -32600,
       message: 'Invalid request: missing field `params`',

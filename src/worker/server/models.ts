@@ -6,6 +6,8 @@
 import { listModels, pageOf, providerNotConfigured } from '../agent/modelCatalog'
 import { ProviderModels } from '../agent/providerModels'
 import { BUILTIN_PROVIDERS } from '../agent/providers'
+import { webSearchMode } from '../agent/webSearch'
+import { sandboxPolicyFor } from '../threads/threadSettings'
 import type { modelRequests } from '../protocol/models'
 import type { AppServer } from './appServer'
 import type { Handler } from './context'
@@ -34,6 +36,11 @@ export function modelHandlers(core: AppServer): { [M in keyof typeof modelReques
       return pageOf(models, params.cursor, params.limit)
     },
     // codex-desk sends no hosted web-search or image-generation tool to any provider.
-    'modelProvider/capabilities/read': () => ({ imageGeneration: false, webSearch: false }),
+    // Web search is the Responses API's hosted tool, offered unless config says `web_search = "disabled"`.
+    'modelProvider/capabilities/read': () => {
+      const config = core.config.current.effective
+      const sandbox = sandboxPolicyFor(config.sandbox_mode, config)
+      return { imageGeneration: false, webSearch: webSearchMode(config, sandbox) !== 'disabled' }
+    },
   }
 }

@@ -47,8 +47,14 @@ export const NOTES: Readonly<Record<string, string>> = {
   deprecationNotice:
     'reading a whole thread stays supported beside the history pages, so nothing is deprecated',
   'model/list': "codex's catalog, then the configured model and a non-OpenAI provider's `/models`",
-  'modelProvider/capabilities/read': 'web search and image generation false: codex-desk sends neither tool',
-  'mcpServerStatus/list': 'configured servers as not started: codex-desk does not run MCP servers yet',
+  'modelProvider/capabilities/read': 'web search as `web_search` configures it; image generation false',
+  'mcpServerStatus/list':
+    "the shared runtime's servers; `runtimeStatus` is its real state (codex: null without a thread)",
+  'mcpServer/oauth/login': 'refused with a message: use `bearer_token_env_var` or `http_headers`',
+  'review/start': 'inline; also `detached` (a forked thread), which 0.169 refuses',
+  'thread/shellCommand': 'runs outside the sandbox, as codex does',
+  'command/exec': 'a terminal (`tty`) through util-linux `script` on Linux; refused elsewhere',
+  'desk/configWarnings/read': "the current config problems and machine notices (the desktop UI's banner)",
   'collaborationMode/list': 'Default only: codex-desk has no plan mode',
   'experimentalFeature/list': 'the one flag codex-desk acts on, `multi_agent`',
   'account/rateLimits/read': 'an error: codex-desk does not fetch usage limits',

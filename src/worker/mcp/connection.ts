@@ -108,7 +108,9 @@ export class McpConnection {
         const listener = this.progress.get(String(m.params.progressToken))
         if (listener) {
           const { progress, total, message: text } = m.params
-          listener(typeof text === 'string' ? text : total !== undefined ? `${progress}/${total}` : `${progress}`)
+          listener(
+            typeof text === 'string' ? text : total !== undefined ? `${progress}/${total}` : `${progress}`,
+          )
           return
         }
       }

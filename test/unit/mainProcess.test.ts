@@ -189,10 +189,19 @@ vi.mock('electron', async () => {
     }
   }
 
+  /** Notifications are shown by main (attention.ts); nothing here needs them to appear. */
+  class Notification extends EventEmitter {
+    static isSupported() {
+      return true
+    }
+    show() {}
+  }
+
   return {
     app,
     BrowserWindow,
     MessageChannelMain,
+    Notification,
     clipboard: { writeText: () => {} },
     dialog: { showMessageBox: async () => ({ response: 1 }) },
     ipcMain: {

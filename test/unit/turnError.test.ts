@@ -39,6 +39,14 @@ describe('readableTurnError', () => {
     )
   })
 
+  it("keeps the core's sign-in guidance, which names the fixes, as the summary", () => {
+    const message =
+      'Not signed in: the model provider `openai` needs an OpenAI account. Sign in (with ChatGPT or an API key), set the `OPENAI_API_KEY` environment variable, or choose a model from another provider.'
+    const readable = readableTurnError(error(message, { codexErrorInfo: 'unauthorized' }))
+    expect(readable.summary).toBe(message)
+    expect(readable.details).toBeNull()
+  })
+
   it('quotes what the server said for a rejected request', () => {
     const readable = readableTurnError(
       error('unexpected status 400 Bad Request', {

@@ -59,7 +59,9 @@ export function readableTurnError(error: TurnError | null | undefined): Readable
   const extra = error.additionalDetails?.trim()
   const full = extra && !message.includes(extra) ? `${message}\n${extra}` : message
   const kind = infoKind(error.codexErrorInfo)
-  let summary = networkSentence(full)
+  // The core's own sign-in guidance is already written for the user, with the fixes: keep it.
+  const signIn = /Not signed in:[^\n]*/.exec(message)?.[0]
+  let summary = signIn ? sentence(signIn) : networkSentence(full)
   if (!summary && kind && kind in PLAIN) summary = PLAIN[kind as keyof typeof PLAIN] ?? null
   if (!summary && kind === 'badRequest') {
     const said = error.additionalDetails?.trim() || message

@@ -347,3 +347,40 @@ test('a failed turn reads as one sentence with the details folded, and Retry sen
   await expect(items(retried, 'agentMessage').locator('.item-text')).toHaveText('It worked this time.')
   expect(userInputs(desk.model.requests[1]).at(-1)).toBe('Try the flaky thing')
 })
+
+test('text typed while New thread is still starting is kept and sent in that thread', async ({
+  desk,
+  page,
+}) => {
+  // The core's answer to thread/start is held on its way to the page until the text is typed, as a
+  // slow first start would hold it.
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => (release = resolve))
+  const startIds = new Set<unknown>()
+  await page.routeWebSocket(/^wss?:\/\//, (ws) => {
+    const server = ws.connectToServer()
+    ws.onMessage((message) => {
+      const parsed = JSON.parse(String(message)) as { id?: unknown; method?: string }
+      if (parsed.method === 'thread/start') startIds.add(parsed.id)
+      server.send(message)
+    })
+    server.onMessage((message) => {
+      const parsed = JSON.parse(String(message)) as { id?: unknown; method?: string }
+      if (parsed.method === undefined && startIds.has(parsed.id)) void held.then(() => ws.send(message))
+      else ws.send(message)
+    })
+  })
+  await desk.open(page)
+  desk.model.enqueue(text('Started in the new thread.'))
+  await newThreadButton(page).click()
+  await expect.poll(() => startIds.size).toBe(1)
+  await messageBox(page).fill('Written before the thread existed')
+  release()
+  // The started thread opens (its row is the current one).
+  await expect(page.locator('nav[aria-label="Threads"] li[aria-current="true"]')).toHaveCount(1)
+  await expect(messageBox(page)).toHaveValue('Written before the thread existed')
+  await messageBox(page).press('Enter')
+  await expect(turns(page)).toHaveCount(1)
+  await expect(userTexts(turns(page).first())).toHaveText('Written before the thread existed')
+  await expect(turns(page).first()).toHaveAttribute('data-status', 'completed')
+})

@@ -143,7 +143,22 @@ export class Composer {
 
   /** Shows the thread's draft when the thread changed, or when another window changed it. */
   private syncDraft(threadId: string | null): void {
-    const stored = this.session.queue.draft(threadId)
+    let stored = this.session.queue.draft(threadId)
+    if (
+      threadId !== this.threadKey &&
+      this.threadKey === null &&
+      threadId &&
+      !stored &&
+      this.isFresh(threadId)
+    ) {
+      // Text typed while New thread was starting belongs to the thread that just opened: keep it.
+      const typed = this.textarea.value
+      if (typed) {
+        this.session.queue.setDraft(threadId, typed)
+        this.session.queue.setDraft(null, '')
+        stored = typed
+      }
+    }
     if (threadId !== this.threadKey) {
       this.threadKey = threadId
       this.textarea.value = stored
@@ -152,6 +167,12 @@ export class Composer {
       this.lastDraft = stored
       this.textarea.value = stored
     }
+  }
+
+  /** A thread just started here: loaded, with no turn yet. */
+  private isFresh(threadId: string): boolean {
+    const view = this.store.state.view
+    return view?.threadId === threadId && view.phase === 'ready' && view.turns.length === 0
   }
 
   private renderQueue(threadId: string | null): void {

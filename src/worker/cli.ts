@@ -360,14 +360,13 @@ export async function startAppServer(
   } else {
     log.info('no listener (--listen off); waiting for a signal')
   }
-  const unpublish = listener
-    ? await publishListener(codexHome, listener.url, args, webUi?.token, log)
-    : undefined
+  // Recorded in the background: the caller installs its signal handlers as soon as this returns.
+  const published = listener ? publishListener(codexHome, listener.url, args, webUi?.token, log) : undefined
   return {
     server,
     listener,
     async shutdown() {
-      await Promise.all([server.close(), listener?.close(), unpublish?.()])
+      await Promise.all([server.close(), listener?.close(), published?.then((unpublish) => unpublish?.())])
     },
   }
 }
@@ -384,13 +383,13 @@ async function publishListener(
   webUiToken: string | undefined,
   log: Logger,
 ): Promise<(() => Promise<void>) | undefined> {
-  let token: string | null
-  if (webUiToken !== undefined) token = webUiToken
-  else if (args.wsAuth.wsAuth === undefined) token = null
-  else if (args.wsAuth.wsAuth === 'capability-token' && args.wsAuth.wsTokenFile !== undefined) {
-    token = (await readFile(args.wsAuth.wsTokenFile, 'utf8')).trim()
-  } else return undefined
   try {
+    let token: string | null
+    if (webUiToken !== undefined) token = webUiToken
+    else if (args.wsAuth.wsAuth === undefined) token = null
+    else if (args.wsAuth.wsAuth === 'capability-token' && args.wsAuth.wsTokenFile !== undefined) {
+      token = (await readFile(args.wsAuth.wsTokenFile, 'utf8')).trim()
+    } else return undefined
     return await publishEndpoint(home, { url, token, version: VERSION })
   } catch (error) {
     log.warn(

@@ -210,6 +210,8 @@ describe('codex-desk mcp-server', () => {
     const s = await setup()
     const server = await spawnAppServer(['--listen', 'ws://127.0.0.1:0'], { home: s.home, waitForUrl: true })
     cleanups.push(() => server.dispose())
+    // The core records its listener just after printing it: attach once the record is there.
+    await expect.poll(() => existsSync(join(s.home, 'app-server.json')), { timeout: WAIT_MS }).toBe(true)
     // A websocket client of that core, as the desktop UI would be.
     const { client: app, ws } = await connectWebSocket(server.url as string)
     cleanups.push(async () => ws.close())

@@ -3,7 +3,7 @@
  * sequence of notifications and responses, and which changes it reports to the views.
  */
 import { describe, expect, it } from 'vitest'
-import type { Thread, ThreadItem, Turn } from '../../src/worker/protocol/items'
+import type { ThreadItem, Turn } from '../../src/worker/protocol/items'
 import {
   badgeOf,
   connectionText,
@@ -14,41 +14,7 @@ import {
 import { RECONNECT_BACKOFF } from '../../src/renderer/session'
 import { DeskStore, type Change } from '../../src/renderer/state/store'
 import { backoffDelayMs } from '../../src/worker/util/retry'
-import { agentMessage } from '../support/threadFixtures'
-
-function thread(id: string, createdAt: number, extra: Partial<Thread> = {}): Thread {
-  return {
-    id,
-    sessionId: id,
-    forkedFromId: null,
-    parentThreadId: null,
-    preview: '',
-    ephemeral: false,
-    modelProvider: 'mock',
-    model: 'm',
-    reasoningEffort: null,
-    createdAt,
-    updatedAt: createdAt,
-    recencyAt: null,
-    status: { type: 'idle' },
-    path: null,
-    cwd: '/work',
-    cliVersion: '0.1.0',
-    originator: null,
-    source: 'vscode',
-    threadSource: null,
-    agentNickname: null,
-    agentRole: null,
-    gitInfo: null,
-    name: null,
-    historyMode: 'paginated',
-    section: null,
-    sectionEnteredAt: null,
-    projectId: null,
-    turns: [],
-    ...extra,
-  }
-}
+import { agentMessage, thread } from '../support/threadFixtures'
 
 function turn(id: string, items: ThreadItem[], status: Turn['status'] = 'inProgress'): Turn {
   return {

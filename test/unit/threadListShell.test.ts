@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import type { Thread, ThreadItem, Turn } from '../../src/worker/protocol/items'
+import type { ThreadItem, Turn } from '../../src/worker/protocol/items'
+import { thread } from '../support/threadFixtures'
 import { DeskStore } from '../../src/renderer/state/store'
 import { turnDiffFromItems } from '../../src/renderer/state/turnDiff'
 import { platformOf, shortcutFor, shortcutTable, type KeyInput } from '../../src/renderer/view/shortcuts'
@@ -73,40 +74,6 @@ describe('keyboard shortcuts', () => {
     expect(table.find((row) => row.what === 'Answer an approval')?.keys).toBe('shown on the buttons')
   })
 })
-
-function thread(id: string, createdAt: number, extra: Partial<Thread> = {}): Thread {
-  return {
-    id,
-    sessionId: id,
-    forkedFromId: null,
-    parentThreadId: null,
-    preview: '',
-    ephemeral: false,
-    modelProvider: 'mock',
-    model: 'm',
-    reasoningEffort: null,
-    createdAt,
-    updatedAt: createdAt,
-    recencyAt: null,
-    status: { type: 'idle' },
-    path: null,
-    cwd: '/work',
-    cliVersion: '0.1.0',
-    originator: null,
-    source: 'vscode',
-    threadSource: null,
-    agentNickname: null,
-    agentRole: null,
-    gitInfo: null,
-    name: null,
-    historyMode: 'paginated',
-    section: null,
-    sectionEnteredAt: null,
-    projectId: null,
-    turns: [],
-    ...extra,
-  }
-}
 
 function turn(id: string, items: ThreadItem[], times: Partial<Turn> = {}): Turn {
   return {

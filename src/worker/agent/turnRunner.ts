@@ -425,14 +425,8 @@ export class TurnRunner implements RunningTurn {
       signal: this.abort.signal,
       log: host.log,
       settings: () => host.settings(),
-      startItem: async (item) => {
-        await this.deltas.drain()
-        await this.startItem(item)
-      },
-      completeItem: async (item) => {
-        await this.deltas.drain()
-        await this.completeItem(item)
-      },
+      startItem: (item) => this.startAfterDeltas(item),
+      completeItem: (item) => this.completeAfterDeltas(item),
       remember: async (item) => {
         await this.persist('response_item', { turnId: this.turn.id, item })
         host.thread.history.push({ turnId: this.turn.id, item })
@@ -449,6 +443,17 @@ export class TurnRunner implements RunningTurn {
     }
   }
 
+  /** Streamed output is published before anything that follows it (the item's end, a prompt). */
+  private async startAfterDeltas(item: ThreadItem): Promise<void> {
+    await this.deltas.drain()
+    await this.startItem(item)
+  }
+
+  private async completeAfterDeltas(item: ThreadItem): Promise<void> {
+    await this.deltas.drain()
+    await this.completeItem(item)
+  }
+
   private toolServices(settings: ResolvedThreadSettings): ToolServices {
     const { host } = this
     return {
@@ -458,15 +463,8 @@ export class TurnRunner implements RunningTurn {
       signal: this.abort.signal,
       log: host.log,
       settings,
-      // Streamed output is published before anything that follows it (the item's end, a prompt).
-      startItem: async (item) => {
-        await this.deltas.drain()
-        await this.startItem(item)
-      },
-      completeItem: async (item) => {
-        await this.deltas.drain()
-        await this.completeItem(item)
-      },
+      startItem: (item) => this.startAfterDeltas(item),
+      completeItem: (item) => this.completeAfterDeltas(item),
       publish: (method, params) => this.publish(method, params),
       streamText: (itemId, offset, text, publish) =>
         this.deltas.push(

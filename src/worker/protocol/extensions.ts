@@ -97,48 +97,6 @@ export const AppsListParams = z.object({
 export const AppsListResponse = z.object({ data: z.array(z.never()), nextCursor: nullableString })
 
 // ---------------------------------------------------------------------------------------------
-// MCP servers
-
-export const McpServerStatusDetail = z.enum(['full', 'toolsAndAuthOnly'])
-export const McpAuthStatus = z.enum(['unknown', 'unsupported', 'notLoggedIn', 'bearerToken', 'oAuth'])
-export const McpServerConnectionStatus = z.enum([
-  'notStarted',
-  'starting',
-  'connected',
-  'authenticationRequired',
-  'failed',
-  'cancelled',
-  'disabled',
-])
-
-export const ListMcpServerStatusParams = z.object({
-  ...paging,
-  detail: z.nullish(McpServerStatusDetail),
-  serverName: z.nullish(z.string()),
-  threadId: z.nullish(z.string()),
-})
-export const McpServerStatus = z.object({
-  name: z.string(),
-  runtimeStatus: z.nullable(McpServerConnectionStatus),
-  pluginId: nullableString,
-  httpOrigin: nullableString,
-  serverInfo: z.null(),
-  serverCapabilities: z.null(),
-  toolListMeta: z.null(),
-  /** Never filled while codex-desk does not start servers. */
-  tools: z.record(z.string(), z.never()),
-  toolsError: nullableString,
-  resources: z.array(z.never()),
-  resourceTemplates: z.array(z.never()),
-  authStatus: McpAuthStatus,
-})
-export type McpServerStatus = z.infer<typeof McpServerStatus>
-export const ListMcpServerStatusResponse = z.object({
-  data: z.array(McpServerStatus),
-  nextCursor: nullableString,
-})
-
-// ---------------------------------------------------------------------------------------------
 // Modes, features, permission profiles
 
 export const ModeKind = z.enum(['plan', 'default'])
@@ -216,7 +174,6 @@ export const extensionRequests = {
   'plugin/list': { params: PluginListParams, result: PluginListResponse },
   'plugin/installed': { params: PluginInstalledParams, result: PluginInstalledResponse },
   'app/list': { params: AppsListParams, result: AppsListResponse },
-  'mcpServerStatus/list': { params: ListMcpServerStatusParams, result: ListMcpServerStatusResponse },
   'collaborationMode/list': {
     params: CollaborationModeListParams,
     result: CollaborationModeListResponse,

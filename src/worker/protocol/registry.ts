@@ -154,7 +154,6 @@ export const clientRequests = {
   ...historyRequests,
   ...compactRequests,
   ...deskDiagnosticsRequests,
-  // After extensionRequests: MCP's `mcpServerStatus/list` replaces the older entry there.
   ...mcpRequests,
   ...reviewRequests,
   ...commandExecRequests,

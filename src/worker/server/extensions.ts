@@ -20,8 +20,7 @@ import type { Disposable } from '../util/event'
 import type { AppServer } from './appServer'
 import type { Handler } from './context'
 
-/** `mcpServerStatus/list` is answered by the MCP runtime (server/mcp.ts). */
-type Handlers = { [M in Exclude<keyof typeof extensionRequests, 'mcpServerStatus/list'>]: Handler<M> }
+type Handlers = { [M in keyof typeof extensionRequests]: Handler<M> }
 
 /** codex's ids for the sandbox modes codex-desk enforces (`permissionProfile/list`). */
 const PROFILE_IDS: Record<SandboxMode, string> = {

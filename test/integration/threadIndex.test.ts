@@ -1,11 +1,24 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { SessionSource, ThreadListParams, ThreadSortKey } from '../../src/worker/protocol/items'
 import { RolloutStore } from '../../src/worker/threads/rolloutStore'
+import { SCAN_CACHE_FILE } from '../../src/worker/threads/scanCache'
 import { INDEX_FILE, ThreadIndex, type ThreadSummary } from '../../src/worker/threads/threadIndex'
 import { createLoggerFactory } from '../../src/worker/util/log'
 import { newSessionMeta } from '../support/threadFixtures'
@@ -447,5 +460,71 @@ describe('one home, several indexes', () => {
     const again: string[] = []
     await loadIndex(home, { logs: again })
     expect(again.join('')).not.toContain('missed rollouts on disk')
+  })
+})
+
+describe('the start-up check of the rollout folders', () => {
+  /** A rollout made in another home, for copying into this one's folders. */
+  async function foreignRollout(): Promise<{ id: string; path: string }> {
+    const other = await tempHome()
+    const otherIndex = await loadIndex(other)
+    const { writer, path } = await new RolloutStore({ home: other, index: otherIndex }).create(
+      meta(randomUUID()),
+    )
+    await writer.close()
+    return { id: otherIndex.list().data[0]?.id as string, path }
+  }
+
+  /** Every rollout folder of the home, with its mtime moved a minute back (out of the racy window). */
+  async function settleFolders(home: string): Promise<string[]> {
+    const folders: string[] = []
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      const names = await readdir(dir).catch(() => [] as string[])
+      if (depth === 0) folders.push(dir)
+      else for (const name of names) await walk(join(dir, name), depth - 1)
+    }
+    await walk(join(home, 'sessions'), 3)
+    const past = new Date(Date.now() - 60_000)
+    for (const dir of folders) await utimes(dir, past, past)
+    return folders
+  }
+
+  it('skips the folders it saw fully listed, and reads one again once something lands in it', async () => {
+    const home = await tempHome()
+    const index = await loadIndex(home)
+    const { a, b } = await populate(home, index)
+    await index.close()
+    const [folder] = await settleFolders(home)
+    await loadIndex(home) // records the settled folders
+    const recorded = JSON.parse(await readFile(join(home, SCAN_CACHE_FILE), 'utf8')) as { dirs: object }
+    expect(Object.keys(recorded.dirs)).toContain(folder)
+
+    // A rollout dropped into a recorded folder changes its mtime: the next start lists it.
+    const dropped = await foreignRollout()
+    await copyFile(dropped.path, join(folder as string, basename(dropped.path)))
+    const reloaded = await loadIndex(home)
+    expect(reloaded.get(dropped.id)?.path).toBe(join(folder as string, basename(dropped.path)))
+    expect([a, b].every((id) => reloaded.get(id) !== undefined)).toBe(true)
+  })
+
+  it('checks every folder again when the index file was replaced', async () => {
+    const home = await tempHome()
+    const index = await loadIndex(home)
+    await populate(home, index)
+    await index.close()
+    const [folder] = (await settleFolders(home)) as [string]
+    await loadIndex(home)
+    // A rollout in a recorded folder whose mtime reads as before (as a same-tick write would): skipped,
+    // which shows the folder was not read...
+    const hidden = await foreignRollout()
+    const { mtime } = await stat(folder)
+    await copyFile(hidden.path, join(folder, basename(hidden.path)))
+    await utimes(folder, mtime, mtime)
+    expect((await loadIndex(home)).get(hidden.id)).toBeUndefined()
+    // ...until the index file is replaced (restored from a copy, compacted): then every folder is read.
+    const indexPath = join(home, INDEX_FILE)
+    await copyFile(indexPath, `${indexPath}.copy`)
+    await rename(`${indexPath}.copy`, indexPath)
+    expect((await loadIndex(home)).get(hidden.id)?.path).toBe(join(folder, basename(hidden.path)))
   })
 })

@@ -22,7 +22,7 @@ const SCAN_WHOLE_BYTES = 256 * 1024
 const SCAN_CHUNK_BYTES = 64 * 1024
 
 /** `rollout-<UTC time>-<threadId>.jsonl`: the id is what follows the time. */
-const ROLLOUT_NAME = /^rollout-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-(.+)\.jsonl$/
+export const ROLLOUT_NAME = /^rollout-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-(.+)\.jsonl$/
 
 export interface RolloutFile {
   path: string
@@ -45,21 +45,6 @@ async function listRollouts(dir: string, depth: number): Promise<string[]> {
 
 /**
  * A summary from a rollout without reading all of it: the whole file when small, else its head
-
-/** Every rollout file under sessions/YYYY/MM/DD and archived_sessions/, by the thread id its name holds. */
-export async function listRolloutFiles(home: string): Promise<Map<string, RolloutFile>> {
-  const files = new Map<string, RolloutFile>()
-  for (const [dir, depth, archived] of [
-    [join(home, SESSIONS_DIR), 3, false],
-    [join(home, ARCHIVED_DIR), 0, true],
-  ] as const) {
-    for (const path of await listRollouts(dir, depth)) {
-      const id = ROLLOUT_NAME.exec(path.slice(path.lastIndexOf('/') + 1))?.[1]
-      if (id && !files.has(id)) files.set(id, { path, archived })
-    }
-  }
-  return files
-}
 
 /** Summaries of `files`, a few at a time; each unreadable one is logged and counted. */
 export async function summarizeRollouts(

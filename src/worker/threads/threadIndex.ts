@@ -10,8 +10,8 @@
  * It must never be the only copy of anything: every field is derived from the rollouts, so losing
  * the file costs a rescan, never data. Listing reads no rollout.
  */
-import { chmod, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { access, chmod, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { prepareHome } from '../home'
 import type { Thread, ThreadListParams, ThreadListResponse, ThreadStatus } from '../protocol/items'
 import { BatchQueue } from '../util/batchQueue'
@@ -19,7 +19,8 @@ import { silentLogs, type Logger } from '../util/log'
 import type { RolloutLine } from './rollout'
 import { fold, idOf, INDEX_FILE, IndexLog, type ChangeLine } from './indexLog'
 import { FILE_MODE } from './pidLock'
-import { listRolloutFiles, scanAllRollouts, summarizeRollouts, type RolloutFile } from './rolloutScan'
+import { scanAllRollouts, summarizeRollouts, type RolloutFile } from './rolloutScan'
+import { listUnverifiedRollouts, loadVerifiedDirs, saveVerifiedDirs } from './scanCache'
 import { NOT_LOADED, ThreadListing } from './threadListQuery'
 import { applyLineToSummary, threadFromSummary, type ThreadSummary } from './threadSummary'
 import { hasLiveWriter } from './writerLock'
@@ -231,17 +232,56 @@ export class ThreadIndex {
    */
   async addMissingRollouts(): Promise<number> {
     const t0 = performance.now()
-    const onDisk = await listRolloutFiles(this.home)
+    // Folders unchanged since they were last seen fully listed are not read again (scanCache.ts).
+    const identity = await stat(this.path).then(
+      (s) => ({ ino: s.ino, size: s.size }),
+      () => null,
+    )
+    const verified = await loadVerifiedDirs(this.home, identity)
+    const scan = await listUnverifiedRollouts(this.home, verified)
     this.catchUp()
     const candidates: RolloutFile[] = []
-    for (const [id, file] of onDisk) {
+    /** Folders holding a rollout this check cannot settle now: not recorded as verified. */
+    const unsettled = new Set<string>()
+    for (const [id, file] of scan.files) {
       const known = this.live.get(id)
       if (known && known.path === file.path && known.archived === file.archived) continue
-      if (await hasLiveWriter(this.home, id)) continue
+      // Another copy the index already points at, still on disk, keeps its place.
+      if (
+        known &&
+        known.path !== file.path &&
+        (await access(known.path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue
+      if (await hasLiveWriter(this.home, id)) {
+        unsettled.add(dirname(file.path))
+        continue
+      }
       candidates.push(file)
     }
-    if (candidates.length === 0) return 0
+    const remember = async () => {
+      if (!identity) return
+      const now = await stat(this.path).then(
+        (s) => ({ ino: s.ino, size: s.size }),
+        () => null,
+      )
+      if (now?.ino !== identity.ino) return
+      await saveVerifiedDirs(this.home, now, scan.folders, verified, unsettled).catch((error: Error) =>
+        this.logger.debug({ err: error.message }, 'could not save the rollout folder check'),
+      )
+    }
+    if (candidates.length === 0) {
+      await remember()
+      return 0
+    }
     const { found } = await summarizeRollouts(candidates, this.logger)
+    for (const file of candidates) {
+      if (![...found.values()].some((summary) => summary.path === file.path))
+        unsettled.add(dirname(file.path))
+    }
     this.catchUp()
     let fixed = 0
     for (const summary of found.values()) {
@@ -252,6 +292,7 @@ export class ThreadIndex {
       void this.upsert(next).catch(() => undefined)
     }
     await this.flush()
+    await remember()
     if (fixed > 0)
       this.logger.info(
         { added: fixed, ms: Math.round(performance.now() - t0) },

@@ -4,8 +4,8 @@
  * so `thread_index.jsonl` lists every one of them once the index is closed.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { decodeLines, encodeLine, type SessionMeta } from '../../src/worker/threads/rollout'
 import { rolloutPath } from '../../src/worker/threads/rolloutStore'
 import { ThreadIndex, summaryFromLines } from '../../src/worker/threads/threadIndex'
@@ -127,10 +127,24 @@ export async function populatedHome(
     if (index.size !== count) throw new Error(`indexed ${index.size} threads, expected ${count}`)
     await index.close()
     const populateMs = performance.now() - t0
+    await ageFolders(join(home.path, 'sessions'), 3)
     return { path: home.path, populateMs, remove: () => home.remove() }
   } catch (error) {
     await index?.close().catch(() => undefined)
     await home.remove()
     throw error
   }
+}
+
+/**
+ * Dates the day folders an hour back, as in a home whose threads were written before this run (a
+ * folder written in the last two seconds is always read again at start: threads/scanCache.ts).
+ */
+async function ageFolders(dir: string, depth: number): Promise<void> {
+  if (depth === 0) {
+    const past = new Date(Date.now() - 3_600_000)
+    return utimes(dir, past, past)
+  }
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    await ageFolders(join(dir, name), depth - 1)
 }

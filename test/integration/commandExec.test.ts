@@ -30,6 +30,25 @@ async function waitForOutput(client: TestClient, processId: string, text: string
   }
 }
 
+/**
+ * Starts `sh -c script` as a command/exec whose answer comes later (request id `exec-<processId>`)
+ * and waits until its output holds `ready`.
+ */
+async function startCommand(
+  client: TestClient,
+  processId: string,
+  script: string,
+  ready: string,
+  params: Record<string, unknown>,
+): Promise<void> {
+  client.send({
+    id: `exec-${processId}`,
+    method: 'command/exec',
+    params: { command: ['sh', '-c', script], processId, ...params },
+  })
+  await waitForOutput(client, processId, ready)
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -82,18 +101,11 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
 
   it('streams output as base64, takes stdin until it is closed, and answers with empty buffers', async () => {
     const id = `cat-${transport}`
-    client.send({
-      id: `exec-${id}`,
-      method: 'command/exec',
-      params: {
-        command: ['sh', '-c', 'echo start; cat; echo done >&2'],
-        cwd: work,
-        processId: id,
-        streamStdin: true,
-        streamStdoutStderr: true,
-      },
+    await startCommand(client, id, 'echo start; cat; echo done >&2', 'start\n', {
+      cwd: work,
+      streamStdin: true,
+      streamStdoutStderr: true,
     })
-    await waitForOutput(client, id, 'start\n')
     expect(
       await client.request('command/exec/write', { processId: id, deltaBase64: b64('hello\n') }),
     ).toEqual({})
@@ -116,17 +128,7 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
 
   it('terminates a running command, which then answers with the kill status', async () => {
     const id = `sleep-${transport}`
-    client.send({
-      id: `exec-${id}`,
-      method: 'command/exec',
-      params: {
-        command: ['sh', '-c', 'echo up; sleep 60'],
-        cwd: work,
-        processId: id,
-        streamStdoutStderr: true,
-      },
-    })
-    await waitForOutput(client, id, 'up\n')
+    await startCommand(client, id, 'echo up; sleep 60', 'up\n', { cwd: work, streamStdoutStderr: true })
     const duplicate = await client.call('command/exec', { command: ['true'], processId: id, cwd: work })
     expect(duplicate.error?.message).toBe(`duplicate active command/exec process id: "${id}"`)
     expect(await client.request('command/exec/terminate', { processId: id })).toEqual({})
@@ -239,18 +241,11 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
 
   it('gives a tty command a terminal of the requested size, and resizes it', async () => {
     const id = `tty-${transport}`
-    client.send({
-      id: `exec-${id}`,
-      method: 'command/exec',
-      params: {
-        command: ['sh', '-c', 'stty size; read line; stty size'],
-        cwd: work,
-        processId: id,
-        tty: true,
-        size: { rows: 30, cols: 100 },
-      },
+    await startCommand(client, id, 'stty size; read line; stty size', '30 100', {
+      cwd: work,
+      tty: true,
+      size: { rows: 30, cols: 100 },
     })
-    await waitForOutput(client, id, '30 100')
     expect(
       await client.request('command/exec/resize', { processId: id, size: { rows: 40, cols: 120 } }),
     ).toEqual({})
@@ -267,17 +262,7 @@ describe.each(['stdio', 'ws'] as const)('command/exec over %s', (transport) => {
 
   it('answers resize of a command without a terminal with an error', async () => {
     const id = `notty-${transport}`
-    client.send({
-      id: `exec-${id}`,
-      method: 'command/exec',
-      params: {
-        command: ['sh', '-c', 'echo up; sleep 60'],
-        cwd: work,
-        processId: id,
-        streamStdoutStderr: true,
-      },
-    })
-    await waitForOutput(client, id, 'up\n')
+    await startCommand(client, id, 'echo up; sleep 60', 'up\n', { cwd: work, streamStdoutStderr: true })
     const response = await client.call('command/exec/resize', { processId: id, size: { rows: 10, cols: 10 } })
     expect(response.error).toEqual({
       code: -32600,

@@ -6,8 +6,6 @@
 import { listModels, pageOf, providerNotConfigured } from '../agent/modelCatalog'
 import { ProviderModels } from '../agent/providerModels'
 import { BUILTIN_PROVIDERS } from '../agent/providers'
-import { webSearchMode } from '../agent/webSearch'
-import { sandboxPolicyFor } from '../threads/threadSettings'
 import type { modelRequests } from '../protocol/models'
 import type { AppServer } from './appServer'
 import type { Handler } from './context'
@@ -37,7 +35,12 @@ export function modelHandlers(core: AppServer): { [M in keyof typeof modelReques
     },
     // codex-desk sends no hosted web-search or image-generation tool to any provider.
     // Web search is the Responses API's hosted tool, offered unless config says `web_search = "disabled"`.
-    'modelProvider/capabilities/read': () => {
+    'modelProvider/capabilities/read': async () => {
+      // Loaded here, not at start-up: the thread settings module pulls in the threads subsystem.
+      const [{ webSearchMode }, { sandboxPolicyFor }] = await Promise.all([
+        import('../agent/webSearch'),
+        import('../threads/threadSettings'),
+      ])
       const config = core.config.current.effective
       const sandbox = sandboxPolicyFor(config.sandbox_mode, config)
       return { imageGeneration: false, webSearch: webSearchMode(config, sandbox) !== 'disabled' }

@@ -9,16 +9,26 @@ import type { reviewRequests } from '../protocol/review'
 import { invalidRequest } from '../protocol/errors'
 import type { ThreadSystem } from '../threads/threadSystem'
 import type { Turn } from '../protocol/items'
-import { ReviewJob } from '../agent/reviewTurn'
-import { reviewHint } from '../agent/reviewTargets'
-import { USER_SHELL_TIMEOUT_MS, UserShellJob } from '../agent/userShell'
-import { turnHeader } from '../threads/liveThread'
 import type { Handler } from './context'
 
 type ReviewHandlers = { [M in keyof typeof reviewRequests]: Handler<M> }
 
+/**
+ * The agent and thread modules load with the first review or shell command (the thread system
+ * itself is loaded lazily too): the core's start-up does not pay for them.
+ */
+const loadJobs = async () => {
+  const [review, targets, shell, live] = await Promise.all([
+    import('../agent/reviewTurn'),
+    import('../agent/reviewTargets'),
+    import('../agent/userShell'),
+    import('../threads/liveThread'),
+  ])
+  return { ...review, ...targets, ...shell, ...live }
+}
+
 /** codex's answer turn: in progress, holding the label as a user message with the turn's id. */
-function reviewTurn(turn: Turn, hint: string): Turn {
+function reviewTurn(turn: Turn, hint: string, turnHeader: (turn: Turn) => Turn): Turn {
   const header = turnHeader(turn)
   return {
     ...header,
@@ -47,7 +57,7 @@ export function reviewHandlers(system: () => Promise<ThreadSystem>, env: NodeJS.
       if (target.type === 'custom' && target.instructions.trim() === '') {
         throw invalidRequest('instructions must not be empty')
       }
-      const threads = await system()
+      const [threads, jobs] = await Promise.all([system(), loadJobs()])
       let live = threads.manager.require(params.threadId)
       if (params.delivery === 'detached') {
         const forked = await threads.manager.fork({ threadId: params.threadId, excludeTurns: true }, ctx)
@@ -60,21 +70,21 @@ export function reviewHandlers(system: () => Promise<ThreadSystem>, env: NodeJS.
       }
       const turn = threads.turns.startJob(
         live,
-        new ReviewJob(target),
+        new jobs.ReviewJob(target),
         ctx,
         'cannot start a review while a turn is running; wait for it to end or interrupt it',
       )
-      return { turn: reviewTurn(turn, reviewHint(target)), reviewThreadId: live.id }
+      return { turn: reviewTurn(turn, jobs.reviewHint(target), jobs.turnHeader), reviewThreadId: live.id }
     },
     'thread/shellCommand': async (params, ctx) => {
       const command = params.command.trim()
       if (command === '') throw invalidRequest('command must not be empty')
-      const timeoutMs = params.timeoutMs ?? USER_SHELL_TIMEOUT_MS
+      const [threads, jobs] = await Promise.all([system(), loadJobs()])
+      const timeoutMs = params.timeoutMs ?? jobs.USER_SHELL_TIMEOUT_MS
       if (timeoutMs < 0) throw invalidRequest('timeoutMs must not be negative')
-      const threads = await system()
       const live = threads.manager.require(params.threadId)
       // In the running turn if there is one (as codex does), else in a turn of its own.
-      await threads.turns.runJobInTurn(live, new UserShellJob(params.command, timeoutMs, env), ctx)
+      await threads.turns.runJobInTurn(live, new jobs.UserShellJob(params.command, timeoutMs, env), ctx)
       return {}
     },
   }

@@ -18,13 +18,13 @@ import {
 import { ConfigService } from './config/service'
 import { prepareHome, resolveCodexDeskHome } from './home'
 import { AppServer } from './server/appServer'
-import { publishEndpoint } from './server/endpointFile'
+import { publishListener } from './server/endpointFile'
 import { ListenUrlError, parseListenUrl, type ListenTarget } from './transport/listenUrl'
 import { StdioTransport } from './transport/stdio'
 import type { Transport } from './transport/types'
 import type { WebSocketListener } from './transport/webSocket'
 import { loadWsAuthConfig, WsAuthConfigError, type WsAuthOptions } from './transport/wsAuth'
-import { loggerFromEnv, type Logger, type LoggerFactory } from './util/log'
+import { loggerFromEnv, type LoggerFactory } from './util/log'
 import { VERSION } from './version'
 import {
   assertWebUiBuilt,
@@ -361,7 +361,9 @@ export async function startAppServer(
     log.info('no listener (--listen off); waiting for a signal')
   }
   // Recorded in the background: the caller installs its signal handlers as soon as this returns.
-  const published = listener ? publishListener(codexHome, listener.url, args, webUi?.token, log) : undefined
+  const published = listener
+    ? publishListener(codexHome, listener.url, () => listenerToken(args, webUi?.token), log)
+    : undefined
   return {
     server,
     listener,
@@ -372,32 +374,20 @@ export async function startAppServer(
 }
 
 /**
- * Records the listener in the home (server/endpointFile.ts) so `codex-desk mcp-server` attaches to
- * this core. Only when codex-desk knows the token a client must send: none on an open loopback
- * listener, the web UI's token, or the --ws-token-file's contents.
+ * The token a client of this listener sends, for the home's record (server/endpointFile.ts): none
+ * on an open loopback listener, the web UI's, or the --ws-token-file's contents; undefined when only
+ * a hash or a signing secret was given.
  */
-async function publishListener(
-  home: string,
-  url: string,
+async function listenerToken(
   args: AppServerArgs,
   webUiToken: string | undefined,
-  log: Logger,
-): Promise<(() => Promise<void>) | undefined> {
-  try {
-    let token: string | null
-    if (webUiToken !== undefined) token = webUiToken
-    else if (args.wsAuth.wsAuth === undefined) token = null
-    else if (args.wsAuth.wsAuth === 'capability-token' && args.wsAuth.wsTokenFile !== undefined) {
-      token = (await readFile(args.wsAuth.wsTokenFile, 'utf8')).trim()
-    } else return undefined
-    return await publishEndpoint(home, { url, token, version: VERSION })
-  } catch (error) {
-    log.warn(
-      { err: (error as Error).message },
-      'could not record the listener in the home; mcp-server will not attach',
-    )
-    return undefined
+): Promise<string | null | undefined> {
+  if (webUiToken !== undefined) return webUiToken
+  if (args.wsAuth.wsAuth === undefined) return null
+  if (args.wsAuth.wsAuth === 'capability-token' && args.wsAuth.wsTokenFile !== undefined) {
+    return (await readFile(args.wsAuth.wsTokenFile, 'utf8')).trim()
   }
+  return undefined
 }
 
 /** Runs the CLI; returns the exit code (the process stays up while a server runs). */
@@ -452,38 +442,30 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
   return new Promise<number>(() => {})
 }
 
-/** `codex-desk mcp-server`: MCP on stdio; a core of its own (no listener) only if none can be attached. */
+/** `codex-desk mcp-server` (mcpServer/): its in-process core, when it needs one, is this file's. */
 async function runMcpServer(
   args: AppServerArgs,
   logs: LoggerFactory,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { startMcpServer } = await import('./mcpServer/index')
-  const home = resolveCodexDeskHome(env)
-  const startInProcess = async () => {
-    const running = await startAppServer(
-      { ...args, listen: { kind: 'off' } },
-      // The in-process core writes nothing to stdout (no listener prints a URL); stderr just in case.
-      { logs, stdin: process.stdin, stdout: process.stderr, env },
-      () => {},
-    )
-    return {
-      addTransport: (t: Transport) => running.server.addTransport(t),
-      shutdown: () => running.shutdown(),
-    }
-  }
-  let server
-  try {
-    const configOverrides = Object.fromEntries(args.overrides.map((o) => [o.path.join('.'), o.value]))
-    server = await startMcpServer({ home, logs, cwd: process.cwd(), startInProcess, configOverrides })
-  } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n`)
-    return 1
-  }
-  process.once('SIGINT', () => void server.close())
-  process.once('SIGTERM', () => void server.close())
-  await server.closed
-  return 0
+  const { runMcpServerCommand } = await import('./mcpServer/index')
+  return runMcpServerCommand({
+    home: resolveCodexDeskHome(env),
+    logs,
+    overrides: args.overrides,
+    async startInProcess() {
+      // No listener, so nothing is printed; stderr rather than stdout (the MCP stream) just in case.
+      const running = await startAppServer(
+        { ...args, listen: { kind: 'off' } },
+        { logs, stdin: process.stdin, stdout: process.stderr, env },
+        () => {},
+      )
+      return {
+        addTransport: (t: Transport) => running.server.addTransport(t),
+        shutdown: () => running.shutdown(),
+      }
+    },
+  })
 }
 
 function isMainModule(): boolean {

@@ -11,7 +11,7 @@ import type { CoreControl, CoreParentMessage, WebSocketListenerSettings } from '
 import { prepareHome, resolveCodexDeskHome } from './home'
 import { ConfigService } from './config/service'
 import { AppServer } from './server/appServer'
-import { publishEndpoint } from './server/endpointFile'
+import { publishListener } from './server/endpointFile'
 import { comlinkEndpoint } from './transport/comlinkEndpoint'
 import { MessagePortTransport } from './transport/messagePort'
 import {
@@ -85,14 +85,12 @@ export async function startCore(env: NodeJS.ProcessEnv = process.env): Promise<v
       log.info({ url: listener.url }, 'websocket listener started')
       // So `codex-desk mcp-server` on this home attaches to the app's core (server/endpointFile.ts).
       await unpublish?.()
-      unpublish = await publishEndpoint(codexHome, {
-        url: listener.url,
-        token: settings.capabilityToken ?? null,
-        version: VERSION,
-      }).catch((error: Error) => {
-        log.warn({ err: error.message }, 'could not record the listener in the home')
-        return undefined
-      })
+      unpublish = await publishListener(
+        codexHome,
+        listener.url,
+        async () => settings.capabilityToken ?? null,
+        log,
+      )
       return { url: listener.url }
     },
     async stopWebSocketListener() {

@@ -19,6 +19,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import type { ConfigOverride } from '../config/overrides'
 import type { LoggerFactory } from '../util/log'
 import { VERSION } from '../version'
 import { ElicitResult } from './approvals'
@@ -183,4 +184,30 @@ function callContext(server: Server, extra: Extra, progressToken: string | numbe
         }
       : {}),
   }
+}
+
+/** The `codex-desk mcp-server` command: serves until the client closes stdin or a signal; the exit code. */
+export async function runMcpServerCommand(options: {
+  home: string
+  logs: LoggerFactory
+  overrides: readonly ConfigOverride[]
+  startInProcess: () => Promise<InProcessCore>
+}): Promise<number> {
+  let server: RunningMcpServer
+  try {
+    server = await startMcpServer({
+      home: options.home,
+      logs: options.logs,
+      cwd: process.cwd(),
+      startInProcess: options.startInProcess,
+      configOverrides: Object.fromEntries(options.overrides.map((o) => [o.path.join('.'), o.value])),
+    })
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`)
+    return 1
+  }
+  process.once('SIGINT', () => void server.close())
+  process.once('SIGTERM', () => void server.close())
+  await server.closed
+  return 0
 }

@@ -12,6 +12,8 @@ import { readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pidAlive } from '../threads/pidLock'
 import { writeFileAtomic } from '../util/atomicWrite'
+import type { Logger } from '../util/log'
+import { VERSION } from '../version'
 
 export const ENDPOINT_FILE = 'app-server.json'
 
@@ -39,6 +41,30 @@ export async function publishEndpoint(
   return async () => {
     const current = await readEndpointRecord(path)
     if (current?.pid === process.pid && current.url === record.url) await unlink(path).catch(() => undefined)
+  }
+}
+
+/**
+ * What a core's listener does: records itself, or logs why it could not (the core works the same
+ * without the record; only `mcp-server` cannot attach). `token` resolves to undefined when
+ * codex-desk cannot know what a client must send: then nothing is written.
+ */
+export async function publishListener(
+  home: string,
+  url: string,
+  token: () => Promise<string | null | undefined>,
+  log: Logger,
+): Promise<(() => Promise<void>) | undefined> {
+  try {
+    const known = await token()
+    if (known === undefined) return undefined
+    return await publishEndpoint(home, { url, token: known, version: VERSION })
+  } catch (error) {
+    log.warn(
+      { err: (error as Error).message },
+      'could not record the listener in the home; mcp-server will not attach',
+    )
+    return undefined
   }
 }
 

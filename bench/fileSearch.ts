@@ -10,12 +10,11 @@
  *
  * Runs inside `npm run bench` via `fileSearch()`, or alone with `npx tsx bench/fileSearch.ts`.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stdioFrames, type FrameChannel } from './lib/clients'
-import { coreEntry, makeTempDir, serverEnv, spawnTracked, stopChild, withTimeout } from './lib/processes'
+import { makeTempDir, stopChild, withTimeout } from './lib/processes'
+import { CODEX, CODEX_DESK, codexInstalled, type BenchServer } from './lib/servers'
 import { latencyFigure, round, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -26,8 +25,6 @@ export interface FileSearchBenchOptions {
 
 export const FILE_SEARCH_DEFAULTS: FileSearchBenchOptions = { runs: 30, warmup: 5 }
 
-const CODEX_BIN =
-  process.env.CODEX_BIN ?? join(import.meta.dirname, '../.cache/codex-0.169.0/node_modules/.bin/codex')
 const WORDS = ['src', 'lib', 'components', 'utils', 'test', 'server', 'client', 'model', 'view', 'store']
 const QUERIES = ['main', 'btnidx', 'srvmodel', 'readme', 'file4242', 'cmpview', 'utilstore', 'tstclient']
 const WAIT_MS = 120_000
@@ -57,23 +54,6 @@ async function makeTree(root: string): Promise<void> {
   await flush()
 }
 
-interface Server {
-  name: 'codex-desk' | 'codex'
-  spawn(home: string): ChildProcessWithoutNullStreams
-}
-
-const SERVERS: Server[] = [
-  {
-    name: 'codex-desk',
-    spawn: (home) => spawnTracked(process.execPath, [...coreEntry(), 'app-server'], serverEnv(home)),
-  },
-  {
-    name: 'codex',
-    spawn: (home) =>
-      spawnTracked(CODEX_BIN, ['app-server'], { ...process.env, CODEX_HOME: home, RUST_LOG: 'error' }),
-  },
-]
-
 /** Resolves with ms from the write to the first frame `match` accepts. */
 function timed(channel: FrameChannel, frame: string, match: (line: string) => boolean): Promise<number> {
   const t0 = performance.now()
@@ -96,9 +76,13 @@ interface Measured {
   session: number[]
 }
 
-async function measure(server: Server, root: string, options: FileSearchBenchOptions): Promise<Measured> {
+async function measure(
+  server: BenchServer,
+  root: string,
+  options: FileSearchBenchOptions,
+): Promise<Measured> {
   const home = makeTempDir(`codex-desk-bench-fs-${server.name}-`)
-  const child = server.spawn(home.path)
+  const child = server.spawn(home.path, null)
   const channel = stdioFrames(child)
   let id = 1
   const search = (query: string): Promise<number> => {
@@ -169,8 +153,8 @@ export async function fileSearch(options: FileSearchBenchOptions = FILE_SEARCH_D
   const tree = makeTempDir('codex-desk-bench-fs-tree-')
   try {
     await makeTree(tree.path)
-    const ours = await measure(SERVERS[0] as Server, tree.path, options)
-    const theirs = existsSync(CODEX_BIN) ? await measure(SERVERS[1] as Server, tree.path, options) : null
+    const ours = await measure(CODEX_DESK, tree.path, options)
+    const theirs = codexInstalled() ? await measure(CODEX, tree.path, options) : null
     const codexOf = (samples: number[] | undefined) => {
       if (!samples) return null
       const s = latencyFigure('x', samples, null, null, null)

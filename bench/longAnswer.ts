@@ -15,29 +15,21 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { text, usage } from '../test/support/modelServer'
-import { modelConfig } from '../test/support/threadHarness'
-import {
-  initialize,
-  openWebSocket,
-  request,
-  stdioFrames,
-  webSocketFrames,
-  type FrameChannel,
-} from './lib/clients'
+import { initialize, request, stdioFrames, type FrameChannel } from './lib/clients'
 import { startRemoteModelServer, type RemoteModelServer } from './lib/remoteModelServer'
 import {
-  coreEntry,
-  makeTempDir,
-  serverEnv,
-  spawnTracked,
-  stderrOf,
-  stopChild,
-  withTimeout,
-} from './lib/processes'
+  CODEX,
+  CODEX_DESK,
+  codexInstalled,
+  connectWhenUp,
+  freePort,
+  peakRssMiB,
+  type BenchServer,
+} from './lib/servers'
+import { makeTempDir, stderrOf, stopChild, withTimeout } from './lib/processes'
 import { round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -52,8 +44,6 @@ export const LONG_ANSWER_DEFAULTS: LongAnswerOptions = { deltas: 20_000, deltaBy
 const CODEX_ISSUE = { wallMs: 19_000, rolloutMiB: 58.6, readPeakRssMiB: 267, roundTripP50: 1.5 }
 
 const MiB = 1024 * 1024
-const CODEX_BIN =
-  process.env.CODEX_BIN ?? join(import.meta.dirname, '../.cache/codex-0.169.0/node_modules/.bin/codex')
 
 interface Run {
   wallMs: number
@@ -66,57 +56,6 @@ interface Run {
   roundTrips: number[]
 }
 
-interface Server {
-  name: 'codex-desk' | 'codex'
-  configure(home: string, modelUrl: string): Promise<void>
-  spawn(home: string, listen: string | null): ChildProcessWithoutNullStreams
-  /** The folder holding the thread's rollout. */
-  sessions(home: string): string
-}
-
-const codexDesk: Server = {
-  name: 'codex-desk',
-  // codex's default idle timeout (the test config's 10 s is shorter than the parse of the final
-  // 20 MiB events, see the figure's note).
-  configure: (home, url) =>
-    writeFile(
-      join(home, 'config.toml'),
-      modelConfig(url).replace('stream_idle_timeout_ms = 10000', 'stream_idle_timeout_ms = 300000'),
-    ),
-  spawn(home, listen) {
-    const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
-    const prof = process.env.LONG_ANSWER_CPU_PROF
-    const nodeArgs = prof && listen ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
-    return spawnTracked(process.execPath, [...nodeArgs, ...coreEntry(), ...args], serverEnv(home))
-  },
-  sessions: (home) => join(home, 'sessions'),
-}
-
-const codex: Server = {
-  name: 'codex',
-  configure: (home, url) =>
-    writeFile(
-      join(home, 'config.toml'),
-      [
-        'model = "test-model"',
-        'model_provider = "mock"',
-        '[model_providers.mock]',
-        'name = "Mock"',
-        `base_url = "${url}"`,
-        'wire_api = "responses"',
-        'request_max_retries = 0',
-        'stream_max_retries = 0',
-        'stream_idle_timeout_ms = 300000',
-        '',
-      ].join('\n'),
-    ),
-  spawn(home, listen) {
-    const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
-    return spawnTracked(CODEX_BIN, args, { ...process.env, CODEX_HOME: home, RUST_LOG: 'error' })
-  },
-  sessions: (home) => join(home, 'sessions'),
-}
-
 /** 1 KiB pieces made of counters (a lost or doubled piece changes the text), with JSON escapes. */
 export function longAnswerChunks(options: LongAnswerOptions): string[] {
   const filler = 'lorem ipsum dolor sit amet "quoted" \\ back\tslash é '.repeat(64)
@@ -124,37 +63,6 @@ export function longAnswerChunks(options: LongAnswerOptions): string[] {
     const head = `<${i.toString(36).padStart(6, '0')}>`
     return head + filler.slice(0, options.deltaBytes - head.length - 2) + '\n'
   })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function connectWhenUp(url: string, child: ChildProcessWithoutNullStreams): Promise<FrameChannel> {
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`the server exited with ${child.exitCode}: ${stderrOf(child)}`)
-    try {
-      return webSocketFrames(await openWebSocket(url, 2_000))
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
-}
-
-async function peakRssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status)
-  return match ? Number(match[1]) / 1024 : NaN
 }
 
 async function findRollout(dir: string, threadId: string): Promise<string | null> {
@@ -206,7 +114,7 @@ function pinger(channel: FrameChannel): { record(): void; stop(): Promise<number
 }
 
 async function runOnce(
-  server: Server,
+  server: BenchServer,
   model: RemoteModelServer,
   chunks: string[],
   full: string,
@@ -220,7 +128,8 @@ async function runOnce(
     // request could otherwise overtake it (and get the model server's default answer).
     model.enqueue([text(full, { chunks }), usage({ input: 10, output: chunks.length })])
     const url = `ws://127.0.0.1:${await freePort()}`
-    child = server.spawn(home.path, url)
+    const prof = process.env.LONG_ANSWER_CPU_PROF
+    child = server.spawn(home.path, url, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])
     const streamer = await connectWhenUp(url, child)
     const other = await connectWhenUp(url, child)
     await initialize(streamer)
@@ -388,7 +297,7 @@ export async function longAnswer(options: LongAnswerOptions = LONG_ANSWER_DEFAUL
   const chunks = longAnswerChunks(options)
   const full = chunks.join('')
   // Each server gets a model server of its own, so nothing of one run can reach the other.
-  const run = async (server: Server) => {
+  const run = async (server: BenchServer) => {
     const model = await startRemoteModelServer()
     try {
       return await runOnce(server, model, chunks, full)
@@ -396,8 +305,8 @@ export async function longAnswer(options: LongAnswerOptions = LONG_ANSWER_DEFAUL
       await model.close()
     }
   }
-  const ours = await run(codexDesk)
-  const theirs = existsSync(CODEX_BIN) ? await run(codex) : null
+  const ours = await run(CODEX_DESK)
+  const theirs = codexInstalled() ? await run(CODEX) : null
   return figures(ours, theirs)
 }
 

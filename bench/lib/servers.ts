@@ -1,0 +1,122 @@
+/**
+ * The two servers a side-by-side figure runs: the built codex-desk core and, when it is installed,
+ * codex-cli 0.169.0's native `codex app-server` (`npm run codex:install`, or CODEX_BIN=<path>).
+ * Each gets its own temp home holding a config.toml that points at the same scripted model server,
+ * so a figure measures both with the same inputs in the same run. Nothing here may run codex with
+ * the user's own CODEX_HOME.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { modelConfig } from '../../test/support/threadHarness'
+import { openWebSocket, webSocketFrames, type FrameChannel } from './clients'
+import { coreEntry, REPO_ROOT, serverEnv, spawnTracked, stderrOf } from './processes'
+
+export const CODEX_BIN =
+  process.env.CODEX_BIN ?? join(REPO_ROOT, '.cache/codex-0.169.0/node_modules/.bin/codex')
+
+export function codexInstalled(): boolean {
+  return existsSync(CODEX_BIN)
+}
+
+export interface BenchServer {
+  name: 'codex-desk' | 'codex'
+  /** Writes `config.toml` in `home` for the scripted model at `modelUrl` (`extra`: more top-level keys). */
+  configure(home: string, modelUrl: string, extra?: string): Promise<void>
+  /** `listen`: a `ws://` URL, or null for stdio. `nodeArgs` only apply to codex-desk. */
+  spawn(home: string, listen: string | null, nodeArgs?: string[]): ChildProcessWithoutNullStreams
+  /** The folder holding the home's rollouts (both keep `sessions/YYYY/MM/DD/rollout-*.jsonl`). */
+  sessions(home: string): string
+}
+
+/** The stream idle timeout both servers get: codex's default, long enough for any bench answer. */
+const IDLE_TIMEOUT = 'stream_idle_timeout_ms = 300000'
+
+export const CODEX_DESK: BenchServer = {
+  name: 'codex-desk',
+  configure: (home, url, extra = '') =>
+    writeFile(
+      join(home, 'config.toml'),
+      modelConfig(url, extra).replace('stream_idle_timeout_ms = 10000', IDLE_TIMEOUT),
+    ),
+  spawn(home, listen, nodeArgs = []) {
+    const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
+    return spawnTracked(process.execPath, [...nodeArgs, ...coreEntry(), ...args], serverEnv(home))
+  },
+  sessions: (home) => join(home, 'sessions'),
+}
+
+export const CODEX: BenchServer = {
+  name: 'codex',
+  configure: (home, url, extra = '') =>
+    writeFile(
+      join(home, 'config.toml'),
+      [
+        'model = "test-model"',
+        'model_provider = "mock"',
+        extra,
+        '[model_providers.mock]',
+        'name = "Mock"',
+        `base_url = "${url}"`,
+        'wire_api = "responses"',
+        'request_max_retries = 0',
+        'stream_max_retries = 0',
+        IDLE_TIMEOUT,
+        '',
+      ].join('\n'),
+    ),
+  spawn(home, listen) {
+    const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
+    return spawnTracked(CODEX_BIN, args, { ...process.env, CODEX_HOME: home, RUST_LOG: 'error' })
+  },
+  sessions: (home) => join(home, 'sessions'),
+}
+
+/** codex-desk, then codex when it is installed: the order every side-by-side figure runs them in. */
+export function serversToCompare(): BenchServer[] {
+  return codexInstalled() ? [CODEX_DESK, CODEX] : [CODEX_DESK]
+}
+
+/** A port free on 127.0.0.1 right now (codex does not print the port it bound, so we choose it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Connects to `url` as soon as the server accepts, retrying every `pollMs` until `timeoutMs`. */
+export async function connectWhenUp(
+  url: string,
+  child: ChildProcessWithoutNullStreams,
+  { pollMs = 100, timeoutMs = 20_000 } = {},
+): Promise<FrameChannel> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the server exited with ${child.exitCode}: ${stderrOf(child)}`)
+    try {
+      return webSocketFrames(await openWebSocket(url, 2_000))
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, pollMs))
+    }
+  }
+}
+
+/** A process's peak resident memory so far (VmHWM), in MiB; NaN once it has gone. */
+export async function peakRssMiB(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status)
+    return match ? Number(match[1]) / 1024 : NaN
+  } catch {
+    return NaN
+  }
+}

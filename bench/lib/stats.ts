@@ -55,12 +55,26 @@ export interface Figure {
   targetStat: TargetStat | null
   /** Throughput figures: the target is a floor (the statistic must be at least the target). */
   atLeast?: boolean
-  /** codex-cli 0.169.0 reference numbers, where the issue gives them. */
+  /** codex-cli 0.169.0's numbers: measured in the same run (`codexFrom: 'measured'`), or the issue's. */
   codex: Partial<Record<'p50' | 'p99' | 'value', number>> | null
+  /**
+   * A figure measured beside codex: codex-desk's target statistic divided by codex's (for
+   * throughput, codex-desk's rate over codex's), and the ratio it must reach (`ratioAtLeast` for
+   * throughput). The side-by-side rows of the performance issue carry these.
+   */
+  ratio?: number | null
+  ratioTarget?: number
+  ratioAtLeast?: boolean
   /** Whether the target statistic is within the target; null without a target. */
   pass: boolean | null
   error?: string
   [extra: string]: unknown
+}
+
+/** codex-desk / codex, two decimals; null when codex was not measured (or measured 0). */
+export function ratioOf(ours: number | undefined, theirs: number | undefined): number | null {
+  if (ours === undefined || theirs === undefined || !(theirs > 0)) return null
+  return Number((ours / theirs).toFixed(2))
 }
 
 /** Rounds to a precision that suits the magnitude (µs for sub-millisecond round trips). */

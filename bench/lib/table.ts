@@ -11,7 +11,19 @@ function fmt(value: number | undefined): string {
 
 /** The bench table: one row per figure, then whatever else each figure carries. */
 export function table(figures: Figure[]): string {
-  const header = ['figure', 'unit', 'p50', 'p99', 'min', 'value', 'n', 'target', 'codex', 'result']
+  const header = [
+    'figure',
+    'unit',
+    'p50',
+    'p99',
+    'min',
+    'value',
+    'n',
+    'target',
+    'codex',
+    'vs codex',
+    'result',
+  ]
   const rows = figures.map((f) => [
     f.bench,
     f.unit,
@@ -28,6 +40,7 @@ export function table(figures: Figure[]): string {
           .map(([k, v]) => (k === 'value' ? String(v) : `${k} ${v}`))
           .join(', ')
       : '-',
+    f.ratio === undefined ? '' : `${f.ratio ?? '-'}x (${f.ratioAtLeast ? '>=' : '<='} ${f.ratioTarget ?? 1})`,
     f.error ? 'ERROR' : f.pass === null ? 'info' : f.pass ? 'ok' : 'MISS',
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
@@ -47,6 +60,9 @@ export function table(figures: Figure[]): string {
     'target',
     'targetStat',
     'atLeast',
+    'ratio',
+    'ratioTarget',
+    'ratioAtLeast',
   ])
   for (const f of figures) {
     const details = Object.entries(f).filter(([k]) => !columns.has(k) && k !== 'codex' && k !== 'pass')

@@ -1,5 +1,6 @@
 // ESLint flat config. The import rules encode design.md: the core never imports electron,
-// the protocol folder is runtime-free, and the renderer imports nothing from Node.
+// the protocol folder is runtime-free, the renderer imports nothing from Node, and dependencies
+// point down: nothing below server/ (threads, agent, auth, config, ...) imports server/.
 import js from '@eslint/js'
 import prettier from 'eslint-config-prettier'
 import globals from 'globals'
@@ -16,6 +17,31 @@ const nodeBuiltins = [
   'crypto',
   'worker_threads',
 ]
+
+const noElectron = {
+  name: 'electron',
+  message: 'The core runs under plain Node: never import electron here.',
+}
+
+// The layers below server/ (protocol <- util <- transport <- threads <- agent <- server). A later
+// block's `no-restricted-imports` replaces an earlier one for the same file, so the runtime-free
+// block below repeats this pattern.
+const belowServer = [
+  'src/worker/agent/**/*.ts',
+  'src/worker/analytics/**/*.ts',
+  'src/worker/auth/**/*.ts',
+  'src/worker/config/**/*.ts',
+  'src/worker/mcp/**/*.ts',
+  'src/worker/search/**/*.ts',
+  'src/worker/threads/**/*.ts',
+  'src/worker/transport/**/*.ts',
+  'src/worker/util/**/*.ts',
+]
+const noServer = {
+  regex: '^(\\.\\./)+server(/|$)',
+  message:
+    'Dependencies point down: this layer must not import server/. Put what it needs in a lower module (e.g. transport/serverRequestApi.ts, transport/requestContext.ts) and let server/ implement it.',
+}
 
 export default tseslint.config(
   { ignores: ['out/**', 'node_modules/**', '.cache/**', 'test-results/**', 'playwright-report/**'] },
@@ -36,11 +62,15 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: 'electron', message: 'The core runs under plain Node: never import electron here.' },
-          ],
+          paths: [noElectron],
         },
       ],
+    },
+  },
+  {
+    files: belowServer,
+    rules: {
+      'no-restricted-imports': ['error', { paths: [noElectron], patterns: [noServer] }],
     },
   },
   {
@@ -59,6 +89,7 @@ export default tseslint.config(
           paths: ['electron', 'ws', 'pino'],
           patterns: [
             { group: nodeBuiltins, message: 'This folder is runtime-free: no Node or Electron imports.' },
+            noServer,
           ],
         },
       ],

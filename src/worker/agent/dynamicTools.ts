@@ -11,7 +11,7 @@ import * as z from 'zod/mini'
 import { invalidRequest } from '../protocol/errors'
 import type { DynamicToolCallItem } from '../protocol/items'
 import { DynamicToolCallResult, type DynamicToolContentItem, type DynamicToolSpec } from '../protocol/tools'
-import { ServerRequestError, ServerRequestTimeoutError } from '../server/serverRequests'
+import { ServerRequestError, ServerRequestTimeoutError } from '../transport/serverRequestApi'
 import type { LiveThread } from '../threads/liveThread'
 import { parseArguments, type ToolCall, type ToolHost, type ToolOutput, type ToolServices } from './tools'
 

@@ -13,7 +13,7 @@ import type {
   ServerRequestParams,
   ServerRequestResponse,
 } from '../protocol/registry'
-import { ServerRequestError } from '../server/serverRequests'
+import { ServerRequestError } from '../transport/serverRequestApi'
 import type { LiveThread } from '../threads/liveThread'
 import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'

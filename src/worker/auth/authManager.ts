@@ -26,8 +26,8 @@ import {
   ServerRequestCancelledError,
   ServerRequestError,
   ServerRequestTimeoutError,
-  type ServerRequestBroker,
-} from '../server/serverRequests'
+  type ServerRequestSender,
+} from '../transport/serverRequestApi'
 import type { ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import { Emitter, type Event } from '../util/event'
@@ -52,7 +52,7 @@ export interface AuthManagerOptions {
   home: string
   env: NodeJS.ProcessEnv
   router: OutboundRouter
-  broker: ServerRequestBroker
+  broker: ServerRequestSender
   /** The effective config as it is now (forced login method and workspace, timeouts, base URLs). */
   config: () => EffectiveConfig
   /** The administrator's `allowed_login_methods` (null when unrestricted). */

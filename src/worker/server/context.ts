@@ -1,19 +1,14 @@
-/** What a request handler receives besides its params, and the handler types built from the registry. */
+/**
+ * The handler types built from the registry and the experimental gate handlers call. The request
+ * context a handler receives is declared in transport/requestContext.ts (threads/ and agent/ take it
+ * too) and re-exported here.
+ */
 import { experimentalRequired } from '../protocol/errors'
-import type { RequestId } from '../protocol/jsonrpc'
 import type { ClientRequestMethod, ParamsOf, ResultOf } from '../protocol/registry'
 import type { Connection } from '../transport/connection'
-import type { Logger } from '../util/log'
+import type { RequestContext } from '../transport/requestContext'
 
-export interface RequestContext {
-  readonly connection: Connection
-  readonly requestId: RequestId
-  /** Fires when the connection closes. */
-  readonly signal: AbortSignal
-  readonly log: Logger
-  /** Runs `fn` right after the response has been queued for this connection. */
-  afterResponse(fn: () => void): void
-}
+export type { RequestContext }
 
 export type Handler<M extends ClientRequestMethod> = (
   params: ParamsOf<M>,

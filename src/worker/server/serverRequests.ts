@@ -17,35 +17,21 @@ import {
 import { SERVER_REQUEST_EXPERIMENTAL_FIELDS } from '../protocol/tools'
 import type { Connection, ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
+import {
+  ServerRequestCancelledError,
+  ServerRequestError,
+  ServerRequestTimeoutError,
+  type SendOptions,
+  type ServerRequestSender,
+} from '../transport/serverRequestApi'
 import type { Logger } from '../util/log'
 
-/** The client answered with a JSON-RPC error. */
-export class ServerRequestError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message)
-    this.name = 'ServerRequestError'
-  }
-}
-
-export class ServerRequestTimeoutError extends Error {
-  constructor(
-    readonly method: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`${method} request timed out after ${timeoutMs / 1000}s`)
-    this.name = 'ServerRequestTimeoutError'
-  }
-}
-
-export class ServerRequestCancelledError extends Error {
-  constructor(readonly method: string) {
-    super(`${method} request was cancelled`)
-    this.name = 'ServerRequestCancelledError'
-  }
+export {
+  ServerRequestCancelledError,
+  ServerRequestError,
+  ServerRequestTimeoutError,
+  type SendOptions,
+  type ServerRequestSender,
 }
 
 interface Pending {
@@ -56,13 +42,7 @@ interface Pending {
   settle(outcome: { result: unknown } | { error: Error }): void
 }
 
-export interface SendOptions {
-  /** No timeout when omitted (codex waits indefinitely for approvals). */
-  timeoutMs?: number
-  signal?: AbortSignal
-}
-
-export class ServerRequestBroker {
+export class ServerRequestBroker implements ServerRequestSender {
   private nextId = 0
   private readonly pending = new Map<number, Pending>()
 

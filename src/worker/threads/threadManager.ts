@@ -21,8 +21,8 @@ import type {
   ServerRequestParams,
   ServerRequestResponse,
 } from '../protocol/registry'
-import type { RequestContext } from '../server/context'
-import type { SendOptions, ServerRequestBroker } from '../server/serverRequests'
+import type { RequestContext } from '../transport/requestContext'
+import type { SendOptions, ServerRequestSender } from '../transport/serverRequestApi'
 import type { ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
@@ -50,7 +50,7 @@ import { resumeCursorsOf, resumeResponse, threadResponse, type StartResponse } f
 export interface ThreadManagerOptions {
   home: string
   router: OutboundRouter
-  broker: ServerRequestBroker
+  broker: ServerRequestSender
   config: ConfigService
   analytics: Analytics
   version: string

@@ -9,10 +9,7 @@
  * deep, and at most `agents.max_threads` of one parent's children run at once. A child's events
  * carry the child's thread id; nothing a child does completes the parent's turn.
  */
-import * as z from 'zod/mini'
-import { CONFIG_DEFAULTS } from '../config/schema'
-import { formatZodError } from '../protocol/errors'
-import type { CollabAgentState, CollabAgentToolCallItem, Turn, UserInput } from '../protocol/items'
+import type { CollabAgentState, CollabAgentToolCallItem } from '../protocol/items'
 import { forkLines, type PendingLine } from '../threads/forkLines'
 import type { LiveThread } from '../threads/liveThread'
 import type { SessionMeta } from '../threads/rollout'
@@ -20,57 +17,24 @@ import { metaOfThread } from '../threads/threadLoader'
 import type { ThreadManager } from '../threads/threadManager'
 import type { Disposable } from '../util/event'
 import { uuidv7 } from '../util/uuid'
-import { parseArguments, type Tool, type ToolCall, type ToolOutput, type ToolServices } from './tools'
+import {
+  CloseArgs,
+  DEFAULT_WAIT_MS,
+  FINAL,
+  inputOf,
+  limitsOf,
+  MAX_WAIT_MS,
+  MIN_WAIT_MS,
+  NICKNAMES,
+  parse,
+  SendInputArgs,
+  SpawnArgs,
+  stateOfTurn,
+  WaitArgs,
+  wireStatus,
+} from './subAgentArgs'
+import type { Tool, ToolCall, ToolOutput, ToolServices } from './tools'
 import type { TurnController } from './turns'
-
-const DEFAULT_WAIT_MS = 30_000
-const MIN_WAIT_MS = 10_000
-const MAX_WAIT_MS = 300_000
-
-const NICKNAMES = [
-  'Erdos',
-  'Noether',
-  'Turing',
-  'Lovelace',
-  'Hopper',
-  'Euler',
-  'Gauss',
-  'Curie',
-  'Kepler',
-  'Fermi',
-  'Ramanujan',
-  'Hypatia',
-]
-
-const InputItems = z.array(
-  z.looseObject({
-    type: z.string(),
-    text: z.optional(z.string()),
-    image_url: z.optional(z.string()),
-    path: z.optional(z.string()),
-    name: z.optional(z.string()),
-  }),
-)
-const SpawnArgs = z.object({
-  message: z.nullish(z.string()),
-  items: z.nullish(InputItems),
-  fork_context: z.nullish(z.boolean()),
-  model: z.nullish(z.string()),
-  reasoning_effort: z.nullish(z.string()),
-})
-const SendInputArgs = z.object({
-  id: z.string(),
-  message: z.nullish(z.string()),
-  items: z.nullish(InputItems),
-  interrupt: z.nullish(z.boolean()),
-})
-const WaitArgs = z.object({
-  targets: z.nullish(z.array(z.string())),
-  /** The older name of `targets`. */
-  ids: z.nullish(z.array(z.string())),
-  timeout_ms: z.nullish(z.number()),
-})
-const CloseArgs = z.object({ id: z.string() })
 
 interface Child {
   parentId: string
@@ -78,14 +42,6 @@ interface Child {
   /** The state when its last turn ended (kept for a child that unloads). */
   last: CollabAgentState
 }
-
-const FINAL: ReadonlySet<CollabAgentState['status']> = new Set([
-  'completed',
-  'errored',
-  'interrupted',
-  'shutdown',
-  'notFound',
-])
 
 export class SubAgents implements Disposable {
   private readonly children = new Map<string, Child>()
@@ -434,70 +390,5 @@ export class SubAgents implements Disposable {
       agentsStates: {},
       ...extra,
     }
-  }
-}
-
-function limitsOf(settings: ToolServices['settings']): { maxDepth: number; maxThreads: number } {
-  const agents = settings.config.agents
-  return {
-    maxDepth: agents.max_depth ?? CONFIG_DEFAULTS.agents.max_depth,
-    maxThreads: agents.max_threads ?? CONFIG_DEFAULTS.agents.max_threads,
-  }
-}
-
-function parse<T>(call: ToolCall, schema: z.ZodMiniType<T>): T | string {
-  const raw = parseArguments(call)
-  if (!raw.ok) return raw.message
-  const parsed = schema.safeParse(raw.value)
-  return parsed.success ? parsed.data : `failed to parse function arguments: ${formatZodError(parsed.error)}`
-}
-
-/** The child's input: the message, then any structured items (codex's collab input item shape). */
-function inputOf(
-  message: string | null | undefined,
-  items: z.infer<typeof InputItems> | null | undefined,
-): UserInput[] {
-  const input: UserInput[] = []
-  if (message && message.trim() !== '') input.push({ type: 'text', text: message, text_elements: [] })
-  for (const item of items ?? []) {
-    if (item.type === 'text' && item.text) input.push({ type: 'text', text: item.text, text_elements: [] })
-    else if (item.type === 'image' && item.image_url) input.push({ type: 'image', url: item.image_url })
-    else if (item.type === 'local_image' && item.path) input.push({ type: 'localImage', path: item.path })
-    else if (item.type === 'skill' && item.name && item.path)
-      input.push({ type: 'skill', name: item.name, path: item.path })
-    else if (item.type === 'mention' && item.name && item.path)
-      input.push({ type: 'mention', name: item.name, path: item.path })
-  }
-  return input
-}
-
-function stateOfTurn(turn: Turn): CollabAgentState {
-  switch (turn.status) {
-    case 'inProgress':
-      return { status: 'running', message: null }
-    case 'failed':
-      return { status: 'errored', message: turn.error?.message ?? null }
-    case 'interrupted':
-      return { status: 'interrupted', message: null }
-    case 'completed': {
-      const last = turn.items.findLast((item) => item.type === 'agentMessage')
-      return { status: 'completed', message: last?.type === 'agentMessage' ? last.text : null }
-    }
-  }
-}
-
-/** codex's AgentStatus as the model reads it. */
-function wireStatus(state: CollabAgentState): unknown {
-  switch (state.status) {
-    case 'completed':
-      return { completed: state.message }
-    case 'errored':
-      return { errored: state.message }
-    case 'pendingInit':
-      return 'pending_init'
-    case 'notFound':
-      return 'not_found'
-    default:
-      return state.status
   }
 }

@@ -73,4 +73,27 @@ describe('repository rules', () => {
     )
     expect(offenders).toEqual([])
   })
+
+  it('keeps dependencies pointing down: no folder below src/worker/server imports it', () => {
+    const below = [
+      'agent',
+      'analytics',
+      'auth',
+      'config',
+      'mcp',
+      'protocol',
+      'search',
+      'threads',
+      'transport',
+      'util',
+    ]
+    const offenders = below
+      .flatMap((folder) => sourceFiles(join(REPO_ROOT, 'src/worker', folder)))
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => /^(\.\.\/)+server(\/|$)/.test(i))
+          .map((i) => `${relative(REPO_ROOT, f)}: ${i}`),
+      )
+    expect(offenders).toEqual([])
+  })
 })

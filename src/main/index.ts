@@ -47,7 +47,7 @@ import { Settings } from './settings'
 import { fromUtilityProcess } from './utilityProcess'
 import { createMainWindow, denyPermissions, hardenWebContents, rendererPage } from './window'
 import { WorkerHost } from './workerHost'
-import { initialWindowState, WindowStateKeeper } from './windowState'
+import { cascadeWindowState, initialWindowState, WindowStateKeeper } from './windowState'
 
 const QUIT_TIMEOUT_MS = 5000
 
@@ -260,7 +260,11 @@ function main(): void {
   }
 
   const openWindow = () => {
-    const window = createMainWindow(preload, page, initialWindowState(windowState.saved(), workAreas()))
+    const areas = workAreas()
+    // A further window opens down and right of those already open (windowState.ts).
+    const open = [...windows.values()].filter((w) => !w.isDestroyed()).map((w) => w.getBounds())
+    const initial = cascadeWindowState(initialWindowState(windowState.saved(), areas), open, areas)
+    const window = createMainWindow(preload, page, initial)
     windowState.track(window)
     // A crashed page is reloaded and rejoins the core (a few times; then the user decides).
     reloadOnCrash(window.webContents, {
@@ -298,7 +302,11 @@ function main(): void {
     window.focus()
   }
 
-  app.on('second-instance', showWindow)
+  // `codex-desk --new-window` while it runs opens another window; otherwise the window comes back.
+  app.on('second-instance', (_event, argv) => {
+    if (argv.includes('--new-window')) openWindow()
+    else showWindow()
+  })
   app.on('activate', () => {
     if (windows.size === 0) openWindow()
   })

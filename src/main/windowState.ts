@@ -100,6 +100,53 @@ export function initialWindowState(
   return { width, height, x: Math.round(x), y: Math.round(y), maximized: saved.maximized }
 }
 
+/** How far each further window opens down and right of one already there. */
+export const CASCADE_STEP = 28
+
+function sameCorner(a: { x: number; y: number }, b: { x: number; y: number }): boolean {
+  return Math.abs(a.x - b.x) < CASCADE_STEP / 2 && Math.abs(a.y - b.y) < CASCADE_STEP / 2
+}
+
+/**
+ * Where a further window opens, given where it would open alone (`initialWindowState`) and the
+ * bounds of the windows already open: one step down and right while an open window has (nearly) the
+ * same top-left corner, staying inside the display it opens on; where the next step would leave
+ * that display, the cascade starts again at the display's top-left corner (shifted by the rounds
+ * done, so it does not land on the first window again). A window without a position (none saved)
+ * takes the first open window's; a maximized one is left as it is (it fills its display).
+ */
+export function cascadeWindowState(
+  initial: InitialWindowState,
+  open: readonly Rect[],
+  workAreas: readonly Rect[],
+): InitialWindowState {
+  if (open.length === 0 || initial.maximized) return initial
+  const first = open[0] as Rect
+  let x = initial.x ?? first.x
+  let y = initial.y ?? first.y
+  const { width, height } = initial
+  const display =
+    workAreas.find((a) => x >= a.x && y >= a.y && x < a.x + a.width && y < a.y + a.height) ??
+    workAreas[0] ??
+    null
+  let round = 0
+  // Bounded: there are only so many places; after that the window may share a corner.
+  for (let tries = 0; tries < 200 && open.some((r) => sameCorner(r, { x, y })); tries++) {
+    x += CASCADE_STEP
+    y += CASCADE_STEP
+    if (display && (x + width > display.x + display.width || y + height > display.y + display.height)) {
+      round += 1
+      x = display.x + ((round * CASCADE_STEP) % Math.max(1, display.width - width + 1))
+      y = display.y
+    }
+  }
+  if (display) {
+    x = Math.min(Math.max(x, display.x), display.x + Math.max(0, display.width - width))
+    y = Math.min(Math.max(y, display.y), display.y + Math.max(0, display.height - height))
+  }
+  return { ...initial, x: Math.round(x), y: Math.round(y) }
+}
+
 /** The slice of electron-store (or conf) used here. */
 export interface StateStore {
   get(key: string): unknown

@@ -9,6 +9,7 @@ import type { DesktopBridge, CoreStateView } from './bridge'
 import { openWebSocket, portChannel } from './channels'
 import { DeskSession, newId, type KeyValueStorage } from './session'
 import { ComposerQueue } from './state/composerQueue'
+import { rememberDismissals } from './state/dismissalMemory'
 import { DeskStore } from './state/store'
 import { resolveTarget, TOKEN_KEY, type Target } from './target'
 import { mountApp } from './view/app'
@@ -95,6 +96,8 @@ function start(): void {
   const servedByCore = !bridge && !new URLSearchParams(window.location.search).get('ws')
 
   const store = new DeskStore()
+  // Dismissed config problems and notices stay dismissed after a reload, until they change.
+  rememberDismissals(store, localStore())
   const session = new DeskSession({
     store,
     storage,

@@ -4,6 +4,10 @@
  * dock/taskbar badge counting waiting approvals. Electron is reached through `AttentionShell`, so
  * the logic runs under Node with a stand-in; `electronAttentionShell` is the real one.
  *
+ * A click on a notification brings back the window that asked for it and tells that window to
+ * open the notification's thread (IPC_EVENT.openThread); a window closed meanwhile is replaced by
+ * any open one.
+ *
  * It must never show a notification with text the renderer did not validate through ipcSchemas,
  * and never steal the focus: a click on a notification brings the window back, nothing else does.
  */
@@ -17,7 +21,10 @@ export interface AttentionShell {
 }
 
 export interface AttentionWindow {
+  /** Restores, shows and focuses the window. */
   focus(): void
+  /** Tells the window's page to open the thread. */
+  openThread(threadId: string): void
 }
 
 export class Attention {
@@ -25,12 +32,19 @@ export class Attention {
 
   constructor(
     private readonly shell: AttentionShell,
-    private readonly window: () => AttentionWindow | null,
+    /** The window with this webContents id if it is still open, else any open window. */
+    private readonly window: (webContentsId?: number) => AttentionWindow | null,
   ) {}
 
-  notify(notice: AttentionNoticeView): boolean {
+  /** `from`: the webContents id of the window that asked; the click goes back to it. */
+  notify(notice: AttentionNoticeView, from?: number): boolean {
     if (!this.shell.notificationsSupported()) return false
-    this.shell.showNotification(notice, () => this.window()?.focus())
+    this.shell.showNotification(notice, () => {
+      const window = this.window(from)
+      if (!window) return
+      window.focus()
+      if (notice.threadId) window.openThread(notice.threadId)
+    })
     return true
   }
 

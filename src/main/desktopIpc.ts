@@ -124,8 +124,8 @@ export class DesktopIpc {
       [IPC_INVOKE.accountSignOut]: () => this.accountAction(() => deps.account.signOut()),
       [IPC_INVOKE.coreState]: () => deps.coreState(),
       [IPC_INVOKE.coreRetry]: () => deps.retryCore(),
-      [IPC_INVOKE.attentionNotify]: ([notice]: [AttentionNoticeView]) =>
-        deps.attention?.notify(notice) ?? false,
+      [IPC_INVOKE.attentionNotify]: ([notice]: [AttentionNoticeView], sender: IpcSender) =>
+        deps.attention?.notify(notice, sender.webContentsId) ?? false,
       [IPC_INVOKE.attentionBadge]: ([count]: [number]) => deps.attention?.setBadgeCount(count),
     }
   }

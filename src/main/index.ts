@@ -198,10 +198,19 @@ function main(): void {
       }),
     copyText: (text) => clipboard.writeText(text),
     // Notifications and the dock/taskbar badge for approvals waiting and turns ending (attention.ts).
-    attention: new Attention(electronAttentionShell({ Notification, app }), () => {
-      const window = [...windows.values()].find((w) => !w.isDestroyed())
-      if (window?.isMinimized()) window.restore()
-      return window ?? null
+    attention: new Attention(electronAttentionShell({ Notification, app }), (id) => {
+      const asked = id === undefined ? undefined : windows.get(id)
+      const window =
+        asked && !asked.isDestroyed() ? asked : [...windows.values()].find((w) => !w.isDestroyed())
+      if (!window) return null
+      return {
+        focus() {
+          if (window.isMinimized()) window.restore()
+          window.show()
+          window.focus()
+        },
+        openThread: (threadId) => window.webContents.send(IPC_EVENT.openThread, threadId),
+      }
     }),
     // New thread's Browse…: the system folder dialog over the asking window (folderDialog.ts).
     folderDialog: electronFolderDialog(dialog, (id) => windows.get(id)),

@@ -33,6 +33,8 @@ export const IPC_EVENT = {
   accountChanged: 'codex-desk:account-changed',
   /** CoreStateView */
   coreStateChanged: 'codex-desk:core-state-changed',
+  /** string: the thread of a clicked notification (sent to the window that asked for it only) */
+  openThread: 'codex-desk:open-thread',
 } as const
 
 export type EventChannel = (typeof IPC_EVENT)[keyof typeof IPC_EVENT]

@@ -62,8 +62,13 @@ export const AttentionNoticeSchema = z.strictObject(
     body: z
       .string({ error: 'must be text' })
       .check(z.maxLength(1000, { error: 'must be at most 1000 characters' })),
+    threadId: z.optional(
+      z
+        .string({ error: 'must be a thread id' })
+        .check(z.regex(/^[\w.:-]{1,200}$/, { error: 'must be a thread id' })),
+    ),
   },
-  { error: 'must be {title, body}' },
+  { error: 'must be {title, body, threadId?}' },
 )
 
 export const BadgeCountSchema = z

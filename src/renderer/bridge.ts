@@ -84,6 +84,8 @@ export type Unsubscribe = () => void
 export interface AttentionNoticeView {
   title: string
   body: string
+  /** The thread it is about: a click on the notification opens it in the window that asked. */
+  threadId?: string
 }
 
 export interface DesktopBridge {
@@ -121,6 +123,8 @@ export interface DesktopBridge {
   attention?: {
     notify(notice: AttentionNoticeView): Promise<boolean>
     setBadgeCount(count: number): Promise<void>
+    /** A notification this window asked for was clicked: open its thread. */
+    onOpenThread(listener: (threadId: string) => void): Unsubscribe
   }
 }
 

@@ -2,7 +2,7 @@
  * Main's side of the attention signals (src/main/attention.ts) behind the IPC checks of
  * desktopIpc.ts: notifications and the badge reach the shell (a stand-in for Electron's
  * Notification and app.setBadgeCount) only from our page and with valid arguments, and a click on a
- * notification brings the window back.
+ * notification brings back the window that asked and opens the thread in it.
  */
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -20,19 +20,35 @@ function rig(supported = true) {
   const shown: { notice: AttentionNoticeView; click: () => void }[] = []
   const badges: number[] = []
   let focused = 0
+  /** Open windows by webContents id, and what each was told (focus, open a thread). */
+  const windows = new Map<number, string[]>([
+    [7, []],
+    [8, []],
+  ])
   const shell: AttentionShell = {
     notificationsSupported: () => supported,
     showNotification: (notice, click) => void shown.push({ notice, click }),
     setBadgeCount: (count) => void badges.push(count),
   }
-  const attention = new Attention(shell, () => ({ focus: () => void focused++ }))
+  const attention = new Attention(shell, (id) => {
+    const wid = id !== undefined && windows.has(id) ? id : [...windows.keys()][0]
+    const told = wid === undefined ? undefined : windows.get(wid)
+    if (!told) return null
+    return {
+      focus: () => {
+        focused++
+        told.push('focus')
+      },
+      openThread: (threadId) => void told.push(`open ${threadId}`),
+    }
+  })
   // Only what these two channels use; the rest of the bridge is tested in desktopIpc.test.ts.
   const deps = {
-    trusted: { isAppWindow: (id: number) => id === 7, rendererUrl: RENDERER_URL },
+    trusted: { isAppWindow: (id: number) => id === 7 || id === 8, rendererUrl: RENDERER_URL },
     log: { warn: () => {} },
     attention,
   } as unknown as DesktopIpcDeps
-  return { ipc: new DesktopIpc(deps), shown, badges, focused: () => focused }
+  return { ipc: new DesktopIpc(deps), shown, badges, windows, focused: () => focused }
 }
 
 describe('attention through the desktop bridge', () => {
@@ -43,6 +59,38 @@ describe('attention through the desktop bridge', () => {
     expect(r.shown.map((s) => s.notice)).toEqual([notice])
     r.shown[0]?.click()
     expect(r.focused()).toBe(1)
+  })
+
+  it('a click opens the thread in the window that asked, or in another one once it is closed', async () => {
+    const r = rig()
+    const notice = { title: 'Turn finished: Fix the tests', body: 'The answer is ready.', threadId: 'thr-1' }
+    const ASKING: IpcSender = { ...OURS, webContentsId: 8 }
+    expect(await r.ipc.invoke(IPC_INVOKE.attentionNotify, ASKING, [notice])).toBe(true)
+    expect(r.shown.map((s) => s.notice)).toEqual([notice])
+    r.shown[0]?.click()
+    expect(r.windows.get(8)).toEqual(['focus', 'open thr-1'])
+    expect(r.windows.get(7)).toEqual([])
+
+    r.windows.delete(8)
+    r.shown[0]?.click()
+    expect(r.windows.get(7)).toEqual(['focus', 'open thr-1'])
+  })
+
+  it('a notice without a thread only brings the window back', async () => {
+    const r = rig()
+    await r.ipc.invoke(IPC_INVOKE.attentionNotify, OURS, [{ title: 't', body: 'b' }])
+    r.shown[0]?.click()
+    expect(r.windows.get(7)).toEqual(['focus'])
+  })
+
+  it('refuses a thread id that is not one', async () => {
+    const r = rig()
+    for (const threadId of ['', 'a b', 'x'.repeat(201), '../../etc', 5]) {
+      await expect(
+        r.ipc.invoke(IPC_INVOKE.attentionNotify, OURS, [{ title: 't', body: 'b', threadId }]),
+      ).rejects.toThrow(/must be a thread id/)
+    }
+    expect(r.shown).toEqual([])
   })
 
   it('answers false where the OS has no notifications', async () => {

@@ -169,7 +169,7 @@ describe('the preload', () => {
       copyText: 'function',
       chooseFolder: 'function',
       appInfo: 'function',
-      attention: { notify: 'function', setBadgeCount: 'function' },
+      attention: { notify: 'function', setBadgeCount: 'function', onOpenThread: 'function' },
       settings: { get: 'function', update: 'function', regenerateToken: 'function', onDidChange: 'function' },
       account: { summary: 'function', signIn: 'function', signOut: 'function', onDidChange: 'function' },
       core: { state: 'function', retry: 'function', onDidChangeState: 'function' },

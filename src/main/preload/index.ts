@@ -71,6 +71,7 @@ const bridge: DesktopBridge = {
   attention: {
     notify: (notice) => ipcRenderer.invoke(IPC_INVOKE.attentionNotify, notice),
     setBadgeCount: (count) => ipcRenderer.invoke(IPC_INVOKE.attentionBadge, count),
+    onOpenThread: (listener) => subscribe(IPC_EVENT.openThread, listener),
   },
 }
 

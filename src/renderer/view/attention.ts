@@ -6,7 +6,8 @@
  * the user allowed it with the "Enable notifications" button this module shows.
  *
  * It only reads the store; it never answers a prompt or opens a thread on its own (a click on a
- * browser notification opens the thread it is about, as the user asked by clicking).
+ * notification, the app's or the browser's, opens the thread it is about, as the user asked by
+ * clicking).
  */
 import type { DesktopBridge } from '../bridge'
 import type { DeskSession } from '../session'
@@ -120,7 +121,9 @@ export function startAttention(
     },
     notify(notice) {
       if (bridge?.attention) {
-        void bridge.attention.notify({ title: notice.title, body: notice.body }).catch(() => undefined)
+        void bridge.attention
+          .notify({ title: notice.title, body: notice.body, threadId: notice.threadId })
+          .catch(() => undefined)
       } else if (browserNotifications && Notification.permission === 'granted') {
         const shown = new Notification(notice.title, {
           body: notice.body,
@@ -135,5 +138,7 @@ export function startAttention(
     },
   }
   watchAttention(store, sink, isAway)
+  // A click on an app notification this window asked for: main focused the window; open the thread.
+  bridge?.attention?.onOpenThread?.((threadId) => void session.openThread(threadId))
   return enable
 }

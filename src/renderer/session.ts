@@ -17,9 +17,11 @@
  * in order, sent with its id as the client message id so a reload never sends one twice); Steer
  * hands text to the running turn and takes it back into the queue if the turn ends unread.
  */
+import { failedAsArchived, readArchivedThread } from './archivedThread'
 import { ComposerQueue } from './state/composerQueue'
 import type { ThreadItem } from './state/model'
 import { defaultFolder } from './state/threadSettings'
+import type { AppServerClient } from '../worker/protocol/client'
 import {
   messageOf,
   OPEN_THREAD_KEY,
@@ -74,6 +76,8 @@ export class DeskSession extends SessionConnection {
   /** Queued messages being edited: not sent (nor anything after them) until the edit ends. */
   private readonly held = new Set<string>()
   private pumpScheduled = false
+  /** The archived thread opened to read (archivedThread.ts): read, not resumed. */
+  private archivedOpen: string | null = null
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined
 
   constructor(options: SessionOptions) {
@@ -111,8 +115,19 @@ export class DeskSession extends SessionConnection {
   // ── actions ──────────────────────────────────────────────────────────────────────────────────
 
   async openThread(threadId: string): Promise<void> {
+    return this.show(threadId, false)
+  }
+
+  /** `archived`: read it (archivedThread.ts) instead of resuming it. */
+  private async show(threadId: string, archived: boolean): Promise<void> {
     const previous = this.store.state.openThreadId
-    if (previous === threadId && this.store.state.view?.phase !== 'error') return
+    if (
+      previous === threadId &&
+      this.store.state.view?.phase !== 'error' &&
+      !!this.store.state.view?.archived === archived
+    )
+      return
+    this.archivedOpen = archived ? threadId : null
     this.store.closeThread()
     this.store.openThread(threadId)
     this.options.storage?.setItem(OPEN_THREAD_KEY, threadId)
@@ -120,6 +135,28 @@ export class DeskSession extends SessionConnection {
     if (!client || !this.initialized.has(client)) return // resumed once connected
     if (previous !== threadId) this.unsubscribe(client, previous)
     await this.resume(client, threadId)
+  }
+
+  /** Opens an archived thread to read its history (it cannot take a turn until unarchived). */
+  async openArchivedThread(threadId: string): Promise<void> {
+    await this.show(threadId, true)
+  }
+
+  /** Unarchives the open archived thread and opens it again as a normal one (resumed). */
+  async unarchiveOpenThread(threadId: string): Promise<boolean> {
+    if (!(await this.unarchive(threadId))) return false
+    if (this.store.state.openThreadId === threadId) await this.show(threadId, false)
+    return true
+  }
+
+  /** An archived thread is read instead of resumed; one found archived on resume is read then. */
+  protected override async resume(client: AppServerClient, threadId: string): Promise<void> {
+    if (this.archivedOpen !== threadId) {
+      await super.resume(client, threadId)
+      if (!failedAsArchived(this.store, threadId)) return
+      this.archivedOpen = threadId
+    }
+    await readArchivedThread(client, this.store, threadId)
   }
 
   /**

@@ -94,6 +94,23 @@ export class DeskStore extends StoreBase {
     this.emit({ kind: 'threads' })
   }
 
+  /**
+   * An archived thread as thread/read returned it, opened to read: shown like a snapshot, marked
+   * archived, and listed only while the list shows the archived threads.
+   */
+  applyArchivedSnapshot(thread: Thread): void {
+    const view = this.state.view
+    if (view?.threadId !== thread.id) return
+    const listed = this.state.threads.has(thread.id)
+    view.archived = true
+    this.applyThreadSnapshot(thread)
+    if (!listed && !this.state.listFilter.archived && this.state.threads.delete(thread.id)) {
+      this.state.known.set(thread.id, { ...thread, turns: [] })
+      this.sortedIds = null
+      this.emit({ kind: 'threads' })
+    }
+  }
+
   threadLoadFailed(threadId: string, message: string): void {
     const view = this.state.view
     if (view?.threadId !== threadId) return

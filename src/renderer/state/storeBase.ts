@@ -46,6 +46,8 @@ export interface ThreadView {
   error: string | null
   turns: TurnView[]
   turnById: Map<string, TurnView>
+  /** Opened from the archived view to read it (archivedThread.ts): no new turn until unarchived. */
+  archived?: boolean
 }
 
 interface ApprovalBase {

@@ -8,6 +8,7 @@
 import type { DeskSession } from '../session'
 import { DRAFT_KEY_PREFIX, QUEUE_KEY_PREFIX, type QueuedMessage } from '../state/composerQueue'
 import type { DeskStore } from '../state/store'
+import { ARCHIVED_COMPOSER_TEXT } from './archivedNotice'
 import { h, replaceChildren } from './dom'
 import '../styles/composer.css'
 
@@ -138,6 +139,13 @@ export class Composer {
     this.interrupt.disabled = !connected
     this.textarea.placeholder = running ? RUNNING_PLACEHOLDER : IDLE_PLACEHOLDER
     this.hint.textContent = running ? `Enter queues · ${this.steerKey} steers the running turn` : ''
+    // An archived thread opened to read takes no message until it is unarchived (archivedNotice.ts).
+    const archived = state.view?.archived === true
+    this.textarea.disabled = archived
+    if (archived) {
+      this.send.disabled = true
+      this.textarea.placeholder = ARCHIVED_COMPOSER_TEXT
+    }
     this.renderQueue(threadId)
   }
 

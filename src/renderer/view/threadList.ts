@@ -1,9 +1,9 @@
 /**
  * The thread list (docs/renderer.md, Thread list): newest first, a live status badge and the time
  * of the last activity per thread, rename in place, archive with an Undo, a search by name and
- * preview (the core filters; typing is debounced), and the archived threads with Unarchive. Rows
- * are keyed by thread id and patched, so a status change moves nothing and an open rename input
- * survives every update. It only calls the session; it never talks to the core itself.
+ * preview (the core filters; typing is debounced), and the archived threads (opened to be read)
+ * with Unarchive. Rows are keyed by thread id and patched, so a status change moves nothing and an
+ * open rename input survives every update. It only calls the session; it never talks to the core itself.
  */
 import type { DeskSession } from '../session'
 import { badgeOf, threadTitle } from '../state/model'
@@ -171,8 +171,9 @@ export class ThreadList {
         row.badge.textContent = badge.label
       }
       this.renderTime(row, activityTime(thread))
-      if (id === open && !archived) row.li.setAttribute('aria-current', 'true')
-      else row.li.removeAttribute('aria-current')
+      if (id === open && archived === (this.store.state.view?.archived ?? false)) {
+        row.li.setAttribute('aria-current', 'true')
+      } else row.li.removeAttribute('aria-current')
       // Keep DOM order = list order, moving only rows that are out of place.
       const expected: Element | null = previous ? previous.nextElementSibling : this.list.firstElementChild
       if (expected !== row.li) this.list.insertBefore(row.li, expected)
@@ -219,12 +220,15 @@ export class ThreadList {
     )
     const row: Row = { li, open, time, badge, rename: null, archived }
     if (archived) {
-      // An archived thread is not opened from here: Unarchive brings it back to the list first.
-      open.disabled = true
+      // An archived thread opens to be read (view/archivedNotice.ts); Unarchive brings it back.
+      open.addEventListener('click', () => {
+        void this.session.openArchivedThread(id)
+        this.root.dispatchEvent(new CustomEvent('thread-opened', { bubbles: true }))
+      })
       const unarchive = h('button', { type: 'button', class: 'unarchive' }, 'Unarchive')
       unarchive.addEventListener('click', () => {
         unarchive.disabled = true
-        void this.session.unarchive(id).then((ok) => (unarchive.disabled = ok))
+        void this.session.unarchiveOpenThread(id).then((ok) => (unarchive.disabled = ok))
       })
       actions.append(unarchive)
     } else {

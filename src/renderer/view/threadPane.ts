@@ -10,6 +10,7 @@ import type { DeskStore, TurnView } from '../state/store'
 import { readableTurnError } from '../state/turnError'
 import { renderApprovals } from './approvals'
 import { Composer } from './composer'
+import { ArchivedNotice } from './archivedNotice'
 import { h, icon, replaceChildren } from './dom'
 import { renderDiff, renderItem, type ItemContext, type RenderedItem } from './items'
 import { ThreadHeader } from './threadHeader'
@@ -44,6 +45,8 @@ export class ThreadPane {
   private following = true
   /** Folder, model and effort of the open thread (or the folder for a new one). */
   private readonly settingsHeader: ThreadHeader
+  /** Says an archived thread is read-only, with Unarchive (view/archivedNotice.ts). */
+  private readonly archivedNotice: ArchivedNotice
 
   constructor(
     private readonly store: DeskStore,
@@ -53,6 +56,7 @@ export class ThreadPane {
   ) {
     this.settingsHeader = new ThreadHeader(store, session, bridge)
     this.composer = new Composer(store, session, () => (this.following = true))
+    this.archivedNotice = new ArchivedNotice(store, session)
     this.body.addEventListener('scroll', () => {
       this.following = this.atBottom()
     })
@@ -62,6 +66,7 @@ export class ThreadPane {
       { 'aria-label': 'Thread', class: 'thread' },
       h('header', { class: 'thread-head' }, this.parent, this.title, this.badge),
       this.settingsHeader.root,
+      this.archivedNotice.root,
       this.body,
       this.approvalsEl,
       this.composer.root,
@@ -88,6 +93,7 @@ export class ThreadPane {
 
   renderMeta(): void {
     this.settingsHeader.render()
+    this.archivedNotice.render(this.root)
     const state = this.store.state
     const view = state.view
     if (!view) {

@@ -5,7 +5,8 @@
  * safeStorage a real AES cipher. What the stand-in cannot tell is whether Electron behaves as
  * assumed (e2e/electron.spec.ts does, where Electron runs); what this checks is the wiring: the
  * window's preferences and guards, the IPC sender check, a window's port to a working core, the
- * state broadcasts, and a quit that shuts the core down through its control port.
+ * state broadcasts, a second window (cascaded) and a notification click (to the window that asked),
+ * and a quit that shuts the core down through its control port.
  */
 import type { EventEmitter } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
@@ -36,6 +37,8 @@ const fake = vi.hoisted(() => ({
   permissionAnswers: [] as boolean[],
   quit: { calls: 0, done: false },
   app: undefined as unknown,
+  /** Notifications main showed (attention.ts), to click them. */
+  notifications: [] as { options: { title: string; body: string }; emit(event: 'click'): boolean }[],
   /** Work areas of the stand-in's displays, the primary first. */
   displays: [{ id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1050 } }],
 }))
@@ -147,11 +150,21 @@ vi.mock('electron', async () => {
     isMinimized = () => false
     isMaximized = () => false
     getNormalBounds = () => ({ x: 0, y: 0, width: 1200, height: 800 })
+    /** Where the window is: its given position, or where the system put one without (120, 50). */
+    getBounds = () => ({
+      x: (this.options.x as number | undefined) ?? 120,
+      y: (this.options.y as number | undefined) ?? 50,
+      width: this.options.width as number,
+      height: this.options.height as number,
+    })
+    focused = 0
     maximize() {}
     close() {}
     restore() {}
     show() {}
-    focus() {}
+    focus() {
+      this.focused++
+    }
   }
 
   /** A utility process: the real core in a worker thread (Node ports travel inside the message). */
@@ -193,6 +206,10 @@ vi.mock('electron', async () => {
   class Notification extends EventEmitter {
     static isSupported() {
       return true
+    }
+    constructor(readonly options: { title: string; body: string }) {
+      super()
+      fake.notifications.push(this)
     }
     show() {}
   }
@@ -240,9 +257,16 @@ interface FakeWebContents extends EventEmitter {
   windowOpenHandler: (details: { url: string }) => { action: string }
 }
 interface FakeWindow {
-  options: { webPreferences: Record<string, unknown>; width?: number; height?: number; x?: number }
+  options: {
+    webPreferences: Record<string, unknown>
+    width?: number
+    height?: number
+    x?: number
+    y?: number
+  }
   webContents: FakeWebContents & { reloads: number }
   loaded: string
+  focused: number
 }
 
 let temp: { path: string; remove(): Promise<void> }
@@ -409,6 +433,32 @@ describe('the main process', () => {
     expect(init.userAgent).toMatch(/^codex_desk\//)
     expect((await client.request('thread/list', {})).data).toEqual([])
     ;(globalThis as { windowClient?: TestClient }).windowClient = client
+  })
+
+  it('opens another window on a second launch with --new-window, down and right of the first', () => {
+    const app = fake.app as EventEmitter
+    app.emit('second-instance', {}, ['codex-desk'], '/')
+    expect(fake.windows).toHaveLength(1)
+    expect(window.focused).toBeGreaterThan(0)
+    app.emit('second-instance', {}, ['codex-desk', '--new-window'], '/')
+    expect(fake.windows).toHaveLength(2)
+    const second = fake.windows[1] as FakeWindow
+    expect(second.options).toMatchObject({ x: 120 + 28, y: 50 + 28, width: 1200, height: 800 })
+  })
+
+  it("a click on a notification focuses the window that asked and tells it to open the notice's thread", async () => {
+    const second = fake.windows[1] as FakeWindow
+    const notify = fake.handlers.get(IPC_INVOKE.attentionNotify)!
+    const notice = { title: 'Turn finished: Fix it', body: 'The answer is ready.', threadId: 'thr-42' }
+    expect(await notify(eventFrom(second.webContents, { url: rendererUrl, parent: null }), notice)).toBe(true)
+    const shown = fake.notifications.at(-1)!
+    expect(shown.options).toEqual({ title: notice.title, body: notice.body })
+    const before = { first: window.focused, second: second.focused }
+    shown.emit('click')
+    expect(second.focused).toBe(before.second + 1)
+    expect(window.focused).toBe(before.first)
+    expect(second.webContents.sent).toContainEqual({ channel: IPC_EVENT.openThread, payload: 'thr-42' })
+    expect(window.webContents.sent.some((m) => m.channel === IPC_EVENT.openThread)).toBe(false)
   })
 
   it('quits only after asking the core to shut down, then lets the quit through', async () => {

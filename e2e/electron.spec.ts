@@ -106,7 +106,17 @@ test.describe('the desktop app', () => {
         process: typeof (globalThis as unknown as { process?: unknown }).process,
       })),
     ).toEqual({
-      bridge: ['account', 'appInfo', 'chooseFolder', 'connect', 'copyText', 'core', 'openFile', 'settings'],
+      bridge: [
+        'account',
+        'appInfo',
+        'attention',
+        'chooseFolder',
+        'connect',
+        'copyText',
+        'core',
+        'openFile',
+        'settings',
+      ],
       require: 'undefined',
       process: 'undefined',
     })

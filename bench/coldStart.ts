@@ -1,35 +1,45 @@
 /**
- * Figure 1: cold start, from spawning the built `codex-desk app-server` to the initialize response,
- * over stdio and over a websocket, next to bare `node` timed the same way (the machine's floor).
- * Runs are sequential and each child has exited before the next spawn, so runs do not compete for
- * the two cores.
+ * Figure 1: cold start, from spawning `app-server` to the `initialize` answer, over stdio and over a
+ * websocket, for the built codex-desk and (when installed) codex-cli 0.169.0's native binary, next
+ * to bare `node` timed the same way (the machine's floor). Runs are interleaved (node, ours, codex,
+ * ours, codex, ... with the order of the two servers alternating), so a burst of load from elsewhere
+ * on the machine hits both alike. Each child has exited before the next spawn.
+ *
+ * Over ws both servers are timed the same way: the bench chooses a free port, spawns the server on
+ * it and tries to connect every millisecond (codex does not print its URL), then sends initialize.
+ *
+ * Runs inside `npm run bench` via `coldStarts()`, or alone with `npx tsx bench/coldStart.ts [runs]`.
+ * COLD_START_CPU_PROF=<dir> writes one `--cpu-prof` profile of codex-desk's stdio start there.
  */
-import { spawn } from 'node:child_process'
-import { WebSocket } from 'ws'
-import { INITIALIZE_FRAME } from './lib/clients'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { INITIALIZE_FRAME, request, type FrameChannel } from './lib/clients'
+import { makeTempDir, onStdoutLines, stderrOf, stopChild, track, withTimeout } from './lib/processes'
 import {
-  listeningUrl,
-  makeTempDir,
-  onStdoutLines,
-  spawnServer,
-  stderrOf,
-  stopChild,
-  track,
-  withTimeout,
-} from './lib/processes'
-import { latencyFigure, round, summarize, type Figure } from './lib/stats'
+  CODEX,
+  CODEX_DESK,
+  codexInstalled,
+  connectWhenUp,
+  freePort,
+  serversToCompare,
+  type BenchServer,
+} from './lib/servers'
+import { latencyFigure, ratioOf, round, summarize, type Figure } from './lib/stats'
+import { runStandalone } from './lib/table'
 
 export interface ColdStartOptions {
   warmup: number
   runs: number
 }
 
-const TARGET_MS = 60
+export const COLD_START_DEFAULTS: ColdStartOptions = { warmup: 2, runs: 20 }
+
+/** Nobody's model: the servers never call it before initialize, but both need a provider configured. */
+const NO_MODEL_URL = 'http://127.0.0.1:9/v1'
 
 /** One stdio run: write initialize right after spawn, time until the first stdout line. */
-async function stdioRun(home: string): Promise<number> {
+async function stdioRun(server: BenchServer, home: string, nodeArgs: string[] = []): Promise<number> {
   const t0 = performance.now()
-  const child = spawnServer([], home)
+  const child = server.spawn(home, null, nodeArgs)
   try {
     const firstLine = new Promise<{ t1: number; line: string }>((resolve, reject) => {
       const detach = onStdoutLines(child, (line) => {
@@ -37,10 +47,12 @@ async function stdioRun(home: string): Promise<number> {
         detach()
         resolve({ t1, line })
       })
-      child.once('exit', (code) => reject(new Error(`app-server exited with ${code}: ${stderrOf(child)}`)))
+      child.once('exit', (code) =>
+        reject(new Error(`${server.name} exited with ${code}: ${stderrOf(child)}`)),
+      )
     })
     child.stdin.write(INITIALIZE_FRAME + '\n')
-    const { t1, line } = await withTimeout(firstLine, 10_000, 'the initialize response on stdout')
+    const { t1, line } = await withTimeout(firstLine, 10_000, `${server.name}'s initialize answer on stdout`)
     const message = JSON.parse(line) as { id?: number; result?: unknown }
     if (message.id !== 0 || message.result === undefined) throw new Error(`unexpected first line: ${line}`)
     return t1 - t0
@@ -49,37 +61,25 @@ async function stdioRun(home: string): Promise<number> {
   }
 }
 
-/** One ws run: spawn, wait for the URL, connect, initialize; also returns when the URL appeared. */
-async function wsRun(home: string): Promise<{ total: number; listening: number }> {
+/** One ws run: spawn on a port chosen here, connect as soon as it accepts (1 ms polls), initialize. */
+async function wsRun(server: BenchServer, home: string): Promise<number> {
+  const port = await freePort()
   const t0 = performance.now()
-  const child = spawnServer(['--listen', 'ws://127.0.0.1:0'], home)
-  let ws: WebSocket | undefined
+  const child: ChildProcessWithoutNullStreams = server.spawn(home, `ws://127.0.0.1:${port}`)
+  let channel: FrameChannel | undefined
   try {
-    const url = await listeningUrl(child)
-    const listening = performance.now() - t0
-    const socket = new WebSocket(url)
-    ws = socket
-    const response = new Promise<number>((resolve, reject) => {
-      socket.once('open', () => socket.send(INITIALIZE_FRAME))
-      socket.on('message', (data) => {
-        const t1 = performance.now()
-        const message = JSON.parse(data.toString()) as { id?: number; result?: unknown }
-        if (message.id === 0 && message.result !== undefined) resolve(t1)
-        else if (message.id === 0) reject(new Error(`initialize failed: ${data.toString()}`))
-      })
-      socket.once('error', reject)
-    })
-    const t1 = await withTimeout(response, 10_000, 'the initialize response over ws')
-    return { total: t1 - t0, listening }
+    channel = await connectWhenUp(`ws://127.0.0.1:${port}`, child, { pollMs: 1, timeoutMs: 10_000 })
+    await request(channel, INITIALIZE_FRAME, 0, 10_000)
+    return performance.now() - t0
   } finally {
-    ws?.terminate()
+    channel?.close()
     await stopChild(child)
   }
 }
 
 /**
- * Context for the cold-start target: bare `node` printing one line, timed the same way. No server
- * can start faster than this on the machine at hand, so the gap to it is what codex-desk costs.
+ * Context for the cold-start figures: bare `node` printing one line, timed the same way. No Node
+ * server can start faster than this on the machine at hand, so the gap to it is what codex-desk costs.
  */
 async function nodeBaselineRun(): Promise<number> {
   const t0 = performance.now()
@@ -96,48 +96,82 @@ async function nodeBaselineRun(): Promise<number> {
   }
 }
 
+interface Samples {
+  stdio: number[]
+  ws: number[]
+}
+
+/** codex-desk's figure with codex's same statistics beside it and the ratio of the medians. */
+function sideBySide(
+  bench: string,
+  ours: number[],
+  theirs: number[] | null,
+  extra: Record<string, unknown>,
+): Figure {
+  const figure = latencyFigure(bench, ours, null, null, null, extra)
+  if (!theirs) return { ...figure, codexFrom: 'not installed', ratio: null, ratioTarget: 1, pass: null }
+  const codex = summarize(theirs)
+  const ratio = ratioOf(summarize(ours).p50, codex.p50)
+  return {
+    ...figure,
+    targetStat: 'p50',
+    codex: { p50: round(codex.p50), p99: round(codex.p99) },
+    codexMin: round(codex.min),
+    codexMax: round(codex.max),
+    codexFrom: 'measured',
+    ratio,
+    ratioTarget: 1,
+    pass: ratio === null ? null : ratio <= 1,
+  }
+}
+
 /**
- * All three cold starts, interleaved run by run (node, stdio, ws, node, ...), so that a burst of
- * load from elsewhere on the machine hits the three figures alike and their gaps stay meaningful.
+ * All cold starts, interleaved run by run, so that load from elsewhere hits every figure alike.
+ * The ratio compares medians; min and max of both sides are in the figure for the spread.
  */
-export async function coldStarts(options: ColdStartOptions): Promise<Figure[]> {
-  const stdioHome = makeTempDir()
-  const wsHome = makeTempDir()
+export async function coldStarts(options: ColdStartOptions = COLD_START_DEFAULTS): Promise<Figure[]> {
+  const servers = serversToCompare()
+  const homes = new Map(servers.map((s) => [s.name, makeTempDir()]))
+  const samples = new Map<string, Samples>(servers.map((s) => [s.name, { stdio: [], ws: [] }]))
+  const node: number[] = []
   try {
-    const node: number[] = []
-    const stdio: number[] = []
-    const ws: number[] = []
-    const listening: number[] = []
+    for (const s of servers) await s.configure((homes.get(s.name) as { path: string }).path, NO_MODEL_URL)
     for (let i = 0; i < options.warmup + options.runs; i++) {
       const warm = i >= options.warmup
       const nodeMs = await nodeBaselineRun()
-      const stdioMs = await stdioRun(stdioHome.path)
-      const wsRunMs = await wsRun(wsHome.path)
-      if (!warm) continue
-      node.push(nodeMs)
-      stdio.push(stdioMs)
-      ws.push(wsRunMs.total)
-      listening.push(wsRunMs.listening)
+      if (warm) node.push(nodeMs)
+      // Alternate who goes first, so neither always follows the other's exit.
+      const order = i % 2 === 0 ? servers : [...servers].reverse()
+      for (const kind of ['stdio', 'ws'] as const) {
+        for (const s of order) {
+          const home = (homes.get(s.name) as { path: string }).path
+          const ms = kind === 'stdio' ? await stdioRun(s, home) : await wsRun(s, home)
+          if (warm) (samples.get(s.name) as Samples)[kind].push(ms)
+        }
+      }
     }
-    return [
-      latencyFigure('cold_start_node_baseline', node, null, null, null, {
-        note: 'bare node, spawn to first stdout line: the floor under cold_start_*',
-      }),
-      latencyFigure('cold_start_stdio', stdio, TARGET_MS, 'p50', { p50: 78 }),
-      // Where the time goes: spawn -> listening line; the rest is connect + upgrade + initialize.
-      latencyFigure(
-        'cold_start_ws',
-        ws,
-        TARGET_MS,
-        'p50',
-        { p50: 92 },
-        {
-          listeningP50: round(summarize(listening).p50),
-        },
-      ),
-    ]
+    const profileDir = process.env.COLD_START_CPU_PROF
+    if (profileDir) {
+      const home = (homes.get('codex-desk') as { path: string }).path
+      await stdioRun(CODEX_DESK, home, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])
+    }
   } finally {
-    await stdioHome.remove()
-    await wsHome.remove()
+    for (const home of homes.values()) await home.remove()
   }
+  const ours = samples.get(CODEX_DESK.name) as Samples
+  const theirs = codexInstalled() ? (samples.get(CODEX.name) as Samples) : null
+  const nodeP50 = summarize(node).p50
+  const overNode = (xs: number[]) => round(summarize(xs).p50 - nodeP50)
+  return [
+    latencyFigure('cold_start_node_baseline', node, null, null, null, {
+      note: 'bare node, spawn to first stdout line: the floor under a Node server',
+    }),
+    sideBySide('cold_start_stdio', ours.stdio, theirs?.stdio ?? null, { overNodeP50: overNode(ours.stdio) }),
+    sideBySide('cold_start_ws', ours.ws, theirs?.ws ?? null, { overNodeP50: overNode(ours.ws) }),
+  ]
 }
+
+runStandalone(import.meta.url, () => {
+  const runs = Number(process.argv[2] ?? COLD_START_DEFAULTS.runs)
+  return coldStarts({ warmup: COLD_START_DEFAULTS.warmup, runs })
+})

@@ -6,23 +6,29 @@
  * on the machine hits both alike. Each child has exited before the next spawn.
  *
  * Over ws both servers are timed the same way: the bench chooses a free port, spawns the server on
- * it and tries to connect every millisecond (codex does not print its URL), then sends initialize.
+ * it and tries a TCP connect every millisecond (codex does not print its URL), then upgrades that
+ * connection to a websocket and sends initialize.
  *
  * Runs inside `npm run bench` via `coldStarts()`, or alone with `npx tsx bench/coldStart.ts [runs]`.
  * COLD_START_CPU_PROF=<dir> writes one `--cpu-prof` profile of codex-desk's stdio start there.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { INITIALIZE_FRAME, request, type FrameChannel } from './lib/clients'
-import { makeTempDir, onStdoutLines, stderrOf, stopChild, track, withTimeout } from './lib/processes'
+import { existsSync, readdirSync, realpathSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { connect, type Socket } from 'node:net'
+import { dirname, join } from 'node:path'
+import { WebSocket } from 'ws'
+import { INITIALIZE_FRAME } from './lib/clients'
 import {
-  CODEX,
-  CODEX_DESK,
-  codexInstalled,
-  connectWhenUp,
-  freePort,
-  serversToCompare,
-  type BenchServer,
-} from './lib/servers'
+  makeTempDir,
+  onStdoutLines,
+  spawnTracked,
+  stderrOf,
+  stopChild,
+  track,
+  withTimeout,
+} from './lib/processes'
+import { CODEX, CODEX_BIN, CODEX_DESK, codexInstalled, freePort, type BenchServer } from './lib/servers'
 import { latencyFigure, ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -35,6 +41,36 @@ export const COLD_START_DEFAULTS: ColdStartOptions = { warmup: 2, runs: 20 }
 
 /** Nobody's model: the servers never call it before initialize, but both need a provider configured. */
 const NO_MODEL_URL = 'http://127.0.0.1:9/v1'
+
+/**
+ * codex's native binary. The npm package's `bin/codex.js` is a Node launcher that execs the binary
+ * from the platform package (@openai/codex-<platform>-<arch>/vendor/<triple>/bin/codex); timing
+ * through it would add a Node start to codex's figure, so the bench runs the binary itself, with
+ * the one variable the launcher sets.
+ */
+export function nativeCodexBin(bin = CODEX_BIN): string {
+  const real = realpathSync(bin)
+  if (!real.endsWith('.js')) return real
+  const scope = dirname(dirname(dirname(real))) // node_modules/@openai
+  const vendor = join(scope, `codex-${process.platform}-${process.arch}`, 'vendor')
+  for (const triple of existsSync(vendor) ? readdirSync(vendor) : []) {
+    const candidate = join(vendor, triple, 'bin', process.platform === 'win32' ? 'codex.exe' : 'codex')
+    if (existsSync(candidate)) return candidate
+  }
+  throw new Error(`no native codex binary under ${vendor} (the launcher is ${real})`)
+}
+
+function nativeCodex(): BenchServer {
+  const bin = nativeCodexBin()
+  return {
+    ...CODEX,
+    spawn(home, listen) {
+      const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
+      const env = { ...process.env, CODEX_HOME: home, RUST_LOG: 'error', CODEX_MANAGED_BY_NPM: '1' }
+      return spawnTracked(bin, args, env)
+    },
+  }
+}
 
 /** One stdio run: write initialize right after spawn, time until the first stdout line. */
 async function stdioRun(server: BenchServer, home: string, nodeArgs: string[] = []): Promise<number> {
@@ -61,18 +97,60 @@ async function stdioRun(server: BenchServer, home: string, nodeArgs: string[] = 
   }
 }
 
-/** One ws run: spawn on a port chosen here, connect as soon as it accepts (1 ms polls), initialize. */
+/**
+ * A TCP connection to 127.0.0.1:`port` as soon as something accepts there, trying every `pollMs`.
+ * A refused connect costs a syscall or two, so the polling takes little from the two cores the
+ * starting server needs (a websocket client per attempt would cost far more).
+ */
+async function tcpWhenUp(
+  port: number,
+  child: ChildProcessWithoutNullStreams,
+  pollMs: number,
+): Promise<Socket> {
+  const deadline = performance.now() + 10_000
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the server exited with ${child.exitCode}: ${stderrOf(child)}`)
+    const socket = await new Promise<Socket | null>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port, noDelay: true })
+      s.once('connect', () => (s.removeAllListeners('error'), resolve(s)))
+      s.once('error', () => (s.destroy(), resolve(null)))
+    })
+    if (socket) return socket
+    if (performance.now() > deadline) throw new Error(`nothing accepted on port ${port} within 10 s`)
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
+  }
+}
+
+/**
+ * One ws run: spawn on a port chosen here, connect as soon as it accepts (1 ms polls), upgrade on
+ * that same connection, initialize. Both servers are timed exactly this way.
+ */
 async function wsRun(server: BenchServer, home: string): Promise<number> {
   const port = await freePort()
   const t0 = performance.now()
   const child: ChildProcessWithoutNullStreams = server.spawn(home, `ws://127.0.0.1:${port}`)
-  let channel: FrameChannel | undefined
+  let ws: WebSocket | undefined
   try {
-    channel = await connectWhenUp(`ws://127.0.0.1:${port}`, child, { pollMs: 1, timeoutMs: 10_000 })
-    await request(channel, INITIALIZE_FRAME, 0, 10_000)
-    return performance.now() - t0
+    const socket = await tcpWhenUp(port, child, 1)
+    const opened = new WebSocket(`ws://127.0.0.1:${port}`, { createConnection: () => socket })
+    ws = opened
+    const answered = new Promise<number>((resolve, reject) => {
+      opened.once('open', () => opened.send(INITIALIZE_FRAME))
+      opened.on('message', (data) => {
+        const t1 = performance.now()
+        const message = JSON.parse(data.toString()) as { id?: number; result?: unknown }
+        if (message.id === 0 && message.result !== undefined) resolve(t1)
+        else if (message.id === 0) reject(new Error(`initialize failed: ${data.toString()}`))
+      })
+      opened.once('error', reject)
+      opened.once('unexpected-response', (_req, res) =>
+        reject(new Error(`upgrade refused: ${res.statusCode}`)),
+      )
+    })
+    return (await withTimeout(answered, 10_000, `${server.name}'s initialize answer over ws`)) - t0
   } finally {
-    channel?.close()
+    ws?.terminate()
     await stopChild(child)
   }
 }
@@ -130,7 +208,7 @@ function sideBySide(
  * The ratio compares medians; min and max of both sides are in the figure for the spread.
  */
 export async function coldStarts(options: ColdStartOptions = COLD_START_DEFAULTS): Promise<Figure[]> {
-  const servers = serversToCompare()
+  const servers = codexInstalled() ? [CODEX_DESK, nativeCodex()] : [CODEX_DESK]
   const homes = new Map(servers.map((s) => [s.name, makeTempDir()]))
   const samples = new Map<string, Samples>(servers.map((s) => [s.name, { stdio: [], ws: [] }]))
   const node: number[] = []
@@ -159,12 +237,13 @@ export async function coldStarts(options: ColdStartOptions = COLD_START_DEFAULTS
     for (const home of homes.values()) await home.remove()
   }
   const ours = samples.get(CODEX_DESK.name) as Samples
-  const theirs = codexInstalled() ? (samples.get(CODEX.name) as Samples) : null
+  const theirs = samples.get(CODEX.name) ?? null
   const nodeP50 = summarize(node).p50
   const overNode = (xs: number[]) => round(summarize(xs).p50 - nodeP50)
   return [
     latencyFigure('cold_start_node_baseline', node, null, null, null, {
       note: 'bare node, spawn to first stdout line: the floor under a Node server',
+      loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
     }),
     sideBySide('cold_start_stdio', ours.stdio, theirs?.stdio ?? null, { overNodeP50: overNode(ours.stdio) }),
     sideBySide('cold_start_ws', ours.ws, theirs?.ws ?? null, { overNodeP50: overNode(ours.ws) }),

@@ -29,6 +29,9 @@ export function cliBuildConfig(root: string, outDir = resolve(root, 'out/cli')):
         },
         output: {
           format: 'cjs',
+          // `import('node:x')` becomes a `require` in a promise: the code-cache loader compiles the
+          // bundle with vm.Script, which has no dynamic-import host.
+          dynamicImportInCjs: false,
           entryFileNames: '[name].cjs',
           chunkFileNames: 'chunks/[name]-[hash].cjs',
         },

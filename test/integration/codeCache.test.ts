@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs'
 import { cp, readFile, readdir, writeFile } from 'node:fs/promises'
 import Module from 'node:module'
 import { join } from 'node:path'
+import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCli } from '../../scripts/cliBuild'
 import { makeTempDir, REPO_ROOT } from '../support/appServerProcess'
@@ -164,6 +165,27 @@ describe.skipIf(nodeCachesItself)('the code cache of the codex-desk command', ()
       expect(again.userAgent).toContain(`codex-desk/${changed}`)
     } finally {
       await writeFile(cli, source)
+    }
+  })
+
+  it('runs a bundle with no import() left in it (code compiled with the cache cannot run one)', async () => {
+    const dir = join(install, 'out/cli')
+    const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.cjs'))
+    expect(files.length).toBeGreaterThan(1)
+    for (const file of files) {
+      const source = ts.createSourceFile(
+        file,
+        await readFile(join(dir, file), 'utf8'),
+        ts.ScriptTarget.Latest,
+      )
+      const found: number[] = []
+      const visit = (node: ts.Node): void => {
+        if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+          found.push(source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1)
+        ts.forEachChild(node, visit)
+      }
+      visit(source)
+      expect(found, `import() at these lines of ${file}`).toEqual([])
     }
   })
 

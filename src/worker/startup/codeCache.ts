@@ -8,6 +8,9 @@
  * SHA-1 (V8 itself checks only the source length, and release builds do not checksum the data). A server run writes the file, atomically (temp file + rename), when something was compiled
  * without a cache: a little after start-up and at exit.
  *
+ * The bundle must not contain `import()`: a script compiled here has no dynamic-import host (and
+ * V8's cached data would drop one), so scripts/cliBuild.ts turns every `import()` into `require`.
+ *
  * Must never: fail a start because of the cache (a missing, stale, corrupt or unwritable cache only
  * costs compile time), import anything but node: builtins (it runs before the bundle), or apply to
  * files outside the bundle folder.
@@ -92,7 +95,8 @@ function sourceIdentity(filename: string, content: string): Buffer {
 
 /** One cache file per bundle folder, Node/V8 version and V8 flags (V8 rejects data across them). */
 function cacheFileName(bundleDir: string): string {
-  const key = [bundleDir, process.version, process.arch, process.versions.v8, ...process.execArgv].join('\0')
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? '']
+  const key = [bundleDir, process.version, process.arch, process.versions.v8, ...flags].join('\0')
   return `cli-${sha1(key).toString('hex').slice(0, 16)}.v8cache`
 }
 

@@ -13,7 +13,7 @@
  * COLD_START_CPU_PROF=<dir> writes one `--cpu-prof` profile of codex-desk's stdio start there.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync, readdirSync, realpathSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { connect, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -72,26 +72,53 @@ function nativeCodex(): BenchServer {
   }
 }
 
+/**
+ * CPU time a process (all its threads) has used so far, in ms, from the scheduler's per-thread
+ * counters (Linux; NaN elsewhere). Wall time on a loaded two-core box mostly measures the load;
+ * CPU time is what a start costs whatever else runs.
+ */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    let ns = 0
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    }
+    return ns / 1e6
+  } catch {
+    return NaN
+  }
+}
+
+interface Run {
+  ms: number
+  cpuMs: number
+}
+
 /** One stdio run: write initialize right after spawn, time until the first stdout line. */
-async function stdioRun(server: BenchServer, home: string, nodeArgs: string[] = []): Promise<number> {
+async function stdioRun(server: BenchServer, home: string, nodeArgs: string[] = []): Promise<Run> {
   const t0 = performance.now()
   const child = server.spawn(home, null, nodeArgs)
   try {
-    const firstLine = new Promise<{ t1: number; line: string }>((resolve, reject) => {
+    const firstLine = new Promise<{ t1: number; cpuMs: number; line: string }>((resolve, reject) => {
       const detach = onStdoutLines(child, (line) => {
         const t1 = performance.now()
         detach()
-        resolve({ t1, line })
+        resolve({ t1, cpuMs: cpuMsOf(child.pid), line })
       })
       child.once('exit', (code) =>
         reject(new Error(`${server.name} exited with ${code}: ${stderrOf(child)}`)),
       )
     })
     child.stdin.write(INITIALIZE_FRAME + '\n')
-    const { t1, line } = await withTimeout(firstLine, 10_000, `${server.name}'s initialize answer on stdout`)
+    const { t1, cpuMs, line } = await withTimeout(
+      firstLine,
+      10_000,
+      `${server.name}'s initialize answer on stdout`,
+    )
     const message = JSON.parse(line) as { id?: number; result?: unknown }
     if (message.id !== 0 || message.result === undefined) throw new Error(`unexpected first line: ${line}`)
-    return t1 - t0
+    return { ms: t1 - t0, cpuMs }
   } finally {
     await stopChild(child)
   }
@@ -126,7 +153,7 @@ async function tcpWhenUp(
  * One ws run: spawn on a port chosen here, connect as soon as it accepts (1 ms polls), upgrade on
  * that same connection, initialize. Both servers are timed exactly this way.
  */
-async function wsRun(server: BenchServer, home: string): Promise<number> {
+async function wsRun(server: BenchServer, home: string): Promise<Run> {
   const port = await freePort()
   const t0 = performance.now()
   const child: ChildProcessWithoutNullStreams = server.spawn(home, `ws://127.0.0.1:${port}`)
@@ -135,12 +162,13 @@ async function wsRun(server: BenchServer, home: string): Promise<number> {
     const socket = await tcpWhenUp(port, child, 1)
     const opened = new WebSocket(`ws://127.0.0.1:${port}`, { createConnection: () => socket })
     ws = opened
-    const answered = new Promise<number>((resolve, reject) => {
+    const answered = new Promise<Run>((resolve, reject) => {
       opened.once('open', () => opened.send(INITIALIZE_FRAME))
       opened.on('message', (data) => {
         const t1 = performance.now()
+        const cpuMs = cpuMsOf(child.pid)
         const message = JSON.parse(data.toString()) as { id?: number; result?: unknown }
-        if (message.id === 0 && message.result !== undefined) resolve(t1)
+        if (message.id === 0 && message.result !== undefined) resolve({ ms: t1 - t0, cpuMs })
         else if (message.id === 0) reject(new Error(`initialize failed: ${data.toString()}`))
       })
       opened.once('error', reject)
@@ -148,7 +176,7 @@ async function wsRun(server: BenchServer, home: string): Promise<number> {
         reject(new Error(`upgrade refused: ${res.statusCode}`)),
       )
     })
-    return (await withTimeout(answered, 10_000, `${server.name}'s initialize answer over ws`)) - t0
+    return await withTimeout(answered, 10_000, `${server.name}'s initialize answer over ws`)
   } finally {
     ws?.terminate()
     await stopChild(child)
@@ -177,6 +205,8 @@ async function nodeBaselineRun(): Promise<number> {
 interface Samples {
   stdio: number[]
   ws: number[]
+  stdioCpu: number[]
+  wsCpu: number[]
 }
 
 /** codex-desk's figure with codex's same statistics beside it and the ratio of the medians. */
@@ -210,7 +240,9 @@ function sideBySide(
 export async function coldStarts(options: ColdStartOptions = COLD_START_DEFAULTS): Promise<Figure[]> {
   const servers = codexInstalled() ? [CODEX_DESK, nativeCodex()] : [CODEX_DESK]
   const homes = new Map(servers.map((s) => [s.name, makeTempDir()]))
-  const samples = new Map<string, Samples>(servers.map((s) => [s.name, { stdio: [], ws: [] }]))
+  const samples = new Map<string, Samples>(
+    servers.map((s) => [s.name, { stdio: [], ws: [], stdioCpu: [], wsCpu: [] }]),
+  )
   const node: number[] = []
   try {
     for (const s of servers) await s.configure((homes.get(s.name) as { path: string }).path, NO_MODEL_URL)
@@ -223,8 +255,11 @@ export async function coldStarts(options: ColdStartOptions = COLD_START_DEFAULTS
       for (const kind of ['stdio', 'ws'] as const) {
         for (const s of order) {
           const home = (homes.get(s.name) as { path: string }).path
-          const ms = kind === 'stdio' ? await stdioRun(s, home) : await wsRun(s, home)
-          if (warm) (samples.get(s.name) as Samples)[kind].push(ms)
+          const run = kind === 'stdio' ? await stdioRun(s, home) : await wsRun(s, home)
+          if (!warm) continue
+          const into = samples.get(s.name) as Samples
+          into[kind].push(run.ms)
+          into[kind === 'stdio' ? 'stdioCpu' : 'wsCpu'].push(run.cpuMs)
         }
       }
     }
@@ -240,13 +275,27 @@ export async function coldStarts(options: ColdStartOptions = COLD_START_DEFAULTS
   const theirs = samples.get(CODEX.name) ?? null
   const nodeP50 = summarize(node).p50
   const overNode = (xs: number[]) => round(summarize(xs).p50 - nodeP50)
+  const p50 = (xs: number[] | undefined) =>
+    xs && xs.every(Number.isFinite) ? round(summarize(xs).p50) : null
+  // CPU time up to the answer (all threads): what each start costs, apart from the machine's load.
+  const cpu = (ours: number[], theirs: number[] | undefined) => {
+    const o = p50(ours)
+    const t = p50(theirs)
+    return { cpuP50: o, codexCpuP50: t, cpuRatio: o === null || t === null ? null : ratioOf(o, t) }
+  }
   return [
     latencyFigure('cold_start_node_baseline', node, null, null, null, {
       note: 'bare node, spawn to first stdout line: the floor under a Node server',
       loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
     }),
-    sideBySide('cold_start_stdio', ours.stdio, theirs?.stdio ?? null, { overNodeP50: overNode(ours.stdio) }),
-    sideBySide('cold_start_ws', ours.ws, theirs?.ws ?? null, { overNodeP50: overNode(ours.ws) }),
+    sideBySide('cold_start_stdio', ours.stdio, theirs?.stdio ?? null, {
+      overNodeP50: overNode(ours.stdio),
+      ...cpu(ours.stdioCpu, theirs?.stdioCpu),
+    }),
+    sideBySide('cold_start_ws', ours.ws, theirs?.ws ?? null, {
+      overNodeP50: overNode(ours.ws),
+      ...cpu(ours.wsCpu, theirs?.wsCpu),
+    }),
   ]
 }
 

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
-import Module, { createRequire } from 'node:module'
+import { createRequire, Module } from 'node:module'
 import { homedir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
 import { Script } from 'node:vm'

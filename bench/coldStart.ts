@@ -13,22 +13,13 @@
  * COLD_START_CPU_PROF=<dir> writes one `--cpu-prof` profile of codex-desk's stdio start there.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { connect, type Socket } from 'node:net'
-import { dirname, join } from 'node:path'
 import { WebSocket } from 'ws'
 import { INITIALIZE_FRAME } from './lib/clients'
-import {
-  makeTempDir,
-  onStdoutLines,
-  spawnTracked,
-  stderrOf,
-  stopChild,
-  track,
-  withTimeout,
-} from './lib/processes'
-import { CODEX, CODEX_BIN, CODEX_DESK, codexInstalled, freePort, type BenchServer } from './lib/servers'
+import { makeTempDir, onStdoutLines, stderrOf, stopChild, track, withTimeout } from './lib/processes'
+import { CODEX, CODEX_DESK, codexInstalled, freePort, type BenchServer } from './lib/servers'
 import { latencyFigure, ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -41,36 +32,6 @@ export const COLD_START_DEFAULTS: ColdStartOptions = { warmup: 2, runs: 20 }
 
 /** Nobody's model: the servers never call it before initialize, but both need a provider configured. */
 const NO_MODEL_URL = 'http://127.0.0.1:9/v1'
-
-/**
- * codex's native binary. The npm package's `bin/codex.js` is a Node launcher that execs the binary
- * from the platform package (@openai/codex-<platform>-<arch>/vendor/<triple>/bin/codex); timing
- * through it would add a Node start to codex's figure, so the bench runs the binary itself, with
- * the one variable the launcher sets.
- */
-export function nativeCodexBin(bin = CODEX_BIN): string {
-  const real = realpathSync(bin)
-  if (!real.endsWith('.js')) return real
-  const scope = dirname(dirname(dirname(real))) // node_modules/@openai
-  const vendor = join(scope, `codex-${process.platform}-${process.arch}`, 'vendor')
-  for (const triple of existsSync(vendor) ? readdirSync(vendor) : []) {
-    const candidate = join(vendor, triple, 'bin', process.platform === 'win32' ? 'codex.exe' : 'codex')
-    if (existsSync(candidate)) return candidate
-  }
-  throw new Error(`no native codex binary under ${vendor} (the launcher is ${real})`)
-}
-
-function nativeCodex(): BenchServer {
-  const bin = nativeCodexBin()
-  return {
-    ...CODEX,
-    spawn(home, listen) {
-      const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
-      const env = { ...process.env, CODEX_HOME: home, RUST_LOG: 'error', CODEX_MANAGED_BY_NPM: '1' }
-      return spawnTracked(bin, args, env)
-    },
-  }
-}
 
 /**
  * CPU time a process (all its threads) has used so far, in ms, from the scheduler's per-thread
@@ -238,7 +199,7 @@ function sideBySide(
  * The ratio compares medians; min and max of both sides are in the figure for the spread.
  */
 export async function coldStarts(options: ColdStartOptions = COLD_START_DEFAULTS): Promise<Figure[]> {
-  const servers = codexInstalled() ? [CODEX_DESK, nativeCodex()] : [CODEX_DESK]
+  const servers = codexInstalled() ? [CODEX_DESK, CODEX] : [CODEX_DESK]
   const homes = new Map(servers.map((s) => [s.name, makeTempDir()]))
   const samples = new Map<string, Samples>(
     servers.map((s) => [s.name, { stdio: [], ws: [], stdioCpu: [], wsCpu: [] }]),

@@ -6,16 +6,34 @@
  * the user's own CODEX_HOME.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, realpathSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { modelConfig } from '../../test/support/threadHarness'
 import { openWebSocket, webSocketFrames, type FrameChannel } from './clients'
 import { coreEntry, REPO_ROOT, serverEnv, spawnTracked, stderrOf } from './processes'
 
 export const CODEX_BIN =
   process.env.CODEX_BIN ?? join(REPO_ROOT, '.cache/codex-0.169.0/node_modules/.bin/codex')
+
+/**
+ * codex's native binary. The npm package's `bin/codex.js` is a Node launcher that execs the binary
+ * from the platform package (@openai/codex-<platform>-<arch>/vendor/<triple>/bin/codex); timing
+ * through it would add a Node start to codex's figure, so the bench runs the binary itself, with
+ * the one variable the launcher sets.
+ */
+export function nativeCodexBin(bin = CODEX_BIN): string {
+  const real = realpathSync(bin)
+  if (!real.endsWith('.js')) return real
+  const scope = dirname(dirname(dirname(real))) // node_modules/@openai
+  const vendor = join(scope, `codex-${process.platform}-${process.arch}`, 'vendor')
+  for (const triple of existsSync(vendor) ? readdirSync(vendor) : []) {
+    const candidate = join(vendor, triple, 'bin', process.platform === 'win32' ? 'codex.exe' : 'codex')
+    if (existsSync(candidate)) return candidate
+  }
+  throw new Error(`no native codex binary under ${vendor} (the launcher is ${real})`)
+}
 
 export function codexInstalled(): boolean {
   return existsSync(CODEX_BIN)
@@ -69,7 +87,8 @@ export const CODEX: BenchServer = {
     ),
   spawn(home, listen) {
     const args = ['app-server', ...(listen ? ['--listen', listen] : [])]
-    return spawnTracked(CODEX_BIN, args, { ...process.env, CODEX_HOME: home, RUST_LOG: 'error' })
+    const env = { ...process.env, CODEX_HOME: home, RUST_LOG: 'error', CODEX_MANAGED_BY_NPM: '1' }
+    return spawnTracked(nativeCodexBin(), args, env)
   },
   sessions: (home) => join(home, 'sessions'),
 }

@@ -136,7 +136,11 @@ export function runTurn(channel: FrameChannel, threadId: string, id: number, pro
     }
   })
   channel.send(
-    JSON.stringify({ id, method: 'turn/start', params: { threadId, input: [{ type: 'text', text: prompt }] } }),
+    JSON.stringify({
+      id,
+      method: 'turn/start',
+      params: { threadId, input: [{ type: 'text', text: prompt }] },
+    }),
   )
   return withTimeout(done, 60_000, `turn/completed for "${prompt}"`)
 }
@@ -156,7 +160,12 @@ async function runOnce(server: BenchServer, options: BroadcastOptions): Promise<
   const extra = server.name === 'codex-desk' ? (process.env.BROADCAST_NODE_ARGS?.split(' ') ?? []) : []
   let subscribed: Subscribed | undefined
   try {
-    const answer = { kind: 'paced', count: options.count, perSecond: options.perSecond, bytes: options.bytes } as const
+    const answer = {
+      kind: 'paced',
+      count: options.count,
+      perSecond: options.perSecond,
+      bytes: options.bytes,
+    } as const
     subscribed = await subscribedClients(server, model, options.fastClients + 1, answer, [
       ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
       ...extra,
@@ -216,7 +225,8 @@ async function runOnce(server: BenchServer, options: BroadcastOptions): Promise<
       // Debugging aid: the worst client's lag per delta, one line per delta, for a plot.
       const worst = Array.from({ length: options.count }, (_, seq) => {
         let max = 0
-        for (let c = 0; c < options.fastClients; c++) max = Math.max(max, lags[c * options.count + seq] as number)
+        for (let c = 0; c < options.fastClients; c++)
+          max = Math.max(max, lags[c * options.count + seq] as number)
         return max.toFixed(2)
       })
       const { writeFileSync } = await import('node:fs')
@@ -271,6 +281,8 @@ export async function broadcastLag(options: BroadcastOptions = BROADCAST_DEFAULT
       ...(codexRuns
         ? {
             codexP99PerRound: p99s('codex'),
+            // Each round's servers ran back to back: their ratio is the least load-dependent view.
+            ratioPerRound: p99s('codex-desk').map((ours, i) => ratioOf(ours, p99s('codex')[i])),
             codexNotifications: codexRuns.map((r) => r.notifications),
           }
         : {}),

@@ -149,7 +149,6 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
     await request(second, resume, 2, 10_000)
     await request(third, resume, 2, 10_000)
 
-
     const paused = sockets[2] as WebSocket
     const pausedSocket = (paused as unknown as { _socket: Socket })._socket
     pausedSocket.pause()

@@ -88,7 +88,12 @@ async function runOnce(server: BenchServer, options: SubscriberOptions): Promise
   const model = await startPacedModelServer()
   let subscribed: Subscribed | undefined
   try {
-    const answer = { kind: 'paced', count: options.count, perSecond: options.perSecond, bytes: options.bytes } as const
+    const answer = {
+      kind: 'paced',
+      count: options.count,
+      perSecond: options.perSecond,
+      bytes: options.bytes,
+    } as const
     subscribed = await subscribedClients(server, model, options.clients, answer)
     const { channels, sockets, threadId, child } = subscribed
     const pid = child.pid as number
@@ -161,5 +166,8 @@ export async function subscriberMemory(options: SubscriberOptions = SUBSCRIBER_D
 
 // `npx tsx bench/subscribers.ts [rounds]`: the figure on its own.
 runStandalone(import.meta.url, async () => [
-  await subscriberMemory({ ...SUBSCRIBER_DEFAULTS, rounds: Number(process.argv[2]) || SUBSCRIBER_DEFAULTS.rounds }),
+  await subscriberMemory({
+    ...SUBSCRIBER_DEFAULTS,
+    rounds: Number(process.argv[2]) || SUBSCRIBER_DEFAULTS.rounds,
+  }),
 ])

@@ -15,8 +15,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { track, withTimeout } from './processes'
 
 export type PacedAnswer =
-  | { kind: 'text'; text: string }
-  | { kind: 'paced'; count: number; perSecond: number; bytes: number }
+  { kind: 'text'; text: string } | { kind: 'paced'; count: number; perSecond: number; bytes: number }
 
 const SCRIPT = String.raw`
 const http = require('node:http')

@@ -24,6 +24,7 @@ import { initialize, request, stdioFrames, type FrameChannel } from './lib/clien
 import { makeTempDir, stderrOf, stopChild, track, withTimeout } from './lib/processes'
 import { connectWhenUp, freePort, serversToCompare, type BenchServer } from './lib/servers'
 import { ratioOf, round, summarize, type Figure } from './lib/stats'
+import { treeOf } from './subscribers'
 import { runStandalone } from './lib/table'
 
 export interface StreamingOptions {
@@ -56,17 +57,24 @@ export function scriptedDeltas(count: number): string[] {
   return out
 }
 
-/** Cumulative user+system CPU of a process, in ms, from /proc (Linux); NaN elsewhere. */
+/**
+ * Cumulative user+system CPU of a process and its children, in ms, from /proc (Linux); NaN
+ * elsewhere. The tree, because codex's npm launcher is a node process whose child is the server.
+ */
 async function cpuMsOf(pid: number | undefined): Promise<number> {
   if (pid === undefined || process.platform !== 'linux') return NaN
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may contain spaces): utime is the 14th field overall.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
-  } catch {
-    return NaN
+  let total = 0
+  for (const p of await treeOf(pid)) {
+    try {
+      const stat = await readFile(`/proc/${p}/stat`, 'utf8')
+      // Fields after the command name (which may contain spaces): utime is the 14th field overall.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+    } catch {
+      if (p === pid) return NaN
+    }
   }
+  return total
 }
 
 const ownCpuMs = () => {

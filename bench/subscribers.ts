@@ -38,7 +38,7 @@ export const SUBSCRIBER_DEFAULTS: SubscriberOptions = {
 }
 
 /** The process tree under `pid` (itself included), from /proc. */
-async function treeOf(pid: number): Promise<number[]> {
+export async function treeOf(pid: number): Promise<number[]> {
   const parents = new Map<number, number[]>()
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue

@@ -4,7 +4,9 @@
  * answers `GET /readyz` and `GET /healthz` with 200 (no auth, as codex), and, when given a static file
  * handler (`--web-ui`), hands every other GET/HEAD to it. Any request carrying an `Origin` that is not
  * allowed gets 403, and auth runs on the upgrade, before any JSON-RPC (401 with a plain-text reason).
- * Never logs a credential.
+ * Outgoing text frames are encoded here (once per notification, shared by every subscriber) and
+ * written to the TCP socket directly; `ws` reads, answers pings and closes. Never logs a credential,
+ * and never writes a frame after `ws` has started closing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'

@@ -126,6 +126,12 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
       join(home.path, 'config.toml'),
       modelConfig(model.url).replace('stream_idle_timeout_ms = 10000', 'stream_idle_timeout_ms = 300000'),
     )
+    const pad = 'x'.repeat(options.bytes)
+    const chunks = Array.from({ length: options.deltas }, (_, i) => `${i}:${pad}`.slice(0, options.bytes))
+    const expected = chunks.join('')
+    // Queued before the core starts: the enqueue travels over IPC, and the turn's model request
+    // could otherwise overtake it on a busy machine (and get the model server's default answer).
+    model.enqueue([text(expected, { chunks }), usage({ input: 10, output: chunks.length })])
     child = spawnCore(home.path)
     const url = await listeningUrl(child)
     const channels: FrameChannel[] = []
@@ -142,11 +148,6 @@ export async function pausedClient(options: PausedClientOptions): Promise<Figure
     const resume = JSON.stringify({ id: 2, method: 'thread/resume', params: { threadId } })
     await request(second, resume, 2, 10_000)
     await request(third, resume, 2, 10_000)
-
-    const pad = 'x'.repeat(options.bytes)
-    const chunks = Array.from({ length: options.deltas }, (_, i) => `${i}:${pad}`.slice(0, options.bytes))
-    const expected = chunks.join('')
-    model.enqueue([text(expected, { chunks }), usage({ input: 10, output: chunks.length })])
 
     const paused = sockets[2] as WebSocket
     const pausedSocket = (paused as unknown as { _socket: Socket })._socket

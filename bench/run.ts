@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { AUTH_BENCH_DEFAULTS, authRefresh } from './auth'
-import { broadcastLag } from './broadcast'
+import { BROADCAST_DEFAULTS, broadcastLag } from './broadcast'
 import { coldStarts } from './coldStart'
 import { FILE_SEARCH_DEFAULTS, fileSearch } from './fileSearch'
 import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
@@ -24,18 +24,22 @@ import { LONG_ANSWER_DEFAULTS, longAnswer } from './longAnswer'
 import { idleRss } from './rss'
 import { roundTripPort, roundTripStdio, roundTripWs } from './roundTrip'
 import { STREAMING_DEFAULTS, streamingDeltas } from './streaming'
+import { SUBSCRIBER_DEFAULTS, subscriberMemory } from './subscribers'
 import { benchThreadList } from './threadList'
 import { THREAD_LIST_WIRE_DEFAULTS, threadListWire } from './threadListWire'
 import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
 import { TOOL_BENCH_DEFAULTS, toolCalls } from './tools'
 import { UI_BENCH_DEFAULTS, uiFigures } from './ui'
 
-/** The whole run takes a few minutes here (the long answer runs codex too); past this something hangs. */
-const WATCHDOG_MS = 480_000
+/**
+ * The whole run takes several minutes here (the long answer, streaming, broadcast and subscriber
+ * figures run codex too); past this something hangs.
+ */
+const WATCHDOG_MS = 900_000
 
 const COLD = { warmup: 2, runs: 20 }
 const ROUND_TRIP = { warmup: 200, count: 2_000, rounds: 4 }
-const BROADCAST = { fastClients: 8, count: 5_000, bytes: 200, batch: 50 }
+const BROADCAST = BROADCAST_DEFAULTS
 const RSS = { connections: 50, settleMs: 1_000 }
 const STREAMING = STREAMING_DEFAULTS
 const RESUME = THREAD_RESUME_DEFAULTS
@@ -64,6 +68,10 @@ const STEPS: Step[] = [
     run: () => import('./pausedClient').then((m) => m.benchPausedClient()),
   },
   { names: ['rss_ws_0_connections', `rss_ws_${RSS.connections}_idle`], run: () => idleRss(RSS) },
+  {
+    names: [`rss_ws_${SUBSCRIBER_DEFAULTS.clients}_subscribers_streaming`],
+    run: () => subscriberMemory(SUBSCRIBER_DEFAULTS),
+  },
   {
     names: [
       'thread_list_first_page',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { makeTempDir, runCli, spawnAppServer, type AppServerProcess } from '../support/appServerProcess'
 import { connectWebSocket, refusedUpgrade } from '../support/channels'
@@ -141,7 +141,10 @@ describe('app-server over websocket', () => {
     })
     await expect(client.request('thread/loaded/list', {}, 2)).resolves.toEqual({ data: [], nextCursor: null })
     expect(client.received.some((m) => m.id === 1)).toBe(false)
-    expect(server.stderr()).toContain('dropping binary websocket frame')
+    // The log line travels on stderr, the answer on the socket: either may arrive first.
+    await vi.waitFor(() => expect(server.stderr()).toContain('dropping binary websocket frame'), {
+      timeout: 10_000,
+    })
     ws.send(JSON.stringify({ id: 3, method: 'thread/loaded/list', params: { cursor: 'x'.repeat(8192) } }))
     expect((await client.waitForClose()).code).toBe(1009)
     // The server keeps serving others.

@@ -4,7 +4,9 @@
  * answers `GET /readyz` and `GET /healthz` with 200 (no auth, as codex), and, when given a static file
  * handler (`--web-ui`), hands every other GET/HEAD to it. Any request carrying an `Origin` that is not
  * allowed gets 403, and auth runs on the upgrade, before any JSON-RPC (401 with a plain-text reason).
- * Never logs a credential.
+ * Outgoing text frames are encoded here (once per notification, shared by every subscriber) and
+ * written to the TCP socket directly; `ws` reads, answers pings and closes. Never logs a credential,
+ * and never writes a frame after `ws` has started closing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -17,7 +19,7 @@ import { TransportBase } from './transportBase'
 import { CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_SLOW_CONSUMER, type CloseInfo, type Transport } from './types'
 import { authenticate, bearerFromProtocols, WS_PROTOCOL, type WsAuthConfig } from './wsAuth'
 
-/** Bytes handed to `ws` but not yet flushed to the kernel before `write` reports backpressure. */
+/** Bytes written but not yet taken by the kernel before `write` reports backpressure. */
 const HIGH_WATER_BYTES = 1024 * 1024
 const LOW_WATER_BYTES = 256 * 1024
 /** How long a closing connection may take to finish the close handshake before it is cut. */
@@ -29,27 +31,72 @@ const CLOSE_GRACE_MS = 10_000
  */
 const SLOW_CONSUMER_CLOSE_GRACE_MS = 120_000
 
+/**
+ * The last text frame encoded, as a complete unmasked websocket frame. A notification fanned out to
+ * N subscribers is the same string N times in a row, so it is encoded once and the one Buffer is
+ * written to every socket (server frames are never masked: the bytes are the same for all).
+ */
+let lastText: string | undefined
+let lastFrame: Buffer = Buffer.alloc(0)
+const CACHE_MAX_BYTES = 64 * 1024
+
+/** `text` as one websocket text frame (FIN, opcode 1, no mask): header and UTF-8 payload in one Buffer. */
+export function encodeTextFrame(text: string): Buffer {
+  if (text === lastText) return lastFrame
+  const length = Buffer.byteLength(text)
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81
+  if (header === 2) frame[1] = length
+  else if (header === 4) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
+    frame.writeUInt32BE(length >>> 0, 6)
+  }
+  frame.write(text, header, 'utf8')
+  // Only small frames are kept: a big one is a response to one client, and must not stay alive.
+  if (length <= CACHE_MAX_BYTES) {
+    lastText = text
+    lastFrame = frame
+  }
+  return frame
+}
+
 export class WebSocketTransport extends TransportBase implements Transport {
   readonly kind = 'websocket'
   readonly overflow = 'disconnect'
-  private inflightBytes = 0
   private flushed = 0
   private waitingForDrain = false
   private closeTimer: NodeJS.Timeout | undefined
-  private readonly afterSend = (bytes: number) => (error?: Error | null) => {
-    this.inflightBytes -= bytes
+  /** Frames written since the current tick began; the second one corks the socket until its end. */
+  private writesThisTick = 0
+  private readonly endTick = () => {
+    this.writesThisTick = 0
+    if (this.raw.writableCorked > 0) this.raw.uncork()
+  }
+  /** One callback for every frame (called in write order once the kernel took it). */
+  private readonly afterSend = (error?: Error | null) => {
     if (error) return
     this.flushed++
-    if (this.waitingForDrain && this.inflightBytes <= LOW_WATER_BYTES) {
+    if (this.waitingForDrain && this.raw.writableLength <= LOW_WATER_BYTES) {
       this.waitingForDrain = false
       this.drainEmitter.fire()
     }
   }
 
+  /**
+   * `raw` is the TCP socket `ws` runs on: data frames are written to it directly (after checking
+   * that `ws` still considers the connection open, so nothing follows a close frame), while `ws`
+   * keeps reading, answering pings and closing.
+   */
   constructor(
     private readonly socket: WebSocket,
     readonly peer: string,
     log: Logger,
+    private readonly raw: Socket,
   ) {
     super()
     socket.on('message', (data, isBinary) => {
@@ -63,9 +110,9 @@ export class WebSocketTransport extends TransportBase implements Transport {
     socket.on('error', (error) => log.debug({ peer, error: error.message }, 'websocket error'))
   }
 
-  /** Handed to `ws` and not yet flushed to the kernel (its `bufferedAmount`, counted as we send). */
+  /** Bytes written and not yet taken by the kernel. */
   get bufferedBytes(): number {
-    return this.inflightBytes
+    return this.raw.writableLength
   }
 
   /** Frames flushed to the kernel: they move only as fast as the client reads. */
@@ -73,12 +120,16 @@ export class WebSocketTransport extends TransportBase implements Transport {
     return this.flushed
   }
 
+  /**
+   * The first frame of a tick goes out at once (a response costs no extra wait); further frames in
+   * the same tick (a burst of deltas) are corked and leave together in one write when the tick ends.
+   */
   write(frame: string): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return true
-    // UTF-16 length is close enough for flow control and costs nothing to compute.
-    this.inflightBytes += frame.length
-    this.socket.send(frame, this.afterSend(frame.length))
-    if (this.inflightBytes < HIGH_WATER_BYTES) return true
+    if (this.writesThisTick++ === 0) process.nextTick(this.endTick)
+    else if (this.raw.writableCorked === 0) this.raw.cork()
+    this.raw.write(encodeTextFrame(frame), this.afterSend)
+    if (this.raw.writableLength < HIGH_WATER_BYTES) return true
     this.waitingForDrain = true
     return false
   }
@@ -165,6 +216,9 @@ export class WebSocketListener {
       noServer: true,
       maxPayload: options.maxPayload ?? DEFAULT_MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
+      // ws cuts a socket this long after sending a close frame (30 s by default); our own timers
+      // (CLOSE_GRACE_MS, the longer slow-consumer grace) decide. ws 8.23 reads it; its types lag.
+      ...({ closeTimeout: SLOW_CONSUMER_CLOSE_GRACE_MS } as object),
       // Echo our protocol name when offered; never echo the entry that carries a bearer token.
       handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
     })
@@ -213,7 +267,7 @@ export class WebSocketListener {
           listener.sockets.add(ws)
           ws.on('close', () => listener.sockets.delete(ws))
           const peer = `ws ${socket.remoteAddress}:${socket.remotePort}`
-          onTransport(new WebSocketTransport(ws, peer, log))
+          onTransport(new WebSocketTransport(ws, peer, log, socket))
         })
       })().catch((error: unknown) => {
         log.error({ error: String(error) }, 'websocket upgrade failed')

@@ -5,8 +5,9 @@
  * 1. a header line: the log file it covers (dev, inode, offset, line count, and a hash of the log's
  *    first and last 4 KB before that offset, so a recycled inode is not taken for the same file),
  *    the thread count, the byte lengths of the next two parts and the hash of the columns;
- * 2. a columns line: per thread, in (createdAtMs, id) order, only what `thread/list` sorts and
- *    filters on most (id, the three times, archived, cwd, provider, source) and where its entry ends;
+ * 2. the columns, binary (little-endian typed arrays, no per-value parsing): per thread, in
+ *    (createdAtMs, id) order, only what `thread/list` sorts and filters on most (id, the three
+ *    times, archived, cwd, provider, source) and where its entry ends;
  * 3. the entries: one summary JSON per line, read and parsed only when that thread is shown or
  *    read (a read of its own bytes through a descriptor kept open, so a newer snapshot renamed
  *    over the file changes nothing; past a few dozen reads, the whole part is read at once).
@@ -19,6 +20,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { endianness } from 'node:os'
 import { join } from 'node:path'
 import type { SessionSource } from '../protocol/items'
 import { writeFileAtomic } from '../util/atomicWrite'
@@ -102,6 +104,74 @@ interface Columns {
   source: number[]
   /** End of each entry (its newline included), relative to the start of the entries. */
   ends: number[]
+}
+
+/** The columns as read back: typed arrays over the file's bytes (recency NaN for none). */
+interface ReadColumns {
+  ids: string[]
+  created: Float64Array
+  updated: Float64Array
+  recency: Float64Array
+  ends: Float64Array
+  cwd: Uint32Array
+  provider: Uint32Array
+  source: Uint32Array
+  archived: Uint8Array
+  cwds: unknown
+  providers: unknown
+  sources: unknown
+}
+
+const align8 = (n: number) => (n + 7) & ~7
+
+/** [u32 tables bytes][u32 ids bytes][tables JSON][ids joined by \n][pad][f64 x4][u32 x3][u8]. */
+function encodeColumns(c: Columns): Buffer {
+  const n = c.ids.length
+  const tables = Buffer.from(JSON.stringify({ cwds: c.cwds, providers: c.providers, sources: c.sources }))
+  const ids = Buffer.from(c.ids.join('\n'))
+  const numbersAt = align8(8 + tables.length + ids.length)
+  const out = Buffer.alloc(numbersAt + n * (4 * 8 + 3 * 4 + 1))
+  out.writeUInt32LE(tables.length, 0)
+  out.writeUInt32LE(ids.length, 4)
+  tables.copy(out, 8)
+  ids.copy(out, 8 + tables.length)
+  let at = numbersAt
+  for (const column of [c.created, c.updated, c.recency.map((v) => v ?? NaN), c.ends])
+    for (const v of column) at = out.writeDoubleLE(v, at)
+  for (const column of [c.cwd, c.provider, c.source]) for (const v of column) at = out.writeUInt32LE(v, at)
+  for (const v of c.archived) at = out.writeUInt8(v, at)
+  return out
+}
+
+/** The columns of `count` threads, or null when the bytes cannot hold them. */
+function decodeColumns(bytes: Buffer, count: number): ReadColumns | null {
+  if (endianness() !== 'LE' || bytes.length < 8) return null
+  // Typed arrays need aligned offsets: work on a copy that starts at 0 in its own memory.
+  const buf = bytes.byteOffset % 8 === 0 ? bytes : Buffer.from(bytes)
+  const tablesBytes = buf.readUInt32LE(0)
+  const idsBytes = buf.readUInt32LE(4)
+  const numbersAt = align8(8 + tablesBytes + idsBytes)
+  if (buf.length !== numbersAt + count * (4 * 8 + 3 * 4 + 1)) return null
+  const tables = JSON.parse(buf.toString('utf8', 8, 8 + tablesBytes)) as Record<string, unknown>
+  const ids = count === 0 ? [] : buf.toString('utf8', 8 + tablesBytes, 8 + tablesBytes + idsBytes).split('\n')
+  if (ids.length !== count) return null
+  const f64 = (k: number) => new Float64Array(buf.buffer, buf.byteOffset + numbersAt + k * count * 8, count)
+  const u32 = (k: number) =>
+    new Uint32Array(buf.buffer, buf.byteOffset + numbersAt + count * 32 + k * count * 4, count)
+  return {
+    ids,
+    created: f64(0),
+    updated: f64(1),
+    recency: f64(2),
+    ends: f64(3),
+    cwd: u32(0),
+    provider: u32(1),
+    source: u32(2),
+    archived: new Uint8Array(buf.buffer, buf.byteOffset + numbersAt + count * 44, count),
+    cwds: tables.cwds,
+    providers: tables.providers,
+    sources: tables.sources,
+  }
 }
 
 /** One thread of a loaded snapshot: the listing's fields at hand, the rest parsed on demand. */
@@ -260,43 +330,27 @@ function parseSnapshot(fd: number): LoadedSnapshot | null {
   const columns = readAt(fd, columnsStart, columnsBytes)
   // The columns decide which threads exist: a damaged one must not hide or rename a thread.
   if (hashOf(columns) !== header.columnsHash) return null
-  const c = JSON.parse(columns.toString('utf8')) as Partial<Columns>
-  if (
-    !Array.isArray(c.ids) ||
-    c.ids.length !== count ||
-    !isNumberArray(c.created, count) ||
-    !isNumberArray(c.updated, count) ||
-    !Array.isArray(c.recency) ||
-    c.recency.length !== count ||
-    !isNumberArray(c.archived, count) ||
-    !isNumberArray(c.cwd, count) ||
-    !isNumberArray(c.provider, count) ||
-    !isNumberArray(c.source, count) ||
-    !isNumberArray(c.ends, count) ||
-    !Array.isArray(c.cwds) ||
-    !Array.isArray(c.providers) ||
-    !Array.isArray(c.sources)
-  )
-    return null
-  const sources = c.sources.map((text) => JSON.parse(text) as SessionSource)
+  const c = decodeColumns(columns, count)
+  if (!c || !Array.isArray(c.cwds) || !Array.isArray(c.providers) || !Array.isArray(c.sources)) return null
+  const cwds = c.cwds as unknown[]
+  const providers = c.providers as unknown[]
+  const sources = (c.sources as unknown[]).map((text) => JSON.parse(String(text)) as SessionSource)
   const file = new SnapshotFile(fd, entriesStart, entriesBytes)
   const rows: SnapshotRow[] = new Array<SnapshotRow>(count)
   let start = 0
   for (let i = 0; i < count; i++) {
     const end = c.ends[i] as number
     const id = c.ids[i]
-    const cwd = c.cwds[c.cwd[i] as number]
-    const provider = c.providers[c.provider[i] as number]
+    const cwd = cwds[c.cwd[i] as number]
+    const provider = providers[c.provider[i] as number]
     const source = sources[c.source[i] as number]
-    const recency = c.recency[i]
+    const recency = c.recency[i] as number
     if (
-      end <= start ||
-      end > entriesBytes ||
+      !(end > start && end <= entriesBytes) ||
       typeof id !== 'string' ||
       typeof cwd !== 'string' ||
       typeof provider !== 'string' ||
-      source === undefined ||
-      (recency !== null && typeof recency !== 'number')
+      source === undefined
     )
       return null
     // The newline after each entry is not part of it.
@@ -304,7 +358,7 @@ function parseSnapshot(fd: number): LoadedSnapshot | null {
       id,
       c.created[i] as number,
       c.updated[i] as number,
-      recency as number | null,
+      Number.isNaN(recency) ? null : recency,
       c.archived[i] === 1,
       cwd,
       provider,
@@ -367,6 +421,8 @@ export async function writeSnapshot(
   let length = 0
   const newline = Buffer.from('\n')
   for (const entry of sorted) {
+    // Ids are joined by newlines in the columns (a thread id never holds one).
+    if (entry.id.includes('\n')) return false
     const raw = entry instanceof SnapshotRow ? entry.raw() : Buffer.from(JSON.stringify(entry))
     parts.push(raw, newline)
     length += raw.length + 1
@@ -391,7 +447,7 @@ export async function writeSnapshot(
   } finally {
     await handle.close()
   }
-  const columns = Buffer.from(JSON.stringify(c))
+  const columns = encodeColumns(c)
   const header = JSON.stringify({
     version: SNAPSHOT_VERSION,
     log: covers,

@@ -217,9 +217,9 @@ export class ThreadListing {
   private sortedBy(key: ListedSortKey): IndexEntry[] {
     let order = this.sorted.get(key)
     if (!order) {
-      const keyed = Array.from(this.live.values(), (s) => ({ s, v: sortValue(s, key) }))
-      keyed.sort((a, b) => compareAt(a.v, a.s.id, b.v, b.s.id))
-      order = keyed.map((k) => k.s)
+      // Entries loaded from a snapshot come in created_at order: that sort is one pass.
+      order = Array.from(this.live.values())
+      order.sort((a, b) => compareAt(sortValue(a, key), a.id, sortValue(b, key), b.id))
       this.sorted.set(key, order)
     }
     return order

@@ -18,7 +18,7 @@
  * snapshot only costs reading the whole log (SnapshotCorrupt tells the index to do so).
  */
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { endianness } from 'node:os'
 import { join } from 'node:path'
@@ -295,6 +295,32 @@ export function readSnapshot(home: string): LoadedSnapshot | null {
   } finally {
     if (!loaded) closeSync(fd)
   }
+}
+
+/**
+ * The snapshot, when it covers the log at `logPath` as that file is now: the same file (dev,
+ * inode), at least as long, with the same bytes at both ends of the covered part.
+ */
+export function readSnapshotOf(home: string, logPath: string): LoadedSnapshot | null {
+  const snapshot = readSnapshot(home)
+  if (!snapshot) return null
+  const { covers } = snapshot
+  const st = (() => {
+    try {
+      return statSync(logPath)
+    } catch {
+      return null
+    }
+  })()
+  if (
+    st?.dev === covers.dev &&
+    st.ino === covers.ino &&
+    st.size >= covers.offset &&
+    logFingerprint(logPath, covers.offset) === snapshot.fingerprint
+  )
+    return snapshot
+  snapshot.file.close()
+  return null
 }
 
 /** The header and columns of the snapshot open at `fd`; null when they are unusable. */

@@ -12,7 +12,6 @@
  * It must never be the only copy of anything: every field is derived from the rollouts, so losing
  * the file costs a rescan, never data. Listing reads no rollout.
  */
-import { statSync } from 'node:fs'
 import { access, chmod, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { prepareHome } from '../home'
@@ -22,8 +21,7 @@ import { silentLogs, type Logger } from '../util/log'
 import type { RolloutLine } from './rollout'
 import { fold, idOf, INDEX_FILE, IndexLog, type ChangeLine } from './indexLog'
 import {
-  logFingerprint,
-  readSnapshot,
+  readSnapshotOf,
   SNAPSHOT_FILE,
   SnapshotCorrupt,
   SnapshotRow,
@@ -163,24 +161,9 @@ export class ThreadIndex {
    * to its offset); the log's lines after that offset are read next. False without a usable one.
    */
   private loadSnapshot(): boolean {
-    const snapshot = readSnapshot(this.home)
+    const snapshot = readSnapshotOf(this.home, this.path)
     if (!snapshot) return false
     const { covers } = snapshot
-    const st = (() => {
-      try {
-        return statSync(this.path)
-      } catch {
-        return null
-      }
-    })()
-    if (!st || st.dev !== covers.dev || st.ino !== covers.ino || st.size < covers.offset) {
-      snapshot.file.close()
-      return false
-    }
-    if (logFingerprint(this.path, covers.offset) !== snapshot.fingerprint) {
-      snapshot.file.close()
-      return false
-    }
     for (const row of snapshot.rows) this.live.set(row.id, row)
     this.snapshotFile = snapshot.file
     this.log.resumeAt(covers)

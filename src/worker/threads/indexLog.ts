@@ -64,7 +64,7 @@ function parseLine(raw: string): LogLine | null {
   return null
 }
 
-interface Parsed {
+export interface Parsed {
   changes: ChangeLine[]
   valid: number
   bad: number
@@ -75,7 +75,7 @@ interface Parsed {
 }
 
 /** The complete lines in `bytes`, parsed; a trailing fragment without its newline is left out. */
-function parseComplete(bytes: Buffer): Parsed {
+export function parseComplete(bytes: Buffer): Parsed {
   const end = bytes.lastIndexOf(0x0a)
   const parsed: Parsed = { changes: [], valid: 0, bad: 0, otherVersion: null, consumed: end + 1 }
   if (end < 0) return parsed
@@ -106,7 +106,8 @@ export function fold(
   }
 }
 
-async function readFrom(handle: FileHandle, position: number): Promise<Buffer> {
+/** Everything in the file from `position` on. */
+export async function readFrom(handle: FileHandle, position: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   for (;;) {
     const buffer = Buffer.alloc(256 * 1024)

@@ -14,7 +14,8 @@
  *
  * Loading the snapshot and reading the log from its offset on gives the same state as reading the
  * whole log. It must never be the only copy of anything: it is written atomically (temp + rename)
- * from a state equal to the log up to that offset, and a missing, stale, truncated or corrupt
+ * from the log file itself (the previous snapshot plus the lines after it, never a process's
+ * memory, which may hold changes not in the file yet), and a missing, stale, truncated or corrupt
  * snapshot only costs reading the whole log (SnapshotCorrupt tells the index to do so).
  */
 import { createHash } from 'node:crypto'
@@ -25,6 +26,7 @@ import { join } from 'node:path'
 import type { SessionSource } from '../protocol/items'
 import { writeFileAtomic } from '../util/atomicWrite'
 import { FILE_MODE } from './pidLock'
+import { fold, parseComplete, readFrom } from './indexLog'
 import type { ThreadSummary } from './threadSummary'
 
 export const SNAPSHOT_FILE = 'thread_index.snapshot'
@@ -491,4 +493,46 @@ export async function writeSnapshot(
     },
   )
   return true
+}
+
+/**
+ * Writes a new snapshot of the log file as it is on disk: the current snapshot's rows (when it
+ * covers this file) plus the lines after it, or the whole file. Returns the position it covers,
+ * or null when there is nothing to write (no file, another version, fewer than `minThreads`).
+ */
+export async function snapshotLogFile(
+  home: string,
+  logPath: string,
+  minThreads: number,
+): Promise<LogPosition | null> {
+  let base = readSnapshotOf(home, logPath)
+  try {
+    const handle = await open(logPath, 'r').catch(() => null)
+    if (!handle) return null
+    try {
+      const st = await handle.stat()
+      if (base && (st.dev !== base.covers.dev || st.ino !== base.covers.ino)) {
+        base.file.close()
+        base = null
+      }
+      const from = base?.covers.offset ?? 0
+      const parsed = parseComplete(await readFrom(handle, from))
+      if (parsed.otherVersion !== null) return null
+      const entries = new Map<string, IndexEntry>()
+      for (const row of base?.rows ?? []) entries.set(row.id, row)
+      fold(entries, parsed.changes)
+      if (entries.size < minThreads) return null
+      const covers: LogPosition = {
+        dev: st.dev,
+        ino: st.ino,
+        offset: from + parsed.consumed,
+        lineCount: (base?.covers.lineCount ?? 0) + parsed.valid + parsed.bad,
+      }
+      return (await writeSnapshot(home, logPath, covers, entries.values())) ? covers : null
+    } finally {
+      await handle.close()
+    }
+  } finally {
+    base?.file.close()
+  }
 }

@@ -12,7 +12,8 @@
  * It must never be the only copy of anything: every field is derived from the rollouts, so losing
  * the file costs a rescan, never data. Listing reads no rollout.
  */
-import { access, chmod, stat, unlink } from 'node:fs/promises'
+import { unlinkSync } from 'node:fs'
+import { access, chmod, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { prepareHome } from '../home'
 import type { Thread, ThreadListParams, ThreadListResponse, ThreadStatus } from '../protocol/items'
@@ -26,8 +27,8 @@ import {
   SnapshotCorrupt,
   SnapshotRow,
   type SnapshotFile,
+  snapshotLogFile,
   summaryOf,
-  writeSnapshot,
   type IndexEntry,
   type LogPosition,
 } from './indexSnapshot'
@@ -294,7 +295,12 @@ export class ThreadIndex {
     this.snapshotAt = null
     this.log.forget()
     this.catchUp()
-    void unlink(join(this.home, SNAPSHOT_FILE)).catch(() => undefined)
+    // Gone before the next snapshot is made, so that one does not copy the damaged entry on.
+    try {
+      unlinkSync(join(this.home, SNAPSHOT_FILE))
+    } catch {
+      // Already gone.
+    }
     this.scheduleSnapshot()
   }
 
@@ -327,15 +333,13 @@ export class ThreadIndex {
   }
 
   /**
-   * Writes a snapshot of memory, in the write queue: only when memory is exactly the log up to
-   * the position read (none of this process's changes waiting, no rebuild in progress).
+   * Writes a snapshot of the log file (from the file, not from memory), in the write queue so it
+   * never reads the file halfway through one of this process's own compactions.
    */
   private async snapshotNow(): Promise<void> {
-    if (this.rebuildBase || this.unwritten.size > 0) return
-    this.catchUp()
-    const at = this.log.position()
-    if (!at || this.unwritten.size > 0 || !this.snapshotDue()) return
-    if (await writeSnapshot(this.home, this.path, at, [...this.live.values()])) this.snapshotAt = at
+    if (!this.snapshotDue()) return
+    const at = await snapshotLogFile(this.home, this.path, this.snapshot.minThreads)
+    if (at) this.snapshotAt = at
   }
 
   // ------------------------------------------------------------------------------------------

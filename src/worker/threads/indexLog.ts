@@ -64,7 +64,7 @@ function parseLine(raw: string): LogLine | null {
   return null
 }
 
-interface Parsed {
+export interface Parsed {
   changes: ChangeLine[]
   valid: number
   bad: number
@@ -75,7 +75,7 @@ interface Parsed {
 }
 
 /** The complete lines in `bytes`, parsed; a trailing fragment without its newline is left out. */
-function parseComplete(bytes: Buffer): Parsed {
+export function parseComplete(bytes: Buffer): Parsed {
   const end = bytes.lastIndexOf(0x0a)
   const parsed: Parsed = { changes: [], valid: 0, bad: 0, otherVersion: null, consumed: end + 1 }
   if (end < 0) return parsed
@@ -96,14 +96,18 @@ function parseComplete(bytes: Buffer): Parsed {
 }
 
 /** Applies change lines to a map of summaries. */
-export function fold(map: Map<string, ThreadSummary>, changes: readonly ChangeLine[]): void {
+export function fold(
+  map: { set(id: string, summary: ThreadSummary): unknown; delete(id: string): unknown },
+  changes: readonly ChangeLine[],
+): void {
   for (const change of changes) {
     if (change.op === 'upsert') map.set(change.thread.id, change.thread)
     else map.delete(change.id)
   }
 }
 
-async function readFrom(handle: FileHandle, position: number): Promise<Buffer> {
+/** Everything in the file from `position` on. */
+export async function readFrom(handle: FileHandle, position: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   for (;;) {
     const buffer = Buffer.alloc(256 * 1024)
@@ -124,12 +128,37 @@ export class IndexLog {
   private offset = 0
   /** Non-blank lines in the file up to `offset`, readable or not: what compaction measures. */
   lineCount = 0
+  /** dev and inode of the file read so far, as numbers (for the snapshot). */
+  private file: { dev: number; ino: number } | null = null
 
   constructor(
     readonly path: string,
     private readonly reader: LogReader,
   ) {
     this.lockPath = path + INDEX_LOCK_SUFFIX
+  }
+
+  /** Where reading has got to, or null before the first read. */
+  position(): { dev: number; ino: number; offset: number; lineCount: number } | null {
+    return this.file ? { ...this.file, offset: this.offset, lineCount: this.lineCount } : null
+  }
+
+  /**
+   * Continues from a place a snapshot covers: the next refresh reads only what follows it (or the
+   * whole file, should it have been replaced since). The caller has checked it is this file.
+   */
+  resumeAt(at: { dev: number; ino: number; offset: number; lineCount: number }): void {
+    this.file = { dev: at.dev, ino: at.ino }
+    this.fileId = fileKey(at)
+    this.offset = at.offset
+    this.lineCount = at.lineCount
+  }
+
+  /** Forgets what was read: the next refresh reads the whole file (and resets the reader). */
+  forget(): void {
+    this.file = null
+    this.fileId = null
+    this.offset = 0
   }
 
   /**
@@ -170,6 +199,7 @@ export class IndexLog {
       }
       for (const change of parsed.changes) this.reader.apply(change)
       this.fileId = id
+      this.file = { dev: st.dev, ino: st.ino }
       this.offset = from + parsed.consumed
       this.lineCount += parsed.valid + parsed.bad
       return { kind: 'ok', reread, valid: parsed.valid, bad: parsed.bad }
@@ -240,7 +270,9 @@ export class IndexLog {
       const text = lines.join('\n') + '\n'
       await writeFileAtomic(this.path, text, { mode: FILE_MODE })
       // We hold the lock: nobody else renames a file in, so this is the one we wrote.
-      this.fileId = fileKey(await stat(this.path))
+      const written = await stat(this.path)
+      this.fileId = fileKey(written)
+      this.file = { dev: written.dev, ino: written.ino }
       this.offset = Buffer.byteLength(text)
       this.lineCount = lines.length
       if (old) {

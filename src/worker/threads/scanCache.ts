@@ -74,9 +74,12 @@ export async function saveVerifiedDirs(
     if (!folders.has(dir) && dirs[dir] === undefined) dirs[dir] = mtime
   // A home with no rollout folder yet gets no file.
   if (Object.keys(dirs).length === 0 && Object.keys(verified).length === 0) return
-  await writeFileAtomic(join(home, SCAN_CACHE_FILE), JSON.stringify({ version: 1, index, dirs }) + '\n', {
-    mode: 0o600,
-  })
+  const path = join(home, SCAN_CACHE_FILE)
+  const text = JSON.stringify({ version: 1, index, dirs }) + '\n'
+  // A start that found nothing new has nothing new to record: no write (and no fsync) on the way
+  // to the first listing.
+  if ((await readFile(path, 'utf8').catch(() => null)) === text) return
+  await writeFileAtomic(path, text, { mode: 0o600 })
 }
 
 /** The rollouts of every folder not verified unchanged, by thread id (the first path wins). */

@@ -5,11 +5,14 @@
  * a read of whatever others appended), so a thread one process creates is listed by the others.
  * At start, the rollout folders are compared with the index, and rollouts it lacks (a process died
  * before logging them, or one was copied in) are read and added; a rebuild happens when the file
- * is missing or unusable.
+ * is missing or unusable. A new process loads the snapshot (indexSnapshot.ts) when it covers the
+ * log, and reads only the log's lines after it; a snapshot is written in the background once the
+ * log has grown past it by enough lines, and after each compaction.
  *
  * It must never be the only copy of anything: every field is derived from the rollouts, so losing
  * the file costs a rescan, never data. Listing reads no rollout.
  */
+import { unlinkSync } from 'node:fs'
 import { access, chmod, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { prepareHome } from '../home'
@@ -18,6 +21,17 @@ import { BatchQueue } from '../util/batchQueue'
 import { silentLogs, type Logger } from '../util/log'
 import type { RolloutLine } from './rollout'
 import { fold, idOf, INDEX_FILE, IndexLog, type ChangeLine } from './indexLog'
+import {
+  readSnapshotOf,
+  SNAPSHOT_FILE,
+  SnapshotCorrupt,
+  SnapshotRow,
+  type SnapshotFile,
+  snapshotLogFile,
+  summaryOf,
+  type IndexEntry,
+  type LogPosition,
+} from './indexSnapshot'
 import { FILE_MODE } from './pidLock'
 import { scanAllRollouts, summarizeRollouts, type RolloutFile } from './rolloutScan'
 import { listUnverifiedRollouts, loadVerifiedDirs, saveVerifiedDirs } from './scanCache'
@@ -41,14 +55,21 @@ export interface ThreadIndexOptions {
   logger?: Logger
   /** The log is compacted when it has more than max(2 x live threads, this) lines. Default 64. */
   compactMinLines?: number
+  /** No snapshot is written for fewer threads than this (the log loads fast enough). Default 256. */
+  snapshotMinThreads?: number
+  /** A new snapshot is written once the log has this many lines after the last one. Default 512. */
+  snapshotTailLines?: number
+  /** How long after loading without a usable snapshot one is written. Default 2,000 ms. */
+  snapshotDelayMs?: number
 }
 
-/** A request in the write queue: a change line, or null for "compact now". */
-type QueuedWrite = ChangeLine | null
+/** A request in the write queue: a change line, null for "compact now", or "write a snapshot". */
+type QueuedWrite = ChangeLine | null | 'snapshot'
 
 export class ThreadIndex {
   readonly path: string
-  private readonly live = new Map<string, ThreadSummary>()
+  /** Summaries, or snapshot rows standing for them until a summary is needed (summaryOf). */
+  private readonly live = new Map<string, IndexEntry>()
   /** This process's changes not yet in the file: newer than anything read from it. */
   private readonly unwritten = new Map<string, ChangeLine>()
   private readonly listing: ThreadListing
@@ -60,21 +81,35 @@ export class ThreadIndex {
   /** A rebuild's scan, for the next compaction to start from. */
   private rebuildBase: Map<string, ThreadSummary> | null = null
   private closed = false
+  /** The log position the newest snapshot we know of covers (loaded or written by us). */
+  private snapshotAt: LogPosition | null = null
+  private snapshotTimer: NodeJS.Timeout | null = null
+  /** The loaded snapshot's file, open while its rows may still read their entries. */
+  private snapshotFile: SnapshotFile | null = null
+  private readonly snapshot: { minThreads: number; tailLines: number; delayMs: number }
   /** How the in-memory state was obtained, for logs and tests. */
-  loadedFrom: 'log' | 'rebuild' = 'log'
+  loadedFrom: 'log' | 'rebuild' | 'snapshot' = 'log'
 
   private constructor(
     private readonly home: string,
     logger: Logger,
-    compactMinLines: number,
+    options: ThreadIndexOptions,
   ) {
     this.path = join(home, INDEX_FILE)
     this.logger = logger
-    this.compactMinLines = compactMinLines
+    this.compactMinLines = options.compactMinLines ?? 64
+    this.snapshot = {
+      minThreads: options.snapshotMinThreads ?? 256,
+      tailLines: options.snapshotTailLines ?? 512,
+      delayMs: options.snapshotDelayMs ?? 2_000,
+    }
     this.listing = new ThreadListing(home, this.live)
     this.log = new IndexLog(this.path, {
       reset: () => {
         for (const id of this.live.keys()) if (!this.unwritten.has(id)) this.live.delete(id)
+        // Only this process's own summaries are left: no snapshot row reads the file any more.
+        this.snapshotFile?.close()
+        this.snapshotFile = null
         this.listing.invalidate()
       },
       apply: (line) => {
@@ -93,14 +128,15 @@ export class ThreadIndex {
   static async load(options: ThreadIndexOptions): Promise<ThreadIndex> {
     const logger = options.logger ?? silentLogs.get('threadIndex')
     await prepareHome(options.home, logger)
-    const index = new ThreadIndex(options.home, logger, options.compactMinLines ?? 64)
+    const index = new ThreadIndex(options.home, logger, options)
+    const fromSnapshot = index.loadSnapshot()
     const outcome = index.log.refresh()
     const reason =
       outcome.kind === 'missing'
         ? 'the index file is missing'
         : outcome.kind === 'unusable'
           ? outcome.reason
-          : outcome.valid === 0 && outcome.bad > 0
+          : outcome.valid === 0 && outcome.bad > 0 && !fromSnapshot
             ? 'the index file has no readable line'
             : null
     if (reason !== null) {
@@ -117,7 +153,24 @@ export class ThreadIndex {
       await index.compact()
     }
     await index.addMissingRollouts()
+    if (index.snapshotDue()) index.scheduleSnapshot()
     return index
+  }
+
+  /**
+   * Takes the snapshot's rows when it covers the log file as it is now (same file, same bytes up
+   * to its offset); the log's lines after that offset are read next. False without a usable one.
+   */
+  private loadSnapshot(): boolean {
+    const snapshot = readSnapshotOf(this.home, this.path)
+    if (!snapshot) return false
+    const { covers } = snapshot
+    for (const row of snapshot.rows) this.live.set(row.id, row)
+    this.snapshotFile = snapshot.file
+    this.log.resumeAt(covers)
+    this.snapshotAt = covers
+    this.loadedFrom = 'snapshot'
+    return true
   }
 
   get size(): number {
@@ -131,16 +184,19 @@ export class ThreadIndex {
 
   /** The live summary: read it, never change it (use upsert). A miss re-reads the file first. */
   get(id: string): Readonly<ThreadSummary> | undefined {
-    const summary = this.live.get(id)
-    if (summary) return summary
-    this.catchUp()
-    return this.live.get(id)
+    return this.guarded(() => {
+      const entry = this.live.get(id)
+      if (entry) return summaryOf(entry)
+      this.catchUp()
+      const found = this.live.get(id)
+      return found ? summaryOf(found) : undefined
+    })
   }
 
   /** All summaries, in no particular order. */
   all(): IterableIterator<Readonly<ThreadSummary>> {
     this.catchUp()
-    return this.live.values()
+    return this.guarded(() => Array.from(this.live.values(), summaryOf)).values()
   }
 
   thread(id: string, status: ThreadStatus = NOT_LOADED): Thread | undefined {
@@ -150,7 +206,7 @@ export class ThreadIndex {
 
   list(params: ThreadListParams = {}, liveStatus?: (id: string) => ThreadStatus): ThreadListResponse {
     this.catchUp()
-    return this.listing.list(params, liveStatus)
+    return this.guarded(() => this.listing.list(params, liveStatus))
   }
 
   /** Adds or replaces a summary; resolves once its log line is written. */
@@ -179,8 +235,9 @@ export class ThreadIndex {
    * thrown (the rollout already has the truth, and the next compaction writes what was missed).
    */
   applyLines(threadId: string, lines: readonly RolloutLine[]): void {
-    const current = this.live.get(threadId)
-    if (!current) return
+    const entry = this.live.get(threadId)
+    if (!entry) return
+    const current = this.guarded(() => summaryOf(entry))
     const next = { ...current }
     let changed = false
     for (const line of lines) changed = applyLineToSummary(next, line) || changed
@@ -199,8 +256,90 @@ export class ThreadIndex {
   }
 
   async close(): Promise<void> {
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer)
+    this.snapshotTimer = null
     await this.flush()
+    // A process that did not live long enough for its background snapshot leaves one now.
+    if (this.snapshotDue())
+      await this.writes
+        .push('snapshot')
+        .catch((error: Error) =>
+          this.logger.debug({ err: error.message }, 'could not write the thread index snapshot'),
+        )
     this.closed = true
+    this.snapshotFile?.close()
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The snapshot
+
+  /** Runs `read`; a damaged snapshot entry drops the snapshot, and `read` runs again on the log. */
+  private guarded<T>(read: () => T): T {
+    try {
+      return read()
+    } catch (error) {
+      if (!(error instanceof SnapshotCorrupt)) throw error
+      this.dropSnapshot(error)
+      return read()
+    }
+  }
+
+  /** Memory goes back to the whole log (the snapshot rows all leave), and the file is removed. */
+  private dropSnapshot(error: SnapshotCorrupt): void {
+    this.logger.warn(
+      { path: join(this.home, SNAPSHOT_FILE), reason: error.message },
+      'thread index snapshot is damaged; reading the whole index',
+    )
+    for (const [id, entry] of this.live) if (entry instanceof SnapshotRow) this.live.delete(id)
+    this.listing.invalidate()
+    this.snapshotAt = null
+    this.log.forget()
+    this.catchUp()
+    // Gone before the next snapshot is made, so that one does not copy the damaged entry on.
+    try {
+      unlinkSync(join(this.home, SNAPSHOT_FILE))
+    } catch {
+      // Already gone.
+    }
+    this.scheduleSnapshot()
+  }
+
+  /** Whether the log has grown past the newest snapshot by enough to write another. */
+  private snapshotDue(): boolean {
+    if (this.live.size < this.snapshot.minThreads) return false
+    const at = this.log.position()
+    if (!at) return false
+    const known = this.snapshotAt
+    if (!known || known.dev !== at.dev || known.ino !== at.ino) return true
+    return at.lineCount - known.lineCount >= this.snapshot.tailLines
+  }
+
+  private scheduleSnapshot(): void {
+    if (this.snapshotTimer || this.closed) return
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null
+      this.requestSnapshot()
+    }, this.snapshot.delayMs)
+    this.snapshotTimer.unref()
+  }
+
+  private requestSnapshot(): void {
+    if (this.closed) return
+    this.writes
+      .push('snapshot')
+      .catch((error: Error) =>
+        this.logger.debug({ err: error.message }, 'could not write the thread index snapshot'),
+      )
+  }
+
+  /**
+   * Writes a snapshot of the log file (from the file, not from memory), in the write queue so it
+   * never reads the file halfway through one of this process's own compactions.
+   */
+  private async snapshotNow(): Promise<void> {
+    if (!this.snapshotDue()) return
+    const at = await snapshotLogFile(this.home, this.path, this.snapshot.minThreads)
+    if (at) this.snapshotAt = at
   }
 
   // ------------------------------------------------------------------------------------------
@@ -244,7 +383,8 @@ export class ThreadIndex {
     /** Folders holding a rollout this check cannot settle now: not recorded as verified. */
     const unsettled = new Set<string>()
     for (const [id, file] of scan.files) {
-      const known = this.live.get(id)
+      const entry = this.live.get(id)
+      const known = entry ? this.guarded(() => summaryOf(entry)) : undefined
       if (known && known.path === file.path && known.archived === file.archived) continue
       // Another copy the index already points at, still on disk, keeps its place.
       if (
@@ -285,7 +425,7 @@ export class ThreadIndex {
     this.catchUp()
     let fixed = 0
     for (const summary of found.values()) {
-      const known = this.live.get(summary.id)
+      const known = this.get(summary.id)
       const next = known ? { ...known, path: summary.path, archived: summary.archived } : summary
       if (known && known.path === next.path && known.archived === next.archived) continue
       fixed++
@@ -340,7 +480,15 @@ export class ThreadIndex {
     return Math.max(2 * this.live.size, this.compactMinLines)
   }
 
-  private async writeBatch(items: QueuedWrite[]): Promise<void> {
+  private async writeBatch(queued: QueuedWrite[]): Promise<void> {
+    const items = queued.filter((item) => item !== 'snapshot')
+    if (items.length < queued.length) await this.snapshotNow()
+    if (items.length === 0) return
+    await this.writeLines(items)
+    if (this.snapshotDue()) this.requestSnapshot()
+  }
+
+  private async writeLines(items: (ChangeLine | null)[]): Promise<void> {
     const lines = items.filter((item): item is ChangeLine => item !== null)
     try {
       const forced = lines.length < items.length

@@ -1,7 +1,9 @@
 /**
  * `thread/list` over the index's summaries: filters, the three sort orders (cached until the next
- * change), and position cursors. A ThreadListing reads the summaries map it is given; the index
- * calls `invalidate()` whenever that map changes.
+ * change), and position cursors. A ThreadListing reads the entries map it is given; the index
+ * calls `invalidate()` whenever that map changes. An entry may be a snapshot row
+ * (indexSnapshot.ts): its sort and common filter fields are at hand, and the whole summary is
+ * parsed only for the threads a page shows or a filter on other fields (search, parent) needs.
  *
  * It must never read a rollout or the disk (beyond the read states the thread state store keeps),
  * and never change a summary.
@@ -9,8 +11,9 @@
 import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
 import type { ThreadListParams, ThreadListResponse, ThreadSortKey, ThreadStatus } from '../protocol/items'
 import { sourceMatchesKinds } from '../protocol/items'
+import { summaryOf, type IndexEntry } from './indexSnapshot'
 import { readStateEligible, ThreadStateStore } from './threadState'
-import { threadFromSummary, type ThreadSummary } from './threadSummary'
+import { threadFromSummary } from './threadSummary'
 
 export const LIST_DEFAULT_LIMIT = 25
 export const LIST_MAX_LIMIT = 100
@@ -87,7 +90,7 @@ function checkListParams(params: ThreadListParams): void {
     throw invalidRequest('section-position sorting requires a section filter')
 }
 
-function sortValue(summary: ThreadSummary, key: ListedSortKey): number {
+function sortValue(summary: IndexEntry, key: ListedSortKey): number {
   switch (key) {
     case 'created_at':
       return summary.createdAtMs
@@ -104,12 +107,16 @@ function compareAt(value: number, id: string, otherValue: number, otherId: strin
   return id < otherId ? -1 : id > otherId ? 1 : 0
 }
 
+function matchesTerm(s: { name: string | null; preview: string }, term: string): boolean {
+  return (s.name !== null && s.name.toLowerCase().includes(term)) || s.preview.toLowerCase().includes(term)
+}
+
 export class ThreadListing {
-  private readonly sorted = new Map<ListedSortKey, ThreadSummary[]>()
+  private readonly sorted = new Map<ListedSortKey, IndexEntry[]>()
 
   constructor(
     private readonly home: string,
-    private readonly live: ReadonlyMap<string, ThreadSummary>,
+    private readonly live: ReadonlyMap<string, IndexEntry>,
   ) {}
 
   /** Drops the sorted orders: call after every change to the summaries. */
@@ -146,18 +153,17 @@ export class ThreadListing {
     const ancestor = params.ancestorThreadId ?? null
     const project = params.projectId
 
-    const matches = (s: ThreadSummary) =>
+    // The fields every entry has first; the rest need the whole summary (summaryOf parses it).
+    const matches = (s: IndexEntry) =>
       s.archived === archived &&
       (cwds === null || cwds.has(s.cwd)) &&
       (providers === null || providers.has(s.modelProvider)) &&
       sourceMatchesKinds(s.source, kinds) &&
-      (term === null ||
-        (s.name !== null && s.name.toLowerCase().includes(term)) ||
-        s.preview.toLowerCase().includes(term)) &&
       (excluded === null || !excluded.has(s.id)) &&
-      (parent === null || s.parentThreadId === parent) &&
-      (ancestor === null || this.descendsFrom(s, ancestor)) &&
-      (project === undefined || s.projectId === project)
+      (term === null || matchesTerm(summaryOf(s), term)) &&
+      (parent === null || summaryOf(s).parentThreadId === parent) &&
+      (ancestor === null || this.descendsFrom(summaryOf(s), ancestor)) &&
+      (project === undefined || summaryOf(s).projectId === project)
 
     const order = this.sortedBy(key)
     const step = desc ? -1 : 1
@@ -168,10 +174,10 @@ export class ThreadListing {
         ? this.countUpTo(order, key, cursor, cursor.inclusive) - 1
         : this.countUpTo(order, key, cursor, !cursor.inclusive)
     }
-    const page: ThreadSummary[] = []
+    const page: IndexEntry[] = []
     let more = false
     for (; i >= 0 && i < order.length; i += step) {
-      const summary = order[i] as ThreadSummary
+      const summary = order[i] as IndexEntry
       if (!matches(summary)) continue
       if (page.length === limit) {
         more = true
@@ -181,7 +187,7 @@ export class ThreadListing {
     }
     const first = page[0]
     const last = page[page.length - 1]
-    const data = page.map((s) => threadFromSummary(s, liveStatus(s.id)))
+    const data = page.map((s) => threadFromSummary(summaryOf(s), liveStatus(s.id)))
     const states = ThreadStateStore.forHome(this.home)
     return {
       data,
@@ -197,22 +203,23 @@ export class ThreadListing {
   }
 
   /** True when `ancestor` is the thread's parent, or its parent's parent, and so on. */
-  private descendsFrom(summary: ThreadSummary, ancestor: string): boolean {
+  private descendsFrom(summary: { parentThreadId: string | null }, ancestor: string): boolean {
     let parent = summary.parentThreadId
     for (let depth = 0; parent !== null && depth < 64; depth++) {
       if (parent === ancestor) return true
-      parent = this.live.get(parent)?.parentThreadId ?? null
+      const entry = this.live.get(parent)
+      parent = entry ? summaryOf(entry).parentThreadId : null
     }
     return false
   }
 
   /** Ascending by (sort value, id); cached until the next change. */
-  private sortedBy(key: ListedSortKey): ThreadSummary[] {
+  private sortedBy(key: ListedSortKey): IndexEntry[] {
     let order = this.sorted.get(key)
     if (!order) {
-      const keyed = Array.from(this.live.values(), (s) => ({ s, v: sortValue(s, key) }))
-      keyed.sort((a, b) => compareAt(a.v, a.s.id, b.v, b.s.id))
-      order = keyed.map((k) => k.s)
+      // Entries loaded from a snapshot come in created_at order: that sort is one pass.
+      order = Array.from(this.live.values())
+      order.sort((a, b) => compareAt(sortValue(a, key), a.id, sortValue(b, key), b.id))
       this.sorted.set(key, order)
     }
     return order
@@ -223,12 +230,12 @@ export class ThreadListing {
    * first entry after the cursor is at `countUpTo(.., true)`; the last one before it at
    * `countUpTo(.., false) - 1`.
    */
-  private countUpTo(order: ThreadSummary[], key: ListedSortKey, c: Cursor, orEqual: boolean): number {
+  private countUpTo(order: IndexEntry[], key: ListedSortKey, c: Cursor, orEqual: boolean): number {
     let lo = 0
     let hi = order.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const s = order[mid] as ThreadSummary
+      const s = order[mid] as IndexEntry
       const cmp = compareAt(sortValue(s, key), s.id, c.value, c.id)
       if (cmp < 0 || (orEqual && cmp === 0)) lo = mid + 1
       else hi = mid

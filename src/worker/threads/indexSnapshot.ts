@@ -1,0 +1,538 @@
+/**
+ * The thread index's snapshot, `$home/thread_index.snapshot`: the state of `thread_index.jsonl`
+ * up to a byte offset, in a form a new process loads without parsing every summary. It holds
+ *
+ * 1. a header line: the log file it covers (dev, inode, offset, line count, and a hash of the log's
+ *    first and last 4 KB before that offset, so a recycled inode is not taken for the same file),
+ *    the thread count, the byte lengths of the next two parts and the hash of the columns;
+ * 2. the columns, binary (little-endian typed arrays, no per-value parsing): per thread, in
+ *    (createdAtMs, id) order, only what `thread/list` sorts and filters on most (id, the three
+ *    times, archived, cwd, provider, source) and where its entry ends;
+ * 3. the entries: one summary JSON per line, read and parsed only when that thread is shown or
+ *    read (a read of its own bytes through a descriptor kept open, so a newer snapshot renamed
+ *    over the file changes nothing; past a few dozen reads, the whole part is read at once).
+ *
+ * Loading the snapshot and reading the log from its offset on gives the same state as reading the
+ * whole log. It must never be the only copy of anything: it is written atomically (temp + rename)
+ * from the log file itself (the previous snapshot plus the lines after it, never a process's
+ * memory, which may hold changes not in the file yet), and a missing, stale, truncated or corrupt
+ * snapshot only costs reading the whole log (SnapshotCorrupt tells the index to do so).
+ */
+import { createHash } from 'node:crypto'
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { endianness } from 'node:os'
+import { join } from 'node:path'
+import type { SessionSource } from '../protocol/items'
+import { writeFileAtomic } from '../util/atomicWrite'
+import { FILE_MODE } from './pidLock'
+import { fold, parseComplete, readFrom } from './indexLog'
+import type { ThreadSummary } from './threadSummary'
+
+export const SNAPSHOT_FILE = 'thread_index.snapshot'
+export const SNAPSHOT_VERSION = 1
+/** Bytes of the log hashed at each end of the covered part. */
+const FINGERPRINT_BYTES = 4096
+
+/** A place in the log: the file (dev, inode) and the bytes and lines read so far. */
+export interface LogPosition {
+  dev: number
+  ino: number
+  offset: number
+  lineCount: number
+}
+
+/** Thrown when a snapshot entry does not parse: the index then reads the whole log instead. */
+export class SnapshotCorrupt extends Error {}
+
+/** Single-entry reads before the whole entries part is read into memory. */
+const SINGLE_READS = 64
+
+/** Reads `length` bytes at `position`; fewer at the end of the file. */
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buffer = Buffer.alloc(length)
+  let got = 0
+  while (got < length) {
+    const n = readSync(fd, buffer, got, length - got, position + got)
+    if (n === 0) break
+    got += n
+  }
+  return got === length ? buffer : buffer.subarray(0, got)
+}
+
+/** The open snapshot file the rows read their entries from. */
+export class SnapshotFile {
+  private fd: number | null
+  private entries: Buffer | null = null
+  private reads = 0
+
+  constructor(
+    fd: number,
+    private readonly entriesStart: number,
+    private readonly entriesBytes: number,
+  ) {
+    this.fd = fd
+  }
+
+  /** The bytes of an entry (offsets relative to the entries part). */
+  read(start: number, end: number): Buffer {
+    if (!this.entries && this.fd !== null && ++this.reads > SINGLE_READS) {
+      this.entries = readAt(this.fd, this.entriesStart, this.entriesBytes)
+      this.close()
+    }
+    if (this.entries) return this.entries.subarray(start, end)
+    if (this.fd === null) throw new SnapshotCorrupt('the snapshot file was closed')
+    return readAt(this.fd, this.entriesStart + start, end - start)
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd)
+    this.fd = null
+  }
+}
+
+interface Columns {
+  ids: string[]
+  created: number[]
+  updated: number[]
+  recency: (number | null)[]
+  archived: number[]
+  cwds: string[]
+  cwd: number[]
+  providers: string[]
+  provider: number[]
+  /** Distinct sources as JSON text. */
+  sources: string[]
+  source: number[]
+  /** End of each entry (its newline included), relative to the start of the entries. */
+  ends: number[]
+}
+
+/** The columns as read back: typed arrays over the file's bytes (recency NaN for none). */
+interface ReadColumns {
+  ids: string[]
+  created: Float64Array
+  updated: Float64Array
+  recency: Float64Array
+  ends: Float64Array
+  cwd: Uint32Array
+  provider: Uint32Array
+  source: Uint32Array
+  archived: Uint8Array
+  cwds: unknown
+  providers: unknown
+  sources: unknown
+}
+
+const align8 = (n: number) => (n + 7) & ~7
+
+/** [u32 tables bytes][u32 ids bytes][tables JSON][ids joined by \n][pad][f64 x4][u32 x3][u8]. */
+function encodeColumns(c: Columns): Buffer {
+  const n = c.ids.length
+  const tables = Buffer.from(JSON.stringify({ cwds: c.cwds, providers: c.providers, sources: c.sources }))
+  const ids = Buffer.from(c.ids.join('\n'))
+  const numbersAt = align8(8 + tables.length + ids.length)
+  const out = Buffer.alloc(numbersAt + n * (4 * 8 + 3 * 4 + 1))
+  out.writeUInt32LE(tables.length, 0)
+  out.writeUInt32LE(ids.length, 4)
+  tables.copy(out, 8)
+  ids.copy(out, 8 + tables.length)
+  let at = numbersAt
+  for (const column of [c.created, c.updated, c.recency.map((v) => v ?? NaN), c.ends])
+    for (const v of column) at = out.writeDoubleLE(v, at)
+  for (const column of [c.cwd, c.provider, c.source]) for (const v of column) at = out.writeUInt32LE(v, at)
+  for (const v of c.archived) at = out.writeUInt8(v, at)
+  return out
+}
+
+/** The columns of `count` threads, or null when the bytes cannot hold them. */
+function decodeColumns(bytes: Buffer, count: number): ReadColumns | null {
+  if (endianness() !== 'LE' || bytes.length < 8) return null
+  // Typed arrays need aligned offsets: work on a copy that starts at 0 in its own memory.
+  const buf = bytes.byteOffset % 8 === 0 ? bytes : Buffer.from(bytes)
+  const tablesBytes = buf.readUInt32LE(0)
+  const idsBytes = buf.readUInt32LE(4)
+  const numbersAt = align8(8 + tablesBytes + idsBytes)
+  if (buf.length !== numbersAt + count * (4 * 8 + 3 * 4 + 1)) return null
+  const tables = JSON.parse(buf.toString('utf8', 8, 8 + tablesBytes)) as Record<string, unknown>
+  const ids = count === 0 ? [] : buf.toString('utf8', 8 + tablesBytes, 8 + tablesBytes + idsBytes).split('\n')
+  if (ids.length !== count) return null
+  const f64 = (k: number) => new Float64Array(buf.buffer, buf.byteOffset + numbersAt + k * count * 8, count)
+  const u32 = (k: number) =>
+    new Uint32Array(buf.buffer, buf.byteOffset + numbersAt + count * 32 + k * count * 4, count)
+  return {
+    ids,
+    created: f64(0),
+    updated: f64(1),
+    recency: f64(2),
+    ends: f64(3),
+    cwd: u32(0),
+    provider: u32(1),
+    source: u32(2),
+    archived: new Uint8Array(buf.buffer, buf.byteOffset + numbersAt + count * 44, count),
+    cwds: tables.cwds,
+    providers: tables.providers,
+    sources: tables.sources,
+  }
+}
+
+/** One thread of a loaded snapshot: the listing's fields at hand, the rest parsed on demand. */
+export class SnapshotRow {
+  private parsed: ThreadSummary | null = null
+
+  constructor(
+    readonly id: string,
+    readonly createdAtMs: number,
+    readonly updatedAtMs: number,
+    readonly recencyAtMs: number | null,
+    readonly archived: boolean,
+    readonly cwd: string,
+    readonly modelProvider: string,
+    readonly source: SessionSource,
+    private readonly file: SnapshotFile,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  /** The whole summary; throws SnapshotCorrupt when its entry is damaged. */
+  summary(): ThreadSummary {
+    if (this.parsed) return this.parsed
+    let value: ThreadSummary
+    try {
+      value = JSON.parse(this.raw().toString('utf8')) as ThreadSummary
+    } catch (error) {
+      if (error instanceof SnapshotCorrupt) throw error
+      throw new SnapshotCorrupt(`the snapshot entry of thread ${this.id} does not parse`)
+    }
+    if (value?.id !== this.id || value.createdAtMs !== this.createdAtMs || value.archived !== this.archived)
+      throw new SnapshotCorrupt(`the snapshot entry of thread ${this.id} does not match its columns`)
+    this.parsed = value
+    return value
+  }
+
+  /** The entry's JSON as stored (without its newline), for writing the next snapshot. */
+  raw(): Buffer {
+    try {
+      return this.file.read(this.start, this.end)
+    } catch (error) {
+      if (error instanceof SnapshotCorrupt) throw error
+      throw new SnapshotCorrupt(`could not read the snapshot entry of thread ${this.id}: ${String(error)}`)
+    }
+  }
+}
+
+/** What the index keeps per thread: a summary, or a snapshot row standing for one. */
+export type IndexEntry = ThreadSummary | SnapshotRow
+
+export function summaryOf(entry: IndexEntry): ThreadSummary {
+  return entry instanceof SnapshotRow ? entry.summary() : entry
+}
+
+const hashOf = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex')
+
+/** The hash of the log's first and last FINGERPRINT_BYTES before `offset` (read from `fd`). */
+function fingerprint(fd: number, offset: number): string {
+  const hash = createHash('sha1')
+  const take = (from: number, length: number) => {
+    const buffer = Buffer.alloc(length)
+    let got = 0
+    while (got < length) {
+      const n = readSync(fd, buffer, got, length - got, from + got)
+      if (n === 0) break
+      got += n
+    }
+    hash.update(buffer.subarray(0, got))
+  }
+  take(0, Math.min(FINGERPRINT_BYTES, offset))
+  take(Math.max(0, offset - FINGERPRINT_BYTES), Math.min(FINGERPRINT_BYTES, offset))
+  hash.update(String(offset))
+  return hash.digest('hex')
+}
+
+/** The log's fingerprint at `offset`, or null when it cannot be read. */
+export function logFingerprint(logPath: string, offset: number): string | null {
+  let fd: number
+  try {
+    fd = openSync(logPath, 'r')
+  } catch {
+    return null
+  }
+  try {
+    return fingerprint(fd, offset)
+  } catch {
+    return null
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export interface LoadedSnapshot {
+  covers: LogPosition
+  fingerprint: string
+  rows: SnapshotRow[]
+  /** Holds the file open until every row is read or `close()`. */
+  file: SnapshotFile
+}
+
+const isNumberArray = (value: unknown, length: number): value is number[] =>
+  Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number')
+
+/**
+ * Reads the snapshot (synchronously: a new process answers its first listing from it). Null when
+ * there is none or it is unusable in any way the structure shows; the caller checks `covers`.
+ */
+export function readSnapshot(home: string): LoadedSnapshot | null {
+  let fd: number
+  try {
+    fd = openSync(join(home, SNAPSHOT_FILE), 'r')
+  } catch {
+    return null
+  }
+  let loaded: LoadedSnapshot | null = null
+  try {
+    loaded = parseSnapshot(fd)
+    return loaded
+  } catch {
+    return null
+  } finally {
+    if (!loaded) closeSync(fd)
+  }
+}
+
+/**
+ * The snapshot, when it covers the log at `logPath` as that file is now: the same file (dev,
+ * inode), at least as long, with the same bytes at both ends of the covered part.
+ */
+export function readSnapshotOf(home: string, logPath: string): LoadedSnapshot | null {
+  const snapshot = readSnapshot(home)
+  if (!snapshot) return null
+  const { covers } = snapshot
+  const st = (() => {
+    try {
+      return statSync(logPath)
+    } catch {
+      return null
+    }
+  })()
+  if (
+    st?.dev === covers.dev &&
+    st.ino === covers.ino &&
+    st.size >= covers.offset &&
+    logFingerprint(logPath, covers.offset) === snapshot.fingerprint
+  )
+    return snapshot
+  snapshot.file.close()
+  return null
+}
+
+/** The header and columns of the snapshot open at `fd`; null when they are unusable. */
+function parseSnapshot(fd: number): LoadedSnapshot | null {
+  const size = fstatSync(fd).size
+  const head = readAt(fd, 0, Math.min(size, 1024))
+  const headerEnd = head.indexOf(0x0a)
+  if (headerEnd < 0) return null
+  const header = JSON.parse(head.toString('utf8', 0, headerEnd)) as {
+    version?: unknown
+    log?: Partial<LogPosition>
+    fingerprint?: unknown
+    count?: unknown
+    columnsBytes?: unknown
+    columnsHash?: unknown
+    entriesBytes?: unknown
+  }
+  const { log, count, columnsBytes, entriesBytes } = header
+  if (
+    header.version !== SNAPSHOT_VERSION ||
+    typeof header.fingerprint !== 'string' ||
+    typeof header.columnsHash !== 'string' ||
+    typeof count !== 'number' ||
+    typeof columnsBytes !== 'number' ||
+    typeof entriesBytes !== 'number' ||
+    !log ||
+    !isNumberArray([log.dev, log.ino, log.offset, log.lineCount], 4)
+  )
+    return null
+  const columnsStart = headerEnd + 1
+  const entriesStart = columnsStart + columnsBytes
+  if (size !== entriesStart + entriesBytes) return null
+  const columns = readAt(fd, columnsStart, columnsBytes)
+  // The columns decide which threads exist: a damaged one must not hide or rename a thread.
+  if (hashOf(columns) !== header.columnsHash) return null
+  const c = decodeColumns(columns, count)
+  if (!c || !Array.isArray(c.cwds) || !Array.isArray(c.providers) || !Array.isArray(c.sources)) return null
+  const cwds = c.cwds as unknown[]
+  const providers = c.providers as unknown[]
+  const sources = (c.sources as unknown[]).map((text) => JSON.parse(String(text)) as SessionSource)
+  const file = new SnapshotFile(fd, entriesStart, entriesBytes)
+  const rows: SnapshotRow[] = new Array<SnapshotRow>(count)
+  let start = 0
+  for (let i = 0; i < count; i++) {
+    const end = c.ends[i] as number
+    const id = c.ids[i]
+    const cwd = cwds[c.cwd[i] as number]
+    const provider = providers[c.provider[i] as number]
+    const source = sources[c.source[i] as number]
+    const recency = c.recency[i] as number
+    if (
+      !(end > start && end <= entriesBytes) ||
+      typeof id !== 'string' ||
+      typeof cwd !== 'string' ||
+      typeof provider !== 'string' ||
+      source === undefined
+    )
+      return null
+    // The newline after each entry is not part of it.
+    rows[i] = new SnapshotRow(
+      id,
+      c.created[i] as number,
+      c.updated[i] as number,
+      Number.isNaN(recency) ? null : recency,
+      c.archived[i] === 1,
+      cwd,
+      provider,
+      source,
+      file,
+      start,
+      end - 1,
+    )
+    start = end
+  }
+  if (start !== entriesBytes) return null
+  return { covers: log as LogPosition, fingerprint: header.fingerprint, rows, file }
+}
+
+/** Interns a string in a table: its position. */
+function interner(table: string[]): (value: string) => number {
+  const positions = new Map<string, number>()
+  return (value) => {
+    let at = positions.get(value)
+    if (at === undefined) {
+      at = table.length
+      table.push(value)
+      positions.set(value, at)
+    }
+    return at
+  }
+}
+
+/**
+ * Writes the snapshot of `entries`, which must be exactly the log's state at `covers` (the
+ * caller's promise), atomically. Returns false when the log no longer reads as `covers` says.
+ */
+export async function writeSnapshot(
+  home: string,
+  logPath: string,
+  covers: LogPosition,
+  entries: Iterable<IndexEntry>,
+): Promise<boolean> {
+  const sorted = [...entries].sort((a, b) =>
+    a.createdAtMs !== b.createdAtMs ? a.createdAtMs - b.createdAtMs : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  )
+  const c: Columns = {
+    ids: [],
+    created: [],
+    updated: [],
+    recency: [],
+    archived: [],
+    cwds: [],
+    cwd: [],
+    providers: [],
+    provider: [],
+    sources: [],
+    source: [],
+    ends: [],
+  }
+  const cwdAt = interner(c.cwds)
+  const providerAt = interner(c.providers)
+  const sourceAt = interner(c.sources)
+  const parts: Buffer[] = []
+  let length = 0
+  const newline = Buffer.from('\n')
+  for (const entry of sorted) {
+    // Ids are joined by newlines in the columns (a thread id never holds one).
+    if (entry.id.includes('\n')) return false
+    const raw = entry instanceof SnapshotRow ? entry.raw() : Buffer.from(JSON.stringify(entry))
+    parts.push(raw, newline)
+    length += raw.length + 1
+    c.ids.push(entry.id)
+    c.created.push(entry.createdAtMs)
+    c.updated.push(entry.updatedAtMs)
+    c.recency.push(entry.recencyAtMs)
+    c.archived.push(entry.archived ? 1 : 0)
+    c.cwd.push(cwdAt(entry.cwd))
+    c.provider.push(providerAt(entry.modelProvider))
+    c.source.push(sourceAt(JSON.stringify(entry.source)))
+    c.ends.push(length)
+  }
+  // The fingerprint is read from the file itself, under the same dev/inode check as a reader's.
+  const handle = await open(logPath, 'r').catch(() => null)
+  if (!handle) return false
+  let print: string
+  try {
+    const st = await handle.stat()
+    if (st.dev !== covers.dev || st.ino !== covers.ino || st.size < covers.offset) return false
+    print = fingerprint(handle.fd, covers.offset)
+  } finally {
+    await handle.close()
+  }
+  const columns = encodeColumns(c)
+  const header = JSON.stringify({
+    version: SNAPSHOT_VERSION,
+    log: covers,
+    fingerprint: print,
+    count: sorted.length,
+    columnsBytes: columns.length,
+    columnsHash: hashOf(columns),
+    entriesBytes: length,
+  })
+  await writeFileAtomic(
+    join(home, SNAPSHOT_FILE),
+    Buffer.concat([Buffer.from(header + '\n'), columns, ...parts]),
+    {
+      mode: FILE_MODE,
+    },
+  )
+  return true
+}
+
+/**
+ * Writes a new snapshot of the log file as it is on disk: the current snapshot's rows (when it
+ * covers this file) plus the lines after it, or the whole file. Returns the position it covers,
+ * or null when there is nothing to write (no file, another version, fewer than `minThreads`).
+ */
+export async function snapshotLogFile(
+  home: string,
+  logPath: string,
+  minThreads: number,
+): Promise<LogPosition | null> {
+  let base = readSnapshotOf(home, logPath)
+  try {
+    const handle = await open(logPath, 'r').catch(() => null)
+    if (!handle) return null
+    try {
+      const st = await handle.stat()
+      if (base && (st.dev !== base.covers.dev || st.ino !== base.covers.ino)) {
+        base.file.close()
+        base = null
+      }
+      const from = base?.covers.offset ?? 0
+      const parsed = parseComplete(await readFrom(handle, from))
+      if (parsed.otherVersion !== null) return null
+      const entries = new Map<string, IndexEntry>()
+      for (const row of base?.rows ?? []) entries.set(row.id, row)
+      fold(entries, parsed.changes)
+      if (entries.size < minThreads) return null
+      const covers: LogPosition = {
+        dev: st.dev,
+        ino: st.ino,
+        offset: from + parsed.consumed,
+        lineCount: (base?.covers.lineCount ?? 0) + parsed.valid + parsed.bad,
+      }
+      return (await writeSnapshot(home, logPath, covers, entries.values())) ? covers : null
+    } finally {
+      await handle.close()
+    }
+  } finally {
+    base?.file.close()
+  }
+}

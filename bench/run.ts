@@ -35,7 +35,7 @@ import { UI_BENCH_DEFAULTS, uiFigures } from './ui'
  * The whole run takes several minutes here (the long answer, streaming, broadcast and subscriber
  * figures run codex too); past this something hangs.
  */
-const WATCHDOG_MS = 900_000
+const WATCHDOG_MS = 1_200_000
 
 const COLD = { warmup: 2, runs: 20 }
 const ROUND_TRIP = { warmup: 200, count: 2_000, rounds: 4 }
@@ -88,6 +88,7 @@ const STEPS: Step[] = [
       'thread_list_first_page_stdio',
       'thread_list_search_stdio',
       'thread_list_updated_at_stdio',
+      'thread_list_spawn_to_first_list_stdio',
       'thread_list_first_call_stdio',
     ],
     run: () => threadListWire(THREAD_LIST_WIRE),

@@ -210,6 +210,13 @@ export class LineDecoder {
   readonly problems: LineProblem[] = []
   private lastOrdinal = -1
 
+  /**
+   * `withoutModelHistory`: `response_item` lines keep their turn but not their item, and `compacted`
+   * lines an empty replacement history, for a reader that shows the thread and never runs it (the
+   * model history is most of a rollout's weight, and replay places nothing else from those lines).
+   */
+  constructor(private readonly options: { withoutModelHistory?: boolean } = {}) {}
+
   /** `unterminated`: this is the file's last line and no newline follows it. */
   push(raw: string, lineNumber: number, unterminated: boolean): void {
     if (raw.trim() === '') return
@@ -247,8 +254,14 @@ export class LineDecoder {
       })
     }
     this.lastOrdinal = Math.max(this.lastOrdinal, value.ordinal)
+    if (this.options.withoutModelHistory) withoutModelHistory(value as RolloutLine)
     this.lines.push(value as RolloutLine)
   }
+}
+
+function withoutModelHistory(line: RolloutLine): void {
+  if (line.type === 'response_item') line.payload = { turnId: line.payload.turnId, item: null }
+  else if (line.type === 'compacted') line.payload = { ...line.payload, replacementHistory: [] }
 }
 
 /** Parses a whole rollout text (see LineDecoder). */

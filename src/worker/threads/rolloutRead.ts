@@ -4,7 +4,7 @@
  * thread never holds the file's whole text, only the decoded lines and one piece at a time.
  *
  * Same result as `decodeLines(await readFile(path, 'utf8'))`, line numbers and torn last lines
- * included; it must never split a multi-byte character (a StringDecoder carries it over) and never
+ * included (`withoutModelHistory`: see LineDecoder); it must never split a multi-byte character (a StringDecoder carries it over) and never
  * copy a long line's text more than once.
  */
 import { open } from 'node:fs/promises'
@@ -13,9 +13,12 @@ import { LineDecoder, type DecodedLines } from './rolloutLines'
 
 const PIECE_BYTES = 1 << 20
 
-export async function readRolloutFile(path: string): Promise<DecodedLines> {
+export async function readRolloutFile(
+  path: string,
+  options: ConstructorParameters<typeof LineDecoder>[0] = {},
+): Promise<DecodedLines> {
   const handle = await open(path, 'r')
-  const decoder = new LineDecoder()
+  const decoder = new LineDecoder(options)
   try {
     const utf8 = new StringDecoder('utf8')
     const buffer = Buffer.allocUnsafe(PIECE_BYTES)

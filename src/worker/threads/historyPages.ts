@@ -20,6 +20,7 @@ import type {
   ThreadTurnsListResponse,
 } from '../protocol/threadHistory'
 import { RolloutOutline } from './rolloutOutline'
+import { readOutlineTurn } from './turnRead'
 
 export const TURNS_DEFAULT_LIMIT = 25
 export const TURNS_MAX_LIMIT = 100
@@ -308,7 +309,7 @@ export class HistoryPages {
       let pending = read.get(turnId)
       if (!pending) {
         const entry = outline.turn(turnId)
-        pending = entry ? outline.readTurn(entry, source.threadId) : Promise.resolve(null)
+        pending = entry ? readOutlineTurn(outline.path, entry, source.threadId) : Promise.resolve(null)
         read.set(turnId, pending)
       }
       return pending

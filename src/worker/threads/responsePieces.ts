@@ -7,15 +7,18 @@
  * It must never change what a response says: the pieces join to the one frame it replaces.
  */
 import { encodeResponse, type RequestId } from '../protocol/jsonrpc'
-import { ARRAY_MARK, arrayPieces } from '../transport/jsonPieces'
+import { ARRAY_MARK, arrayPieces, lazyArrayOf } from '../transport/jsonPieces'
 
 /** The pieces of a response with a thread's turns; null for any other result (sent as one frame). */
-export function threadResponsePieces(id: RequestId, result: unknown): Iterable<string> | null {
+export function threadResponsePieces(
+  id: RequestId,
+  result: unknown,
+): Iterable<string> | AsyncIterable<string> | null {
   if (typeof result !== 'object' || result === null) return null
   const thread = (result as { thread?: unknown }).thread
   if (typeof thread !== 'object' || thread === null) return null
   const turns = (thread as { turns?: unknown }).turns
-  if (!Array.isArray(turns) || turns.length < 2) return null
+  if (!Array.isArray(turns) || (turns.length < 2 && !lazyArrayOf(turns))) return null
   // The same object with the mark in the turns' place: every other key keeps its position.
   const frame = encodeResponse(id, { ...result, thread: { ...thread, turns: ARRAY_MARK } })
   // Each handler answers with a turns array of its own (a snapshot or a replay), so a turn written

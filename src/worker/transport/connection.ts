@@ -36,10 +36,12 @@ export class Connection {
    * Sends one message given as pieces that join to its frame, in order with every other message.
    * Where the transport cannot write pieces (a MessagePort), they are joined and queued as one frame.
    */
-  sendPieces(pieces: Iterable<string>): Promise<void> | undefined {
-    if (this.closed) return undefined
+  async sendPieces(pieces: Iterable<string> | AsyncIterable<string>): Promise<void> {
+    if (this.closed) return
     if (this.gate) return this.gate.send(pieces, () => this.closed)
-    return this.queue.push([...pieces].join(''))
+    const joined: string[] = []
+    for await (const piece of pieces) joined.push(piece)
+    if (!this.closed) await this.queue.push(joined.join(''))
   }
 
   /** Fires when the connection closes; handlers pass it to anything they start for this client. */

@@ -113,7 +113,7 @@ export class PieceGate implements Transport {
    * before it and before every frame pushed meanwhile. Resolves when the last piece was handed to
    * the transport, or when the connection closed (`closed()` true), whichever comes first.
    */
-  send(pieces: Iterable<string>, closed: () => boolean): Promise<void> {
+  send(pieces: Iterable<string> | AsyncIterable<string>, closed: () => boolean): Promise<void> {
     // Idle: it takes its place now, behind exactly what the queue holds at this instant.
     const start = () => this.sendNow(pieces, closed)
     const run = this.messages === 0 ? start() : this.turn.then(start)
@@ -122,7 +122,10 @@ export class PieceGate implements Transport {
     return run
   }
 
-  private async sendNow(pieces: Iterable<string>, closed: () => boolean): Promise<void> {
+  private async sendNow(
+    pieces: Iterable<string> | AsyncIterable<string>,
+    closed: () => boolean,
+  ): Promise<void> {
     if (closed()) return
     this.engaged = true
     this.started = false
@@ -131,7 +134,7 @@ export class PieceGate implements Transport {
       if (this.passing > 0 && !(await this.passed())) return
       let pending: string | undefined
       try {
-        for (const piece of pieces) {
+        for await (const piece of pieces) {
           if (pending !== undefined && !(await this.writePiece(pending, false, closed))) return
           pending = piece
         }

@@ -24,6 +24,7 @@ import {
   type RequestMessage,
 } from '../protocol/jsonrpc'
 import type { ClientRequestSpec } from '../protocol/registry'
+import { threadResponsePieces } from '../threads/responsePieces'
 import type { Connection } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
@@ -143,7 +144,10 @@ export class MessageProcessor {
         afterResponse: (fn) => after.push(fn),
       }
       const result = await handler(params, ctx)
-      await router.respond(connection.id, request.id, result)
+      // A thread with its turns goes out turn by turn; everything else as one frame.
+      const pieces = threadResponsePieces(request.id, result)
+      if (pieces) await connection.sendPieces(pieces)
+      else await router.respond(connection.id, request.id, result)
       for (const fn of after) fn()
       if (log.isLevelEnabled('debug')) {
         log.debug(

@@ -67,7 +67,14 @@ export function threadHandlers(
       return (await manager()).fork(params, ctx)
     },
     'thread/read': async (params) => {
-      const { thread } = await (await manager()).readThread(params)
+      const threads = await manager()
+      // A stored thread's turns are read without its model history (threads/storedThreadRead.ts).
+      const thread =
+        params.includeTurns && !threads.get(params.threadId)
+          ? await (
+              await import('../threads/storedThreadRead')
+            ).readStoredThreadWithTurns(threads, home, params.threadId, threads.log)
+          : (await threads.readThread(params)).thread
       return { thread, readState: readStateOfThread(home, thread) }
     },
     'thread/list': async (params) => (await manager()).list(params),

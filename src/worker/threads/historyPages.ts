@@ -8,7 +8,8 @@
  * that mentions it. Cursors carry one ordinal, as codex's do, so a turn or item appended between
  * two pages never repeats or shifts what follows.
  *
- * It must never write a rollout, and never hold more than an outline of a thread in memory.
+ * It must never write a rollout, and never hold more than an outline of a thread in memory, plus a
+ * bounded cache of turns read back (32 MiB of their rollout bytes, across threads).
  */
 import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
 import type { ItemsView, ThreadItem, Turn } from '../protocol/items'
@@ -19,7 +20,8 @@ import type {
   ThreadTurnsListParams,
   ThreadTurnsListResponse,
 } from '../protocol/threadHistory'
-import { RolloutOutline } from './rolloutOutline'
+import { RolloutOutline, type OutlineTurn } from './rolloutOutline'
+import { readOutlineTurn } from './turnRead'
 
 export const TURNS_DEFAULT_LIMIT = 25
 export const TURNS_MAX_LIMIT = 100
@@ -169,9 +171,21 @@ interface Keyed {
   itemId?: string
 }
 
+/**
+ * Stored turns kept read back, counted by the bytes of their rollout ranges (about half of which is
+ * model history, not kept), so a page asked for again is not read again.
+ */
+const TURN_CACHE_BYTES = 32 * 1024 * 1024
+
 export class HistoryPages {
   /** Outlines by rollout path, least recently used first. */
   private readonly outlines = new Map<string, RolloutOutline>()
+  /**
+   * Stored turns read back, least recently used first, by path and turn id; an entry counts only
+   * while the turn's byte range is the one it was read from (a turn that grew is read again).
+   */
+  private readonly turnCache = new Map<string, { start: number; end: number; turn: Promise<Turn | null> }>()
+  private turnCacheBytes = 0
 
   async turns(source: HistorySource, params: ThreadTurnsListParams): Promise<ThreadTurnsListResponse> {
     if (source.ephemeral) throw invalidRequest('ephemeral threads do not support thread/turns/list')
@@ -308,11 +322,44 @@ export class HistoryPages {
       let pending = read.get(turnId)
       if (!pending) {
         const entry = outline.turn(turnId)
-        pending = entry ? outline.readTurn(entry, source.threadId) : Promise.resolve(null)
+        pending = entry ? this.storedTurn(outline.path, entry, source.threadId) : Promise.resolve(null)
         read.set(turnId, pending)
       }
       return pending
     }
+  }
+
+  /** A stored turn read back from its byte range, or from the cache when that range is unchanged. */
+  private storedTurn(path: string, entry: OutlineTurn, threadId: string): Promise<Turn | null> {
+    const key = `${path}\n${entry.id}`
+    const cached = this.turnCache.get(key)
+    if (cached) {
+      this.turnCache.delete(key)
+      this.turnCacheBytes -= cached.end - cached.start
+      if (cached.start === entry.start && cached.end === entry.end) {
+        this.turnCache.set(key, cached)
+        this.turnCacheBytes += cached.end - cached.start
+        return cached.turn
+      }
+    }
+    const turn = readOutlineTurn(path, entry, threadId)
+    const bytes = entry.end - entry.start
+    if (bytes > TURN_CACHE_BYTES) return turn
+    this.turnCache.set(key, { start: entry.start, end: entry.end, turn })
+    this.turnCacheBytes += bytes
+    // A failed read is not kept.
+    turn.catch(() => {
+      if (this.turnCache.get(key)?.turn === turn) {
+        this.turnCache.delete(key)
+        this.turnCacheBytes -= bytes
+      }
+    })
+    for (const [oldest, value] of this.turnCache) {
+      if (this.turnCacheBytes <= TURN_CACHE_BYTES) break
+      this.turnCache.delete(oldest)
+      this.turnCacheBytes -= value.end - value.start
+    }
+    return turn
   }
 }
 

@@ -210,9 +210,28 @@ export class LineDecoder {
   readonly problems: LineProblem[] = []
   private lastOrdinal = -1
 
+  /**
+   * `withoutModelHistory`: `response_item` lines keep their turn but not their item, and `compacted`
+   * lines an empty replacement history, for a reader that shows the thread and never runs it (the
+   * model history is most of a rollout's weight, and replay places nothing else from those lines).
+   */
+  constructor(
+    private readonly options: {
+      withoutModelHistory?: boolean
+      /** Sees each good line before it is kept: what it returns is kept instead (null: nothing). */
+      keep?: (line: RolloutLine) => RolloutLine | null
+      /**
+       * Lines it returns true for are dropped unparsed and unchecked (no problem is reported for
+       * them): for a reader that would drop them anyway, since parsing a big line costs the most.
+       */
+      skip?: (raw: string) => boolean
+    } = {},
+  ) {}
+
   /** `unterminated`: this is the file's last line and no newline follows it. */
   push(raw: string, lineNumber: number, unterminated: boolean): void {
     if (raw.trim() === '') return
+    if (this.options.skip?.(raw)) return
     let value: unknown
     try {
       value = JSON.parse(raw)
@@ -247,8 +266,23 @@ export class LineDecoder {
       })
     }
     this.lastOrdinal = Math.max(this.lastOrdinal, value.ordinal)
-    this.lines.push(value as RolloutLine)
+    if (this.options.withoutModelHistory) withoutModelHistory(value as RolloutLine)
+    const kept = this.options.keep ? this.options.keep(value as RolloutLine) : (value as RolloutLine)
+    if (kept) this.lines.push(kept)
   }
+}
+
+function withoutModelHistory(line: RolloutLine): void {
+  if (line.type === 'response_item') line.payload = { turnId: line.payload.turnId, item: null }
+  else if (line.type === 'compacted') line.payload = { ...line.payload, replacementHistory: [] }
+}
+
+/** The head of a `response_item` line as the writer lays it out (encodeLineJson). */
+const MODEL_HISTORY_HEAD = /^\{"timestamp":"[^"\\]*","ordinal":\d+,"type":"response_item",/
+
+/** Whether a raw line is a model-history line, from its head alone. */
+export function isModelHistoryLine(raw: string): boolean {
+  return MODEL_HISTORY_HEAD.test(raw.length > 200 ? raw.slice(0, 200) : raw)
 }
 
 /** Parses a whole rollout text (see LineDecoder). */

@@ -2,7 +2,8 @@
  * One client connection: its transport, its outbound queue and the per-connection protocol state
  * that `initialize` sets. Connections are the unit of state (design rule 2).
  */
-import { OutboundQueue, type QueueLimits } from './outboundQueue'
+import { DEFAULT_STALL_MS, OutboundQueue, type QueueLimits } from './outboundQueue'
+import { PieceGate, writesPieces } from './pieceGate'
 import type { CloseInfo, Transport } from './types'
 
 export type ConnectionId = number
@@ -16,6 +17,8 @@ export class Connection {
   inflight = 0
   closed = false
   readonly queue: OutboundQueue
+  /** Writes one message in pieces (stdio, websocket); null where the transport cannot. */
+  private readonly gate: PieceGate | null
   private readonly abortController = new AbortController()
 
   constructor(
@@ -24,7 +27,21 @@ export class Connection {
     limits: QueueLimits,
     onOverflow: (connection: Connection, info: CloseInfo) => void,
   ) {
-    this.queue = new OutboundQueue(transport, limits, (info) => onOverflow(this, info))
+    this.gate = writesPieces(transport) ? new PieceGate(transport, limits.stallMs ?? DEFAULT_STALL_MS) : null
+    this.queue = new OutboundQueue(this.gate ?? transport, limits, (info) => onOverflow(this, info))
+    this.gate?.attach(this.queue)
+  }
+
+  /**
+   * Sends one message given as pieces that join to its frame, in order with every other message.
+   * Where the transport cannot write pieces (a MessagePort), they are joined and queued as one frame.
+   */
+  async sendPieces(pieces: Iterable<string> | AsyncIterable<string>): Promise<void> {
+    if (this.closed) return
+    if (this.gate) return this.gate.send(pieces, () => this.closed)
+    const joined: string[] = []
+    for await (const piece of pieces) joined.push(piece)
+    if (!this.closed) await this.queue.push(joined.join(''))
   }
 
   /** Fires when the connection closes; handlers pass it to anything they start for this client. */

@@ -50,6 +50,12 @@ export class StdioTransport extends TransportBase implements Transport {
     return this.output.write(frame + '\n')
   }
 
+  /** Part of one message (transport/pieceGate.ts): the newline follows the last piece. */
+  writePiece(piece: string, last: boolean): boolean {
+    if (this.closed) return true
+    return this.output.write(last ? piece + '\n' : piece)
+  }
+
   close(info: CloseInfo = CLOSE_NORMAL): void {
     this.input.pause()
     this.finish(info)

@@ -134,6 +134,19 @@ export class WebSocketTransport extends TransportBase implements Transport {
     return false
   }
 
+  /**
+   * Part of one text message, sent as a fragment (transport/pieceGate.ts makes sure nothing else is
+   * sent on the socket until the `last` one); counted and drained like `write`.
+   */
+  writePiece(piece: string, last: boolean): boolean {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return true
+    this.inflightBytes += piece.length
+    this.socket.send(piece, { binary: false, fin: last }, this.afterSend(piece.length))
+    if (this.inflightBytes < HIGH_WATER_BYTES) return true
+    this.waitingForDrain = true
+    return false
+  }
+
   close(info: CloseInfo = CLOSE_NORMAL): void {
     if (this.closed || this.closeTimer) return
     try {

@@ -17,6 +17,7 @@ import { AUTH_BENCH_DEFAULTS, authRefresh } from './auth'
 import { BROADCAST_DEFAULTS, broadcastLag } from './broadcast'
 import { coldStarts } from './coldStart'
 import { FILE_SEARCH_DEFAULTS, fileSearch } from './fileSearch'
+import { BIG_THREAD_DEFAULTS, bigThread } from './bigThread'
 import { BIN, REPO_ROOT, sweepSync } from './lib/processes'
 import type { Figure } from './lib/stats'
 import { table } from './lib/table'
@@ -35,7 +36,7 @@ import { UI_BENCH_DEFAULTS, uiFigures } from './ui'
  * The whole run takes several minutes here (the long answer, streaming, broadcast and subscriber
  * figures run codex too); past this something hangs.
  */
-const WATCHDOG_MS = 1_200_000
+const WATCHDOG_MS = 1_800_000
 
 const COLD = { warmup: 2, runs: 20 }
 const ROUND_TRIP = { warmup: 200, count: 2_000, rounds: 4 }
@@ -47,6 +48,7 @@ const THREAD_LIST_WIRE = THREAD_LIST_WIRE_DEFAULTS
 const TOOLS = TOOL_BENCH_DEFAULTS
 const UI = UI_BENCH_DEFAULTS
 const LONG_ANSWER = LONG_ANSWER_DEFAULTS
+const BIG_THREAD = BIG_THREAD_DEFAULTS
 
 interface Step {
   /** Names of the figures the step produces, for the error rows if it fails. */
@@ -104,6 +106,19 @@ const STEPS: Step[] = [
       'thread_resume_2000_items_rejoin',
     ],
     run: () => threadResume(RESUME),
+  },
+  {
+    names: [
+      'big_thread_read_peak_rss_stdio',
+      'big_thread_first_process_peak_rss_stdio',
+      'big_thread_read_peak_rss_ws',
+      'big_thread_first_process_peak_rss_ws',
+      'history_page_turns_small',
+      'history_page_turns_big',
+      'history_page_items_small',
+      'history_page_items_big',
+    ],
+    run: () => bigThread(BIG_THREAD),
   },
   {
     names: [
@@ -194,7 +209,7 @@ async function main(): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
-    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME, THREAD_LIST_WIRE, TOOLS, UI },
+    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME, THREAD_LIST_WIRE, TOOLS, UI, BIG_THREAD },
     figures,
   }
   await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')

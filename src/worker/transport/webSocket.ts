@@ -43,10 +43,21 @@ const CACHE_MAX_BYTES = 64 * 1024
 /** `text` as one websocket text frame (FIN, opcode 1, no mask): header and UTF-8 payload in one Buffer. */
 export function encodeTextFrame(text: string): Buffer {
   if (text === lastText) return lastFrame
+  const frame = encodeFrame(text, 0x81)
+  // Only small frames are kept: a big one is a response to one client, and must not stay alive.
+  if (frame.length <= CACHE_MAX_BYTES) {
+    lastText = text
+    lastFrame = frame
+  }
+  return frame
+}
+
+/** One unmasked frame: `first` is the first header byte (FIN bit and opcode), then the UTF-8 payload. */
+function encodeFrame(text: string, first: number): Buffer {
   const length = Buffer.byteLength(text)
   const header = length < 126 ? 2 : length < 65_536 ? 4 : 10
   const frame = Buffer.allocUnsafe(header + length)
-  frame[0] = 0x81
+  frame[0] = first
   if (header === 2) frame[1] = length
   else if (header === 4) {
     frame[1] = 126
@@ -57,11 +68,6 @@ export function encodeTextFrame(text: string): Buffer {
     frame.writeUInt32BE(length >>> 0, 6)
   }
   frame.write(text, header, 'utf8')
-  // Only small frames are kept: a big one is a response to one client, and must not stay alive.
-  if (length <= CACHE_MAX_BYTES) {
-    lastText = text
-    lastFrame = frame
-  }
   return frame
 }
 
@@ -71,6 +77,8 @@ export class WebSocketTransport extends TransportBase implements Transport {
   private flushed = 0
   private waitingForDrain = false
   private closeTimer: NodeJS.Timeout | undefined
+  /** A message is being sent in fragments (`writePiece`) and its last one has not gone yet. */
+  private inMessage = false
   /** Frames written since the current tick began; the second one corks the socket until its end. */
   private writesThisTick = 0
   private readonly endTick = () => {
@@ -140,9 +148,11 @@ export class WebSocketTransport extends TransportBase implements Transport {
    */
   writePiece(piece: string, last: boolean): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return true
-    this.inflightBytes += piece.length
-    this.socket.send(piece, { binary: false, fin: last }, this.afterSend(piece.length))
-    if (this.inflightBytes < HIGH_WATER_BYTES) return true
+    // The first fragment is a text frame (opcode 1), the rest continuations (0); FIN on the last.
+    const opcode = this.inMessage ? 0x00 : 0x01
+    this.inMessage = !last
+    this.raw.write(encodeFrame(piece, (last ? 0x80 : 0) | opcode), this.afterSend)
+    if (this.raw.writableLength < HIGH_WATER_BYTES) return true
     this.waitingForDrain = true
     return false
   }

@@ -77,7 +77,8 @@ export class ServerRequestBroker implements ServerRequestSender {
     options: SendOptions = {},
   ): { id: number; response: Promise<ServerRequestResponse<M>> } {
     const id = this.nextId++
-    void loadResponseSchemas()
+    // A failed load surfaces when the reply arrives (handleReply settles the request with it).
+    loadResponseSchemas().catch(() => undefined)
     const response = new Promise<ServerRequestResponse<M>>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       const onAbort = () => pending.settle({ error: new ServerRequestCancelledError(method) })

@@ -7,7 +7,8 @@
  * It must never let a command run outside the sandbox without either an unrestricted policy or an
  * explicit approval.
  */
-import { isUnrestricted, type AskForApproval, type SandboxPolicy } from '../protocol/thread'
+import { isUnrestricted } from '../protocol/constants'
+import type { AskForApproval, SandboxPolicy } from '../protocol/thread'
 import type { CommandExecutionApprovalDecision } from '../protocol/tools'
 
 /** `config.toml` still has `on-failure`; the wire reports it as `on-request` (protocol.md §6). */

@@ -31,5 +31,11 @@ export const InitializeResponse = z.object({
   platformOs: z.enum(['linux', 'macos', 'windows']),
 })
 
+/**
+ * The registry's `initialize` entry, exported on its own: the message processor answers the first
+ * `initialize` with it before the rest of the registry (and its schemas) has loaded.
+ */
+export const initializeSpec = { params: InitializeParams, result: InitializeResponse } as const
+
 export type InitializeParams = z.infer<typeof InitializeParams>
 export type InitializeResponse = z.infer<typeof InitializeResponse>

@@ -31,7 +31,7 @@ import {
   LoginAccountResponse,
   LogoutAccountResponse,
 } from './account'
-import { InitializeParams, InitializeResponse } from './initialize'
+import { initializeSpec } from './initialize'
 import {
   ConfigBatchWriteParams,
   ConfigReadParams,
@@ -106,7 +106,7 @@ import {
 export type { ClientRequestSpec, ServerRequestSpec } from './spec'
 
 export const clientRequests = {
-  initialize: { params: InitializeParams, result: InitializeResponse },
+  initialize: initializeSpec,
   'thread/start': {
     params: ThreadStartParams,
     result: ThreadStartResponse,

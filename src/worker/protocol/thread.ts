@@ -75,10 +75,7 @@ export const SandboxPolicy = z.discriminatedUnion('type', [
 ])
 export type SandboxPolicy = z.infer<typeof SandboxPolicy>
 
-/** True when the policy confines nothing here (dangerFullAccess, or a sandbox someone else runs). */
-export function isUnrestricted(policy: SandboxPolicy): boolean {
-  return policy.type === 'dangerFullAccess' || policy.type === 'externalSandbox'
-}
+export { isUnrestricted } from './constants'
 
 export const ApprovalsReviewer = z.enum(['user', 'auto_review', 'guardian_subagent'])
 export type ApprovalsReviewer = z.infer<typeof ApprovalsReviewer>
@@ -185,11 +182,7 @@ export const ThreadStartParams = z.object({
 export type ThreadStartParams = z.infer<typeof ThreadStartParams>
 
 export const THREAD_START_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(threadStartExperimental)
-/** Experimental booleans, gated only when `true` (server/thread.ts checks them). */
-export const THREAD_START_EXPERIMENTAL_FLAGS = [
-  'allowProviderModelFallback',
-  'experimentalRawEvents',
-] as const
+export { THREAD_START_EXPERIMENTAL_FLAGS } from './constants'
 
 const threadStartResponseShape = {
   thread: Thread,
@@ -269,13 +262,7 @@ export const ThreadForkParams = z.object({
 export type ThreadForkParams = z.infer<typeof ThreadForkParams>
 
 export const THREAD_FORK_EXPERIMENTAL_FIELDS: readonly string[] = Object.keys(threadForkExperimental)
-/** Experimental booleans, gated only when `true` (server/thread.ts checks them). */
-export const THREAD_FORK_EXPERIMENTAL_FLAGS = [
-  'attachToSource',
-  'deferGoalContinuation',
-  'experimentalDisablePredictionMcp',
-  'experimentalPredictionMode',
-] as const
+export { THREAD_FORK_EXPERIMENTAL_FLAGS } from './constants'
 
 /** A new thread id, `forkedFromId` set. */
 export const ThreadForkResponse = z.object(threadStartResponseShape)

@@ -51,13 +51,7 @@ export const CommandExecutionRequestApprovalResponse = z.object({
   decision: CommandExecutionApprovalDecision,
 })
 
-/**
- * Fields of server requests that only connections with `capabilities.experimentalApi` receive; the
- * broker strips them for the others, as codex does.
- */
-export const SERVER_REQUEST_EXPERIMENTAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  'item/commandExecution/requestApproval': ['availableDecisions', 'additionalPermissions'],
-}
+export { SERVER_REQUEST_EXPERIMENTAL_FIELDS } from './constants'
 
 export const FileChangeRequestApprovalParams = z.object({
   ...itemIds,

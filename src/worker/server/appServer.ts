@@ -6,7 +6,7 @@
 import { Analytics } from '../analytics/analytics'
 import type { AuthManager } from '../auth/authManager'
 import type { ConfigService } from '../config/service'
-import { clientRequests } from '../protocol/registry'
+import { initializeSpec } from '../protocol/initialize'
 import type { Connection } from '../transport/connection'
 import type { QueueLimits } from '../transport/outboundQueue'
 import { OutboundRouter } from '../transport/outboundRouter'
@@ -141,7 +141,11 @@ export class AppServer {
       ...fileSearch.handlers(),
     }
     this.processor = new MessageProcessor({
-      registry: clientRequests,
+      // The registry's schemas load on the first request after `initialize` (start-up budget).
+      registry: {
+        initialize: initializeSpec,
+        load: () => import('../protocol/registry').then((m) => m.clientRequests),
+      },
       handlers: handlers as unknown as Record<string, AnyHandler>,
       router: this.router,
       broker: this.broker,

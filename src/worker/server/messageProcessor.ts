@@ -4,9 +4,12 @@
  * applies the experimental gate, bounds in-flight requests per connection (-32001 overloaded), and
  * answers every bad input with a JSON-RPC error instead of closing anything (design rule 6).
  * Requests on one connection run concurrently; their replies go to the (connection, id) they answer.
+ * The registry may load on first use (`LazyRegistry`): a first `initialize` is answered without it;
+ * requests that arrive while it loads wait for it and are then handled in the order they arrived.
  */
 import {
   ErrorCode,
+  experimentalRequired,
   formatZodError,
   invalidRequest,
   NOT_INITIALIZED_MESSAGE,
@@ -28,14 +31,25 @@ import { threadResponsePieces } from '../threads/responsePieces'
 import type { Connection } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
-import { requireExperimental, type RequestContext } from './context'
+import type { RequestContext } from './context'
 import type { ServerRequestBroker } from './serverRequests'
 
 /** Loosely typed on purpose: the typed HandlerMap is checked where the server is assembled. */
 export type AnyHandler = (params: unknown, ctx: RequestContext) => unknown
 
+export type ProcessorRegistry = Readonly<Record<string, ClientRequestSpec>>
+
+/**
+ * A registry built on first use: its schemas cost more than the rest of a start, and `initialize`
+ * needs only its own entry (which must be the registry's own `initialize` entry).
+ */
+export interface LazyRegistry {
+  readonly initialize: ClientRequestSpec
+  readonly load: () => Promise<ProcessorRegistry>
+}
+
 export interface ProcessorOptions {
-  registry: Readonly<Record<string, ClientRequestSpec>>
+  registry: ProcessorRegistry | LazyRegistry
   handlers: Readonly<Record<string, AnyHandler>>
   router: OutboundRouter
   broker: ServerRequestBroker
@@ -50,17 +64,50 @@ export interface ProcessorOptions {
 
 const INITIALIZE = 'initialize'
 
+/** What the lifecycle and experimental checks read of a connection. */
+interface Gate {
+  readonly initialized: boolean
+  readonly experimentalApi: boolean
+}
+
+function isLazy(registry: ProcessorRegistry | LazyRegistry): registry is LazyRegistry {
+  return typeof registry.load === 'function'
+}
+
 export class MessageProcessor {
   private readonly maxInflight: number
   private readonly retryAfterMs: number
-  private readonly knownMethods: string
+  /** The whole registry once loaded (at once when it was given whole). */
+  private registry: ProcessorRegistry | undefined
+  private registryLoad: Promise<ProcessorRegistry> | undefined
+  /** The registry's `initialize` entry alone, for answering it before the registry has loaded. */
+  private readonly initializeOnly: ProcessorRegistry
+  private knownMethods = ''
 
   constructor(private readonly options: ProcessorOptions) {
     this.maxInflight = options.maxInflightPerConnection ?? 128
     this.retryAfterMs = options.overloadRetryAfterMs ?? 100
-    this.knownMethods = Object.keys(options.registry)
+    const registry = options.registry
+    if (isLazy(registry)) {
+      this.initializeOnly = { [INITIALIZE]: registry.initialize }
+    } else {
+      this.initializeOnly = {}
+      this.useRegistry(registry)
+    }
+  }
+
+  private useRegistry(registry: ProcessorRegistry): ProcessorRegistry {
+    this.registry = registry
+    this.knownMethods = Object.keys(registry)
       .map((m) => `\`${m}\``)
       .join(', ')
+    return registry
+  }
+
+  /** Loads the whole registry; every caller gets the same promise, so waiters resume in order. */
+  private loadRegistry(): Promise<ProcessorRegistry> {
+    const registry = this.options.registry as LazyRegistry
+    return (this.registryLoad ??= registry.load().then((loaded) => this.useRegistry(loaded)))
   }
 
   /** One inbound frame. Never throws; never waits on outbound delivery. */
@@ -135,7 +182,11 @@ export class MessageProcessor {
     const started = performance.now()
     const after: (() => void)[] = []
     try {
-      const { handler, params } = this.prepare(connection, request)
+      // While the registry loads, every request waits for it, `initialize` too: they resume in the
+      // order they arrived, each checked and its handler started before the next resumes, so each
+      // sees the connection as it would have without the wait.
+      if (!this.registry && (request.method !== INITIALIZE || this.registryLoad)) await this.loadRegistry()
+      const { handler, params } = this.prepare(request, this.registry ?? this.initializeOnly, connection)
       const ctx: RequestContext = {
         connection,
         requestId: request.id,
@@ -171,14 +222,20 @@ export class MessageProcessor {
         )
       }
       await router.respondError(connection.id, request.id, rpc.toErrorObject())
-      const known = Object.hasOwn(this.options.registry, request.method) ? request.method : null
+      const known = Object.hasOwn(this.registry ?? this.initializeOnly, request.method)
+        ? request.method
+        : null
       this.options.onRequestError?.(known, rpc.code)
     }
   }
 
   /** Lookup, params, lifecycle and experimental checks, in codex's order: parse first, then lifecycle. */
-  private prepare(connection: Connection, request: RequestMessage): { handler: AnyHandler; params: unknown } {
-    const { registry, handlers } = this.options
+  private prepare(
+    request: RequestMessage,
+    registry: ProcessorRegistry,
+    gate: Gate,
+  ): { handler: AnyHandler; params: unknown } {
+    const { handlers } = this.options
     const method = request.method
     const spec = Object.hasOwn(registry, method) ? registry[method] : undefined
     const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined
@@ -197,14 +254,16 @@ export class MessageProcessor {
     if (method === INITIALIZE) {
       return { handler, params }
     }
-    if (!connection.initialized) throw invalidRequest(NOT_INITIALIZED_MESSAGE)
-    if (spec.experimental) requireExperimental(connection, method)
+    if (!gate.initialized) throw invalidRequest(NOT_INITIALIZED_MESSAGE)
+    if (spec.experimental && !gate.experimentalApi) throw experimentalRequired(method)
     // The gate looks at what the client sent, not at the parsed params, which drop unknown keys.
     const sent = request.params
     if (spec.experimentalFields && sent && typeof sent === 'object') {
       for (const field of spec.experimentalFields) {
         const value = (sent as Record<string, unknown>)[field]
-        if (value !== undefined && value !== null) requireExperimental(connection, `${method}.${field}`)
+        if (value !== undefined && value !== null && !gate.experimentalApi) {
+          throw experimentalRequired(`${method}.${field}`)
+        }
       }
     }
     return { handler, params }

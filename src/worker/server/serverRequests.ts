@@ -8,13 +8,13 @@
  */
 import type { ErrorMessage, ResponseMessage } from '../protocol/jsonrpc'
 import { formatZodError } from '../protocol/errors'
-import {
+import type {
   serverRequests,
-  type ServerRequestMethod,
-  type ServerRequestParams,
-  type ServerRequestResponse,
+  ServerRequestMethod,
+  ServerRequestParams,
+  ServerRequestResponse,
 } from '../protocol/registry'
-import { SERVER_REQUEST_EXPERIMENTAL_FIELDS } from '../protocol/tools'
+import { SERVER_REQUEST_EXPERIMENTAL_FIELDS } from '../protocol/constants'
 import type { Connection, ConnectionId } from '../transport/connection'
 import type { OutboundRouter } from '../transport/outboundRouter'
 import {
@@ -32,6 +32,21 @@ export {
   ServerRequestTimeoutError,
   type SendOptions,
   type ServerRequestSender,
+}
+
+type ResponseSchemas = typeof serverRequests
+
+/**
+ * The response schemas, from the registry loaded on first use (the registry's schemas are not
+ * built before the first `initialize` answer). Loading starts when a request is sent; a reply
+ * that arrives before it has finished waits for it.
+ */
+let responseSchemas: ResponseSchemas | undefined
+let responseSchemasLoad: Promise<ResponseSchemas> | undefined
+function loadResponseSchemas(): Promise<ResponseSchemas> {
+  return (responseSchemasLoad ??= import('../protocol/registry').then(
+    (m) => (responseSchemas = m.serverRequests),
+  ))
 }
 
 interface Pending {
@@ -62,6 +77,8 @@ export class ServerRequestBroker implements ServerRequestSender {
     options: SendOptions = {},
   ): { id: number; response: Promise<ServerRequestResponse<M>> } {
     const id = this.nextId++
+    // A failed load surfaces when the reply arrives (handleReply settles the request with it).
+    loadResponseSchemas().catch(() => undefined)
     const response = new Promise<ServerRequestResponse<M>>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       const onAbort = () => pending.settle({ error: new ServerRequestCancelledError(method) })
@@ -134,7 +151,15 @@ export class ServerRequestBroker implements ServerRequestSender {
       const { code, message: text, data } = message.error
       return pending.settle({ error: new ServerRequestError(code, text, data) })
     }
-    const parsed = serverRequests[pending.method].response.safeParse(message.result, { reportInput: true })
+    if (!responseSchemas) {
+      void loadResponseSchemas().then(
+        () => this.handleReply(connection, message),
+        (error: unknown) =>
+          pending.settle({ error: error instanceof Error ? error : new Error(String(error)) }),
+      )
+      return
+    }
+    const parsed = responseSchemas[pending.method].response.safeParse(message.result, { reportInput: true })
     if (!parsed.success) {
       return pending.settle({
         error: new ServerRequestError(

@@ -6,7 +6,7 @@
  */
 import { BUILTIN_PROVIDERS } from '../agent/providers'
 import type { ConfigService } from '../config/service'
-import { THREAD_FORK_EXPERIMENTAL_FLAGS, THREAD_START_EXPERIMENTAL_FLAGS } from '../protocol/thread'
+import { THREAD_FORK_EXPERIMENTAL_FLAGS, THREAD_START_EXPERIMENTAL_FLAGS } from '../protocol/constants'
 import { logIgnoredParams } from '../threads/ignoredParams'
 import { pageOfThreadIds } from '../threads/loadedThreads'
 import { assertPermissionsExclusive, updateThreadSettings } from '../threads/settingsUpdate'

@@ -209,7 +209,18 @@ async function main(): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
-    settings: { COLD, ROUND_TRIP, BROADCAST, RSS, STREAMING, RESUME, THREAD_LIST_WIRE, TOOLS, UI, BIG_THREAD },
+    settings: {
+      COLD,
+      ROUND_TRIP,
+      BROADCAST,
+      RSS,
+      STREAMING,
+      RESUME,
+      THREAD_LIST_WIRE,
+      TOOLS,
+      UI,
+      BIG_THREAD,
+    },
     figures,
   }
   await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')

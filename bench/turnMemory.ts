@@ -8,7 +8,8 @@
  *
  * Bench-only probes of codex-desk (never the product path):
  * - TURN_MEMORY_HEAP=1 starts it with `--inspect=127.0.0.1:0` and, at each sample, reads V8's heap
- *   used through the inspector, before and after a full GC (`retainedMiB`: what the thread keeps).
+ *   used through the inspector, before and after a full GC (`retainedMiB`: what the thread keeps),
+ *   and process.memoryUsage() after it; TURN_MEMORY_VERBOSE=1 prints each sample on stderr.
  * - TURN_MEMORY_SNAPSHOTS=<dir> adds `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>` and
  *   writes a heap snapshot at turn `from` and at the last turn (compare them by constructor).
  * - TURN_MEMORY_NODE_ARGS="--flag ..." adds node flags to codex-desk (to measure a V8 setting).
@@ -71,6 +72,8 @@ interface Sample {
   /** codex-desk with TURN_MEMORY_HEAP=1: V8 heap used, before and after a full GC. */
   heapUsedMiB?: number
   retainedMiB?: number
+  /** With TURN_MEMORY_HEAP=1: process.memoryUsage() after that full GC. */
+  usage?: Record<string, number>
 }
 
 interface Run {
@@ -107,7 +110,7 @@ class Inspector {
 
   static async attach(child: ChildProcessWithoutNullStreams): Promise<Inspector> {
     const deadline = Date.now() + 10_000
-    let match: RegExpExecArray | null = null
+    let match: RegExpExecArray | null
     while (!(match = /Debugger listening on (ws:\/\/\S+)/.exec(stderrOf(child)))) {
       if (Date.now() > deadline) throw new Error(`no inspector URL: ${stderrOf(child)}`)
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -131,6 +134,16 @@ class Inspector {
   async heapUsedMiB(): Promise<number> {
     const result = (await this.call('Runtime.getHeapUsage')) as { usedSize: number }
     return result.usedSize / MiB
+  }
+
+  /** process.memoryUsage() in MiB (heapTotal: committed V8 heap; external: Buffers and the like). */
+  async memoryUsage(): Promise<Record<string, number>> {
+    const { result } = (await this.call('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+      returnByValue: true,
+    })) as { result: { value: string } }
+    const usage = JSON.parse(result.value) as Record<string, number>
+    return Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, round(v / MiB)]))
   }
 
   close(): void {
@@ -209,7 +222,11 @@ function runTurn(channel: FrameChannel, threadId: string, id: number, prompt: st
     }
   })
   channel.send(
-    JSON.stringify({ id, method: 'turn/start', params: { threadId, input: [{ type: 'text', text: prompt }] } }),
+    JSON.stringify({
+      id,
+      method: 'turn/start',
+      params: { threadId, input: [{ type: 'text', text: prompt }] },
+    }),
   )
   return withTimeout(done, 60_000, `turn/completed of request ${id}`)
 }
@@ -260,6 +277,8 @@ async function runOnce(
         sample.heapUsedMiB = round(await inspector.heapUsedMiB())
         await inspector.call('HeapProfiler.collectGarbage')
         sample.retainedMiB = round(await inspector.heapUsedMiB())
+        sample.usage = await inspector.memoryUsage()
+        if (process.env.TURN_MEMORY_VERBOSE === '1') console.error(JSON.stringify(sample))
       }
       if (snapshots && (turn === options.from || turn === options.turns)) {
         child.kill('SIGUSR2')
@@ -305,21 +324,23 @@ function spread(values: number[]): [number, number] {
   return [round(s.min), round(s.max)]
 }
 
-function figures(
-  transport: Transport,
-  options: TurnMemoryOptions,
-  ours: Run[],
-  theirs: Run[],
-): Figure[] {
+function figures(transport: Transport, options: TurnMemoryOptions, ours: Run[], theirs: Run[]): Figure[] {
   const measured = theirs.length > 0
   const codexFrom = measured ? 'measured' : 'not installed'
   const growth = median(ours.map((r) => r.growthMiB))
   const theirGrowth = measured ? median(theirs.map((r) => r.growthMiB)) : undefined
   const peak = median(ours.map((r) => r.peakMiB))
   const theirPeak = measured ? median(theirs.map((r) => r.peakMiB)) : undefined
-  const curve = (runs: Run[]) => runs.at(-1)?.samples.map((s) => `${s.turn}:${s.rssMiB}`).join(' ')
+  const curve = (runs: Run[]) =>
+    runs
+      .at(-1)
+      ?.samples.map((s) => `${s.turn}:${s.rssMiB}`)
+      .join(' ')
   // A growth at or below a few MiB is noise in RSS: the ratio then compares against 1 MiB at least.
-  const growthRatio = ratioOf(Math.max(growth, 0), theirGrowth === undefined ? undefined : Math.max(theirGrowth, 1))
+  const growthRatio = ratioOf(
+    Math.max(growth, 0),
+    theirGrowth === undefined ? undefined : Math.max(theirGrowth, 1),
+  )
   const retained = ours.flatMap((r) => (r.retainedGrowthMiB === undefined ? [] : [r.retainedGrowthMiB]))
   const span = `${options.from}_to_${options.turns}`
   return [

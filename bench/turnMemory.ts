@@ -161,7 +161,7 @@ async function serverPid(child: ChildProcessWithoutNullStreams, server: BenchSer
   const deadline = Date.now() + 10_000
   for (;;) {
     const exe = await readlink(`/proc/${pid}/exe`).catch(() => '')
-    if (!/\/node[^/]*$/.test(exe)) return pid
+    if (!/\/(node|env)[^/]*$/.test(exe)) return pid
     const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
       .trim()
       .split(/\s+/)
@@ -255,9 +255,10 @@ async function runOnce(
     const connected = await connect(server, home.path, transport, nodeArgs)
     child = connected.child
     const { channel } = connected
-    const pid = await serverPid(child, server)
     if (heap) inspector = await Inspector.attach(child)
     await initialize(channel)
+    // After initialize: by then a wrapper has surely started the server it runs.
+    const pid = await serverPid(child, server)
     const started = await request(channel, '{"id":1,"method":"thread/start","params":{}}', 1, 20_000)
     const threadId = (started.result as { thread: { id: string } }).thread.id
     const samples: Sample[] = []

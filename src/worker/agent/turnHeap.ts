@@ -22,8 +22,8 @@ import { isMainThread } from 'node:worker_threads'
 const MiB = 1024 * 1024
 /** Old-generation growth over the last full collection's result that asks for the next one. */
 export const HEAP_STEP = 1 * MiB
-/** Young generation (both semi-spaces) at which it stops growing: 2 x 8 MiB instead of 2 x 16. */
-export const YOUNG_CAP = 16 * MiB
+/** Young generation (both semi-spaces) at which it stops growing: 2 x 4 MiB instead of 2 x 16. */
+export const YOUNG_CAP = 8 * MiB
 
 interface Sizes {
   old: number

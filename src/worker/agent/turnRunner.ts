@@ -27,22 +27,14 @@ import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
 import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
-import { resolveCodexDeskHome } from '../home'
-import {
-  buildInput,
-  compactedHistory,
-  compactionInput,
-  justCompacted,
-  outputText,
-  userMessageItem,
-} from './history'
-import { leadingMessages } from './instructions'
+import { outputText, userMessageItem } from './history'
 import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
 import { effectiveContextWindow } from './modelCatalog'
-import { ModelError } from './modelErrors'
 import { withMcpTools } from './mcpTools'
 import type { RequestOptions, ToolHost, ToolServices } from './tools'
+import { compactContext, overflowRecoverable, shouldAutoCompact } from './turnCompaction'
 import { turnInput } from './turnContext'
+import { turnHeap } from './turnHeap'
 import { addUsage, startedItem, turnErrorOf } from './turnItems'
 import { webSearchItem } from './webSearch'
 
@@ -207,6 +199,7 @@ export class TurnRunner implements RunningTurn {
   private async run(): Promise<void> {
     const { host } = this
     let outcome: TurnOutcome
+    turnHeap.beforeTurn()
     try {
       await this.persist('turn_started', {
         turnId: this.turn.id,
@@ -221,7 +214,7 @@ export class TurnRunner implements RunningTurn {
       if (this.kind === 'compact') await this.compact()
       else if (this.job) await this.job.run(this.jobContext())
       else {
-        if (this.shouldAutoCompact()) await this.compact()
+        if (shouldAutoCompact(host.thread, host.settings())) await this.compact()
         await this.recordUserMessage(this.input, this.clientId)
         for (;;) {
           await this.drainSteered()
@@ -257,6 +250,7 @@ export class TurnRunner implements RunningTurn {
     await this.finish(outcome)
     host.finished(this, outcome)
     this.resolveDone()
+    turnHeap.afterTurn()
   }
 
   private throwIfAborted(): void {
@@ -350,67 +344,27 @@ export class TurnRunner implements RunningTurn {
     return calls.length > 0
   }
 
-  /**
-   * Before a turn: the last request's input passed `model_auto_compact_token_limit` or 90% of the
-   * model's context window, and the history holds more than a compaction's result.
-   */
-  private shouldAutoCompact(): boolean {
-    const { thread } = this.host
-    const used = thread.tokenUsage?.last.inputTokens ?? 0
-    if (used === 0 || justCompacted(thread.history)) return false
-    const settings = this.host.settings()
-    const window = effectiveContextWindow(settings.model, settings.modelContextWindow)
-    const configured = (settings.config as { model_auto_compact_token_limit?: unknown })
-      .model_auto_compact_token_limit
-    const ceiling = Math.floor(window * 0.9)
-    const limit = typeof configured === 'number' && configured > 0 ? Math.min(configured, ceiling) : ceiling
-    return used >= limit
-  }
-
   private overflowRecoverable(error: unknown): boolean {
-    return (
-      !this.compactedForOverflow &&
-      !this.abort.signal.aborted &&
-      error instanceof ModelError &&
-      error.codexErrorInfo === 'contextWindowExceeded' &&
-      !justCompacted(this.host.thread.history)
-    )
+    return overflowRecoverable(error, this.host.thread, {
+      alreadyCompacted: this.compactedForOverflow,
+      aborted: this.abort.signal.aborted,
+    })
   }
 
-  /**
-   * Compacts the thread's context as codex does: the model, offered no tools, writes a checkpoint
-   * summary of the history; the history becomes the user messages plus that summary (history.ts),
-   * persisted as a `compacted` line. Shown as one `contextCompaction` item of this turn.
-   */
-  private async compact(): Promise<void> {
+  /** Compacts the thread's context (turnCompaction.ts) as an item of this turn. */
+  private compact(): Promise<void> {
     const { host } = this
-    const thread = host.thread
-    const settings = host.settings()
-    await this.deltas.drain()
-    const item = { type: 'contextCompaction', id: uuidv7() } as ThreadItem
-    await this.startItem(item)
-    const leading = await leadingMessages(thread, settings, resolveCodexDeskHome())
-    const request: ModelRequest = {
-      model: settings.model,
-      input: compactionInput(buildInput(thread.history, leading)),
-      parallelToolCalls: false,
-      store: false,
-      ...(settings.effort && settings.effort !== 'none'
-        ? { reasoning: { effort: settings.effort, summary: settings.summary ?? 'auto' } }
-        : {}),
-      // codex offers the summarizer an empty tool list (the client leaves out an empty `tools`).
-      extraBody: { tools: [] },
-    }
-    let summary = ''
-    for await (const event of host.modelClient(settings).stream(request, this.abort.signal)) {
-      if (event.type === 'outputItemDone' && event.item.type === 'message') summary += outputText(event.item)
-    }
-    this.throwIfAborted()
-    if (summary.trim() === '') throw new Error('the model returned no summary to compact the thread with')
-    const replacementHistory = compactedHistory(thread.history, summary)
-    await this.persist('compacted', { turnId: this.turn.id, replacementHistory })
-    thread.history.splice(0, thread.history.length, ...replacementHistory)
-    await this.completeItem({ ...item })
+    return compactContext({
+      thread: host.thread,
+      turnId: this.turn.id,
+      signal: this.abort.signal,
+      settings: () => host.settings(),
+      modelClient: (settings) => host.modelClient(settings),
+      drain: () => this.deltas.drain(),
+      startItem: (item) => this.startItem(item),
+      completeItem: (item) => this.completeItem(item),
+      persistCompacted: (payload) => this.persist('compacted', payload),
+    })
   }
 
   /** The side conversation `sample` is on (a job's `converse`), or null for the thread's own. */

@@ -1,0 +1,432 @@
+/**
+ * Figure: memory over many turns. One thread, `turns` turns back to back, each answered by the
+ * scripted model with a unique `answerBytes` answer (streamed in `chunks` deltas), against the
+ * built codex-desk core and codex-cli 0.169.0's native `codex app-server` in the same run, over a
+ * websocket and over stdio. The resident memory (VmRSS, what top shows) is read every `every` turns
+ * right after `turn/completed`; the figure is its growth from turn `from` to the last turn, and the
+ * peak (VmHWM) at the end, each the median over `runs` runs (ours then codex's, back to back).
+ *
+ * Bench-only probes of codex-desk (never the product path):
+ * - TURN_MEMORY_HEAP=1 starts it with `--inspect=127.0.0.1:0` and, at each sample, reads V8's heap
+ *   used through the inspector, before and after a full GC (`retainedMiB`: what the thread keeps),
+ *   and process.memoryUsage() after it; TURN_MEMORY_VERBOSE=1 prints each sample on stderr.
+ * - TURN_MEMORY_SNAPSHOTS=<dir> adds `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>` and
+ *   writes a heap snapshot at turn `from` and at the last turn (compare them by constructor).
+ * - TURN_MEMORY_NODE_ARGS="--flag ..." adds node flags to codex-desk (to measure a V8 setting).
+ * - TURN_MEMORY_SAMPLING=<file.heapprofile> writes a sampling heap profile, from turn `from` to the
+ *   end, of what survives a scavenge (collected only by a mark-compact, or kept): what grows RSS.
+ * - TURN_MEMORY_TRACE=<file> keeps a websocket run's stdout (with `--trace-gc`, the GC trace).
+ * - BENCH_SOURCE=1 runs src/worker/cli.ts under tsx (no build), as the other benches.
+ *
+ * Runs inside `npm run bench` via `turnMemory()`, or alone:
+ * `npx tsx bench/turnMemory.ts [runs] [turns] [transports=ws,stdio]`.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { readFile, readlink, writeFile } from 'node:fs/promises'
+import { WebSocket } from 'ws'
+import { startModelServer, text, usage, type ModelServer } from '../test/support/modelServer'
+import { initialize, request, stdioFrames, type FrameChannel } from './lib/clients'
+import { makeTempDir, rssOf, stderrOf, stopChild, withTimeout } from './lib/processes'
+import {
+  CODEX,
+  CODEX_DESK,
+  codexInstalled,
+  connectWhenUp,
+  freePort,
+  peakRssMiB,
+  type BenchServer,
+} from './lib/servers'
+import { ratioOf, round, summarize, type Figure } from './lib/stats'
+import { runStandalone } from './lib/table'
+
+export type Transport = 'ws' | 'stdio'
+
+export interface TurnMemoryOptions {
+  turns: number
+  /** The turn growth is measured from (the thread is "warm" by then). */
+  from: number
+  /** Sample every this many turns (the curve). */
+  every: number
+  answerBytes: number
+  chunks: number
+  runs: number
+  transports: Transport[]
+}
+
+export const TURN_MEMORY_DEFAULTS: TurnMemoryOptions = {
+  turns: 200,
+  from: 50,
+  every: 10,
+  answerBytes: 5 * 1024,
+  chunks: 25,
+  runs: 1,
+  transports: ['ws', 'stdio'],
+}
+
+const MiB = 1024 * 1024
+
+interface Sample {
+  turn: number
+  rssMiB: number
+  /** codex-desk with TURN_MEMORY_HEAP=1: V8 heap used, before and after a full GC. */
+  heapUsedMiB?: number
+  retainedMiB?: number
+  /** With TURN_MEMORY_HEAP=1: process.memoryUsage() after that full GC. */
+  usage?: Record<string, number>
+}
+
+interface Run {
+  samples: Sample[]
+  growthMiB: number
+  peakMiB: number
+  msPerTurn: number
+  retainedGrowthMiB?: number
+}
+
+/** A unique answer for turn `n` of about `bytes` bytes (words, so it looks like prose to nobody). */
+function answer(n: number, bytes: number): string {
+  const head = `Answer ${n}: `
+  const words: string[] = [head]
+  let size = head.length
+  for (let i = 0; size < bytes; i++) {
+    const word = `w${n.toString(36)}x${i.toString(36)} `
+    words.push(word)
+    size += word.length
+  }
+  return words.join('').slice(0, bytes)
+}
+
+/** The inspector of a codex-desk started with `--inspect=127.0.0.1:0` (bench-only). */
+class Inspector {
+  private nextId = 1
+  private readonly waiting = new Map<number, (result: unknown) => void>()
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { id?: number; result?: unknown }
+      if (message.id !== undefined) this.waiting.get(message.id)?.(message.result)
+    })
+  }
+
+  static async attach(child: ChildProcessWithoutNullStreams): Promise<Inspector> {
+    const deadline = Date.now() + 10_000
+    let match: RegExpExecArray | null
+    while (!(match = /Debugger listening on (ws:\/\/\S+)/.exec(stderrOf(child)))) {
+      if (Date.now() > deadline) throw new Error(`no inspector URL: ${stderrOf(child)}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const ws = new WebSocket(match[1] as string)
+    await withTimeout(
+      new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)),
+      5_000,
+      'the inspector',
+    )
+    return new Inspector(ws)
+  }
+
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.nextId++
+    const answered = new Promise<unknown>((resolve) => this.waiting.set(id, resolve))
+    this.ws.send(JSON.stringify({ id, method, params }))
+    return withTimeout(answered, 30_000, `inspector ${method}`).finally(() => this.waiting.delete(id))
+  }
+
+  async heapUsedMiB(): Promise<number> {
+    const result = (await this.call('Runtime.getHeapUsage')) as { usedSize: number }
+    return result.usedSize / MiB
+  }
+
+  /** process.memoryUsage() in MiB (heapTotal: committed V8 heap; external: Buffers and the like). */
+  async memoryUsage(): Promise<Record<string, number>> {
+    const { result } = (await this.call('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+      returnByValue: true,
+    })) as { result: { value: string } }
+    const usage = JSON.parse(result.value) as Record<string, number>
+    return Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, round(v / MiB)]))
+  }
+
+  close(): void {
+    this.ws.terminate()
+  }
+}
+
+/**
+ * The process that serves: CODEX_BIN may be the npm package's `codex.js`, a Node wrapper that spawns
+ * the native binary, whose memory is then the one to read (not the wrapper's).
+ */
+async function serverPid(child: ChildProcessWithoutNullStreams, server: BenchServer): Promise<number> {
+  let pid = child.pid as number
+  if (server.name !== 'codex') return pid
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const exe = await readlink(`/proc/${pid}/exe`).catch(() => '')
+    if (!/\/(node|env)[^/]*$/.test(exe)) return pid
+    const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+    if (children.length === 1) pid = Number(children[0])
+    else if (Date.now() > deadline) throw new Error(`the codex wrapper ${pid} started no single server`)
+    else await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+async function connect(
+  server: BenchServer,
+  home: string,
+  transport: Transport,
+  nodeArgs: string[],
+): Promise<{ child: ChildProcessWithoutNullStreams; channel: FrameChannel }> {
+  if (transport === 'stdio') {
+    const child = server.spawn(home, null, nodeArgs)
+    return { child, channel: stdioFrames(child) }
+  }
+  const url = `ws://127.0.0.1:${await freePort()}`
+  const child = server.spawn(home, url, nodeArgs)
+  // Nothing reads a websocket server's stdout: drain it (a full pipe would stall the server), into
+  // TURN_MEMORY_TRACE=<file> when set (with TURN_MEMORY_NODE_ARGS=--trace-gc, the GC trace).
+  const trace = process.env.TURN_MEMORY_TRACE
+  if (trace && server.name === 'codex-desk') child.stdout.pipe(createWriteStream(trace))
+  else child.stdout.resume()
+  return { child, channel: await connectWhenUp(url, child) }
+}
+
+/** Sends turn/start and resolves at that turn's turn/completed. */
+function runTurn(channel: FrameChannel, threadId: string, id: number, prompt: string): Promise<void> {
+  let turnId: string | null = null
+  let completedEarly: string[] = []
+  const done = new Promise<void>((resolve, reject) => {
+    channel.handler = (frame) => {
+      if (frame.startsWith('{"method":"item/agentMessage/delta"')) return
+      const message = JSON.parse(frame) as {
+        id?: number
+        method?: string
+        error?: { message: string }
+        result?: { turn: { id: string } }
+        params?: { turn?: { id: string; status: string; error: { message: string } | null } }
+      }
+      const settle = (turn: { id: string; status: string; error: { message: string } | null }) => {
+        if (turn.status === 'completed') resolve()
+        else reject(new Error(`turn ended ${turn.status}: ${turn.error?.message}`))
+      }
+      if (message.id === id) {
+        if (message.error) return reject(new Error(`turn/start failed: ${message.error.message}`))
+        turnId = message.result?.turn.id ?? null
+        if (turnId && completedEarly.includes(turnId)) resolve()
+      } else if (message.method === 'turn/completed' && message.params?.turn) {
+        const turn = message.params.turn
+        if (turnId === null) completedEarly = [...completedEarly, turn.id]
+        else if (turn.id === turnId) settle(turn)
+      }
+    }
+  })
+  channel.send(
+    JSON.stringify({
+      id,
+      method: 'turn/start',
+      params: { threadId, input: [{ type: 'text', text: prompt }] },
+    }),
+  )
+  return withTimeout(done, 60_000, `turn/completed of request ${id}`)
+}
+
+async function runOnce(
+  server: BenchServer,
+  model: ModelServer,
+  transport: Transport,
+  options: TurnMemoryOptions,
+  tag: string,
+): Promise<Run> {
+  const home = makeTempDir(`${server.name}-turn-memory-`)
+  const ours = server.name === 'codex-desk'
+  const nodeArgs: string[] = []
+  const sampling = ours ? process.env.TURN_MEMORY_SAMPLING : undefined
+  const heap = ours && (process.env.TURN_MEMORY_HEAP === '1' || sampling !== undefined)
+  const snapshots = ours ? process.env.TURN_MEMORY_SNAPSHOTS : undefined
+  if (ours && process.env.TURN_MEMORY_NODE_ARGS)
+    nodeArgs.push(...process.env.TURN_MEMORY_NODE_ARGS.split(/\s+/).filter(Boolean))
+  if (heap) nodeArgs.push('--inspect=127.0.0.1:0')
+  if (snapshots) nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`)
+  let child: ChildProcessWithoutNullStreams | undefined
+  let inspector: Inspector | undefined
+  try {
+    await server.configure(home.path, model.url)
+    const connected = await connect(server, home.path, transport, nodeArgs)
+    child = connected.child
+    const { channel } = connected
+    if (heap) inspector = await Inspector.attach(child)
+    await initialize(channel)
+    // After initialize: by then a wrapper has surely started the server it runs.
+    const pid = await serverPid(child, server)
+    const started = await request(channel, '{"id":1,"method":"thread/start","params":{}}', 1, 20_000)
+    const threadId = (started.result as { thread: { id: string } }).thread.id
+    const samples: Sample[] = []
+    const t0 = performance.now()
+    for (let turn = 1; turn <= options.turns; turn++) {
+      await runTurn(channel, threadId, 100 + turn, `question ${turn} (${tag})`)
+      if (inspector && sampling && turn === options.from)
+        // What survives a scavenge (promoted, or collected only by a mark-compact): the RSS growth.
+        await inspector.call('HeapProfiler.startSampling', {
+          samplingInterval: 4096,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: false,
+        })
+      if (turn % options.every !== 0 && turn !== 1) continue
+      const sample: Sample = { turn, rssMiB: round((await rssOf(pid)) / MiB) }
+      if (inspector && !sampling) {
+        sample.heapUsedMiB = round(await inspector.heapUsedMiB())
+        await inspector.call('HeapProfiler.collectGarbage')
+        sample.retainedMiB = round(await inspector.heapUsedMiB())
+        sample.usage = await inspector.memoryUsage()
+        if (process.env.TURN_MEMORY_VERBOSE === '1') console.error(JSON.stringify(sample))
+      }
+      if (snapshots && (turn === options.from || turn === options.turns)) {
+        child.kill('SIGUSR2')
+        // The snapshot is written synchronously on the main thread: the next answer waits for it.
+        await request(channel, '{"id":2,"method":"thread/loaded/list","params":{}}', 2, 120_000)
+      }
+      samples.push(sample)
+    }
+    const msPerTurn = (performance.now() - t0) / options.turns
+    if (inspector && sampling) {
+      const { profile } = (await inspector.call('HeapProfiler.stopSampling')) as { profile: unknown }
+      await writeFile(sampling, JSON.stringify(profile))
+    }
+    const at = (turn: number) => samples.find((s) => s.turn === turn) as Sample
+    const first = at(options.from)
+    const last = at(options.turns)
+    const run: Run = {
+      samples,
+      growthMiB: round(last.rssMiB - first.rssMiB),
+      peakMiB: round(await peakRssMiB(pid)),
+      msPerTurn: round(msPerTurn),
+    }
+    if (first.retainedMiB !== undefined && last.retainedMiB !== undefined)
+      run.retainedGrowthMiB = round(last.retainedMiB - first.retainedMiB)
+    channel.close()
+    return run
+  } catch (error) {
+    if (child) (error as Error).message += `\n${server.name} stderr: ${stderrOf(child).slice(-2000)}`
+    throw error
+  } finally {
+    inspector?.close()
+    if (child) await stopChild(child)
+    await home.remove()
+  }
+}
+
+function median(values: number[]): number {
+  return round(summarize(values).p50)
+}
+
+function spread(values: number[]): [number, number] {
+  const s = summarize(values)
+  return [round(s.min), round(s.max)]
+}
+
+function figures(transport: Transport, options: TurnMemoryOptions, ours: Run[], theirs: Run[]): Figure[] {
+  const measured = theirs.length > 0
+  const codexFrom = measured ? 'measured' : 'not installed'
+  const growth = median(ours.map((r) => r.growthMiB))
+  const theirGrowth = measured ? median(theirs.map((r) => r.growthMiB)) : undefined
+  const peak = median(ours.map((r) => r.peakMiB))
+  const theirPeak = measured ? median(theirs.map((r) => r.peakMiB)) : undefined
+  const curve = (runs: Run[]) =>
+    runs
+      .at(-1)
+      ?.samples.map((s) => `${s.turn}:${s.rssMiB}`)
+      .join(' ')
+  // A growth at or below a few MiB is noise in RSS: the ratio then compares against 1 MiB at least.
+  const growthRatio = ratioOf(
+    Math.max(growth, 0),
+    theirGrowth === undefined ? undefined : Math.max(theirGrowth, 1),
+  )
+  const retained = ours.flatMap((r) => (r.retainedGrowthMiB === undefined ? [] : [r.retainedGrowthMiB]))
+  const span = `${options.from}_to_${options.turns}`
+  return [
+    {
+      bench: `turn_memory_growth_${span}_${transport}`,
+      unit: 'MiB',
+      value: growth,
+      n: ours.length,
+      target: theirGrowth ?? null,
+      targetStat: measured ? 'value' : null,
+      codex: measured ? { value: theirGrowth } : null,
+      ratio: growthRatio,
+      ratioTarget: 1,
+      pass: measured ? growthRatio !== null && growthRatio <= 1 : null,
+      spread: spread(ours.map((r) => r.growthMiB)),
+      ...(measured ? { codexSpread: spread(theirs.map((r) => r.growthMiB)) } : {}),
+      ...(retained.length > 0 ? { retainedHeapGrowthMiB: median(retained) } : {}),
+      msPerTurn: median(ours.map((r) => r.msPerTurn)),
+      ...(measured ? { codexMsPerTurn: median(theirs.map((r) => r.msPerTurn)) } : {}),
+      curve: curve(ours),
+      ...(measured ? { codexCurve: curve(theirs) } : {}),
+      answerBytes: options.answerBytes,
+      codexFrom,
+    },
+    {
+      bench: `turn_memory_peak_${options.turns}_turns_${transport}`,
+      unit: 'MiB',
+      value: peak,
+      n: ours.length,
+      target: theirPeak ?? null,
+      targetStat: measured ? 'value' : null,
+      codex: measured ? { value: theirPeak } : null,
+      ratio: ratioOf(peak, theirPeak),
+      ratioTarget: 1,
+      pass: measured ? peak <= (theirPeak as number) : null,
+      spread: spread(ours.map((r) => r.peakMiB)),
+      ...(measured ? { codexSpread: spread(theirs.map((r) => r.peakMiB)) } : {}),
+      codexFrom,
+    },
+  ]
+}
+
+export async function turnMemory(options: TurnMemoryOptions = TURN_MEMORY_DEFAULTS): Promise<Figure[]> {
+  let served = 0
+  // Every model request gets a fresh answer; its recorded body (the whole history) is dropped.
+  const model = await startModelServer({
+    defaultScript: (record) => {
+      record.body = undefined
+      served++
+      return [
+        text(answer(served, options.answerBytes), { chunks: options.chunks }),
+        usage({ input: 10, output: 5 }),
+      ]
+    },
+  })
+  try {
+    const out: Figure[] = []
+    for (const transport of options.transports) {
+      const ours: Run[] = []
+      const theirs: Run[] = []
+      // Interleaved: each run measures codex-desk, then codex, back to back.
+      for (let i = 0; i < options.runs; i++) {
+        ours.push(await runOnce(CODEX_DESK, model, transport, options, `run ${i}`))
+        model.requests.splice(0)
+        if (codexInstalled()) {
+          theirs.push(await runOnce(CODEX, model, transport, options, `run ${i}`))
+          model.requests.splice(0)
+        }
+      }
+      out.push(...figures(transport, options, ours, theirs))
+    }
+    return out
+  } finally {
+    await model.close()
+  }
+}
+
+// `npx tsx bench/turnMemory.ts [runs] [turns] [transports]`: the figures on their own.
+runStandalone(import.meta.url, () =>
+  turnMemory({
+    ...TURN_MEMORY_DEFAULTS,
+    runs: Number(process.argv[2]) || TURN_MEMORY_DEFAULTS.runs,
+    turns: Number(process.argv[3]) || TURN_MEMORY_DEFAULTS.turns,
+    transports: process.argv[4]
+      ? (process.argv[4].split(',') as Transport[])
+      : TURN_MEMORY_DEFAULTS.transports,
+  }),
+)

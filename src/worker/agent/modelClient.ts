@@ -31,6 +31,7 @@ import {
 } from './modelErrors'
 import { OutputItemKeys } from './outputItems'
 import type { ResolvedProvider } from './providers'
+import { deferInput, withStreamedInput } from './requestBody'
 import { toModelEvent, UNUSED_EVENTS } from './responseEvents'
 import { jsonEvents, SseErrorPayload, sseEvents } from './sseDecoder'
 
@@ -210,14 +211,14 @@ export class ModelClient {
   async *stream(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelEvent, void, undefined> {
     if (signal.aborted) throw aborted(signal)
     const sdk = await raceAbort(loadSdk(), signal)
-    const body = this.body(request)
+    const { body, input } = deferInput(this.body(request))
     const { requestMaxRetries, streamMaxRetries } = this.provider
     let requestRetries = 0
     let streamRetries = 0
     let refreshed = false
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw aborted(signal)
-      const outcome = yield* this.attempt(sdk, body, request.model, attempt, signal)
+      const outcome = yield* this.attempt(sdk, body, input, request.model, attempt, signal)
       if (outcome.kind === 'completed') return
       if (outcome.kind === 'failed') throw outcome.error
       if (outcome.kind === 'unauthorized') {
@@ -317,6 +318,7 @@ export class ModelClient {
   private async *attempt(
     sdk: typeof OpenAISdk,
     body: ResponseCreateParamsStreaming,
+    input: readonly unknown[] | null,
     model: string,
     attempt: number,
     signal: AbortSignal,
@@ -346,7 +348,7 @@ export class ModelClient {
 
       const failed: { raw?: RawFailure } = {}
       const client = this.client(sdk, async (url, init) => {
-        const response = await fetch(url, init)
+        const response = await fetch(url, input ? withStreamedInput(init, input) : init)
         if (response.ok) return response
         // Keep the body and headers as sent: the SDK's error reformats the body and drops non-JSON ones.
         const text = await response.text().catch(() => '')

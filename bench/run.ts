@@ -30,6 +30,7 @@ import { benchThreadList } from './threadList'
 import { THREAD_LIST_WIRE_DEFAULTS, threadListWire } from './threadListWire'
 import { THREAD_RESUME_DEFAULTS, threadResume } from './threadResume'
 import { TOOL_BENCH_DEFAULTS, toolCalls } from './tools'
+import { TURN_MEMORY_DEFAULTS, turnMemory } from './turnMemory'
 import { UI_BENCH_DEFAULTS, uiFigures } from './ui'
 
 /**
@@ -119,6 +120,15 @@ const STEPS: Step[] = [
       'history_page_items_big',
     ],
     run: () => bigThread(BIG_THREAD),
+  },
+  {
+    names: [
+      'turn_memory_growth_50_to_200_ws',
+      'turn_memory_peak_200_turns_ws',
+      'turn_memory_growth_50_to_200_stdio',
+      'turn_memory_peak_200_turns_stdio',
+    ],
+    run: () => turnMemory(TURN_MEMORY_DEFAULTS),
   },
   {
     names: [

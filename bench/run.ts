@@ -8,6 +8,8 @@
  * per figure, and writes everything to bench/results/latest.json.
  * A figure that fails is reported with its error and the run goes on; the exit code is then 1.
  * BENCH_PIN=off lets the kernel place the round-trip peers (see lib/affinity.ts).
+ * BENCH_ONLY=word,word runs only the steps with a figure whose name contains one of the words
+ * (e.g. `BENCH_ONLY=cold_start,big_thread`).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -189,7 +191,11 @@ async function main(): Promise<number> {
   if (loadBefore > cpus().length / 2) {
     process.stderr.write(`bench: warning: load average ${loadBefore.toFixed(2)}; figures will be noisy\n`)
   }
-  for (const step of STEPS) {
+  const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? []
+  const steps = only.length
+    ? STEPS.filter((step) => step.names.some((name) => only.some((word) => name.includes(word))))
+    : STEPS
+  for (const step of steps) {
     const t0 = performance.now()
     process.stderr.write(`bench: ${step.names.join(', ')} ...`)
     try {

@@ -6,12 +6,13 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { cp, readFile, readdir, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises'
 import Module from 'node:module'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCli } from '../../scripts/cliBuild'
+import { CACHE_FILES_KEPT } from '../../src/worker/startup/codeCache'
 import { makeTempDir, REPO_ROOT } from '../support/appServerProcess'
 import { WAIT_MS, withTimeout } from '../support/testClient'
 
@@ -110,6 +111,30 @@ describe.skipIf(nodeCachesItself)('the code cache of the codex-desk command', ()
     expect(second.report).toMatchObject({ misses: 0, written: 'unchanged' })
     expect(second.report?.hits).toBe(first.report?.misses)
     expect(second.userAgent).toBe(first.userAgent)
+  })
+
+  it('keeps only the most recently written cache files of other installs', async () => {
+    const cacheDir = join(root.path, 'cache-prune')
+    await mkdir(cacheDir, { recursive: true })
+    // Files left by installs that moved or went, written one minute apart, oldest first.
+    const others = Array.from(
+      { length: CACHE_FILES_KEPT + 3 },
+      (_, i) => `cli-${String(i).padStart(16, '0')}.v8cache`,
+    )
+    for (const [i, name] of others.entries()) {
+      await writeFile(join(cacheDir, name), 'left by another install')
+      const when = new Date(Date.now() - (others.length - i) * 60_000)
+      await utimes(join(cacheDir, name), when, when)
+    }
+    await writeFile(join(cacheDir, 'notes.txt'), 'not a cache file')
+    const run = await serverRun(cacheDir)
+    expect(run.report?.written).toBe('written')
+    const left = await cacheFiles(cacheDir)
+    expect(left).toHaveLength(CACHE_FILES_KEPT)
+    expect(left).toContain(basename(run.report?.file as string))
+    // The newest of the others stay; the oldest went. Other files are not touched.
+    expect(left).toEqual(expect.arrayContaining(others.slice(-(CACHE_FILES_KEPT - 1))))
+    expect(existsSync(join(cacheDir, 'notes.txt'))).toBe(true)
   })
 
   it('ignores a corrupt cache file, still answers, and replaces it', async () => {

@@ -16,10 +16,18 @@
  * files outside the bundle folder.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire, Module } from 'node:module'
 import { homedir } from 'node:os'
-import { dirname, join, relative, sep } from 'node:path'
+import { basename, dirname, join, relative, sep } from 'node:path'
 import { Script } from 'node:vm'
 
 const MAGIC = Buffer.from('CDXV8C01')
@@ -148,6 +156,7 @@ function writeAtomically(file: string, data: Buffer): FlushResult {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     writeFileSync(temp, data, { mode: 0o600 })
     renameSync(temp, file)
+    pruneCacheFolder(dirname(file), basename(file))
     return 'written'
   } catch {
     try {
@@ -156,6 +165,26 @@ function writeAtomically(file: string, data: Buffer): FlushResult {
       // never written
     }
     return 'failed'
+  }
+}
+
+/** How many cache files (installs, Node versions) the folder keeps: the most recently written. */
+export const CACHE_FILES_KEPT = 8
+
+/**
+ * Removes all but the CACHE_FILES_KEPT most recently written cache files, so installs that moved or
+ * were deleted (and Node versions no longer used) do not pile up. An install whose file went is
+ * only compiled afresh at its next start. Errors are ignored: this is housekeeping.
+ */
+function pruneCacheFolder(folder: string, keep: string): void {
+  try {
+    const files = readdirSync(folder)
+      .filter((name) => name.startsWith('cli-') && name.endsWith('.v8cache') && name !== keep)
+      .map((name) => ({ name, mtime: statSync(join(folder, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime)
+    for (const { name } of files.slice(CACHE_FILES_KEPT - 1)) unlinkSync(join(folder, name))
+  } catch {
+    // Another process pruned first, or the folder is not ours to tidy.
   }
 }
 

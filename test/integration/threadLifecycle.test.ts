@@ -72,12 +72,18 @@ describe('thread lifecycle under faults', () => {
     const turn = (completed.params as { turn: { status: string; error: { message: string } } }).turn
     expect(turn.status).toBe('failed')
     expect(turn.error.message).toMatch(/^could not save the thread: .*no space left on device/)
-    // The failed write was the model's output item; the open message still closed (and saved)
-    // with the text clients had seen, so nothing a client saw is missing from the rollout.
+    // The failed write held the model's output item (and, when they were written together, the
+    // deltas before it, which were then never sent); the open message still closed (and saved)
+    // with exactly the text clients had seen, so nothing a client saw is missing from the rollout.
+    const seen = client.received
+      .filter((m) => m.method === 'item/agentMessage/delta')
+      .map((m) => (m.params as { delta: string }).delta)
+      .join('')
+    expect(['', 'this answer cannot be saved']).toContain(seen)
     const read = await client.request('thread/read', { threadId: thread.id, includeTurns: true })
     expect(read.thread.turns[0]?.items.map((i) => [i.type, (i as { text?: string }).text])).toEqual([
       ['userMessage', undefined],
-      ['agentMessage', 'this answer cannot be saved'],
+      ['agentMessage', seen],
     ])
     model.enqueue(text('saved fine'))
     const next = await runTurn(client, thread.id, 'again')

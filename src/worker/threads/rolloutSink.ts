@@ -3,8 +3,9 @@
  * writer on threads that keep nothing, the file operations a writer needs (RolloutFile, wrapped by
  * tests to inject faults), and the error a failed write rejects with.
  *
- * It must never do I/O itself; the writer (rolloutWriter.ts) does.
+ * It must never do I/O itself apart from `nodeFile`'s operations, which the writer (rolloutWriter.ts) calls.
  */
+import { writeSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import type { ItemTextDelta, RolloutPayloads, RolloutType } from './rolloutLines'
 
@@ -17,9 +18,20 @@ export interface RolloutFile {
   close(): Promise<void>
 }
 
+/**
+ * Writes up to this size go straight to the kernel (a copy into the page cache: microseconds)
+ * instead of a round trip through libuv's thread pool. A delta is published only once its write
+ * completed, and with the pool busy or the machine loaded that round trip was most of the delivery
+ * lag's tail (bench/broadcast.ts). A failed write still rejects (writeSync throws inside the async).
+ */
+const SYNC_WRITE_MAX_BYTES = 64 * 1024
+
 export function nodeFile(handle: FileHandle): RolloutFile {
   return {
-    write: async (buffer, position) => (await handle.write(buffer, 0, buffer.length, position)).bytesWritten,
+    write: async (buffer, position) =>
+      buffer.length <= SYNC_WRITE_MAX_BYTES
+        ? writeSync(handle.fd, buffer, 0, buffer.length, position)
+        : (await handle.write(buffer, 0, buffer.length, position)).bytesWritten,
     truncate: (length) => handle.truncate(length),
     sync: () => handle.sync(),
     close: () => handle.close(),

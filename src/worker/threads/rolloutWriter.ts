@@ -11,7 +11,7 @@
  * failed write rejects every append it carried and leaves the file as it was), and never write
  * after close().
  */
-import { BatchQueue } from '../util/batchQueue'
+import { BatchQueue, untilImmediate } from '../util/batchQueue'
 import type { Logger } from '../util/log'
 import {
   encodeLineJson,
@@ -79,7 +79,12 @@ export class RolloutWriter implements RolloutSink {
   private tailDirty = false
   private unsynced = false
   /** The single writer: everything queued while a write was in flight goes out as one write. */
-  private readonly writes = new BatchQueue<Pending>((batch) => this.writeBatch(batch))
+  private readonly writes = new BatchQueue<Pending>(
+    (batch) => this.writeBatch(batch),
+    undefined,
+    // Every delta one network read of the model's stream set off is written (and merged) together.
+    untilImmediate,
+  )
   private readonly streams = new Map<string, TextStream>()
   private closing: Promise<void> | null = null
 

@@ -19,6 +19,11 @@ export class BatchQueue<T> {
     private readonly flush: (items: T[]) => Promise<void>,
     /** Called after a batch was flushed and its pushes resolved; it must not throw. */
     private readonly afterFlush?: (items: T[]) => void,
+    /**
+     * What the first flush waits for, so that pushes made meanwhile land in it: by default the end
+     * of the current synchronous run; `untilImmediate` also gathers what promise chains push.
+     */
+    private readonly gather: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   push(item: T): Promise<void> {
@@ -34,8 +39,8 @@ export class BatchQueue<T> {
   }
 
   private async drain(): Promise<void> {
-    // Yield once so a synchronous burst of pushes lands in the first flush.
-    await Promise.resolve()
+    // Yield so a burst of pushes lands in the first flush.
+    await this.gather()
     try {
       while (this.queue.length > 0) {
         const batch = this.queue
@@ -55,4 +60,9 @@ export class BatchQueue<T> {
       this.draining = null
     }
   }
+}
+
+/** A `gather` for BatchQueue: until the event loop's check phase (everything the current I/O event set off). */
+export function untilImmediate(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }

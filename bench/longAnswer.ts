@@ -257,7 +257,7 @@ function figures(ours: Run, theirs: Run | null): Figure[] {
       pass: ours.rolloutBytes <= 2.2 * ours.textJsonBytes,
       textMiB,
       textJsonMiB: round(ours.textJsonBytes / MiB),
-      ratio: round(ours.rolloutBytes / ours.textBytes),
+      rolloutToText: round(ours.rolloutBytes / ours.textBytes),
       codexFrom,
     },
     {

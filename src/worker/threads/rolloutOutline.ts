@@ -169,15 +169,7 @@ export class RolloutOutline {
 
   /** The turn as replay rebuilds it from its own lines only. */
   async readTurn(turn: OutlineTurn, threadId: string): Promise<Turn | null> {
-    const file = await open(this.path, 'r')
-    let text: string
-    try {
-      const buffer = Buffer.alloc(turn.end - turn.start)
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, turn.start)
-      text = buffer.subarray(0, bytesRead).toString('utf8')
-    } finally {
-      await file.close()
-    }
+    const text = await readTurnText(this.path, turn)
     const lines = decodeLines(text).lines.filter(
       (line): line is RolloutLine =>
         line.type !== 'response_item' &&
@@ -185,5 +177,17 @@ export class RolloutOutline {
         (line.payload as { turnId: unknown }).turnId === turn.id,
     )
     return replay(lines, { threadId, openTurn: 'interrupted' }).turns.find((t) => t.id === turn.id) ?? null
+  }
+}
+
+/** The bytes of one outlined turn (`start` to `end`) as text; shorter if the file shrank. */
+export async function readTurnText(path: string, turn: Pick<OutlineTurn, 'start' | 'end'>): Promise<string> {
+  const file = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc(turn.end - turn.start)
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, turn.start)
+    return buffer.subarray(0, bytesRead).toString('utf8')
+  } finally {
+    await file.close()
   }
 }

@@ -6,26 +6,17 @@
  *
  * It must never write, and must answer as RolloutOutline.readTurn does.
  */
-import { open } from 'node:fs/promises'
 import type { Turn } from '../protocol/items'
 import { replay, type RolloutLine } from './rollout'
 import { isModelHistoryLine, LineDecoder } from './rolloutLines'
-import type { OutlineTurn } from './rolloutOutline'
+import { readTurnText, type OutlineTurn } from './rolloutOutline'
 
 export async function readOutlineTurn(
   path: string,
   turn: OutlineTurn,
   threadId: string,
 ): Promise<Turn | null> {
-  const file = await open(path, 'r')
-  let text: string
-  try {
-    const buffer = Buffer.alloc(turn.end - turn.start)
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, turn.start)
-    text = buffer.subarray(0, bytesRead).toString('utf8')
-  } finally {
-    await file.close()
-  }
+  const text = await readTurnText(path, turn)
   const decoder = new LineDecoder({ skip: isModelHistoryLine })
   const unterminated = !text.endsWith('\n')
   let start = 0

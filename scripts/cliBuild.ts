@@ -5,7 +5,36 @@
  * It must stay a pure function of the sources: no environment, no timestamps in the output.
  */
 import { resolve } from 'node:path'
-import type { InlineConfig } from 'vite'
+import type { InlineConfig, Plugin } from 'vite'
+
+/**
+ * `ws` requires `https` and `tls` at load for its client side only (`https.request`, `tls.connect`
+ * when it connects to a wss:// URL); the listener never uses them. Loading them costs about 3 ms of
+ * every websocket start, so in the CLI build they are required on first use instead. If a `ws`
+ * update changes those lines, the build says so and keeps them as they are (only slower).
+ */
+const LAZY_WS_BUILTINS: [string, string][] = [
+  [
+    "const https = require('https');",
+    "const https = { get request() { return require('https').request; } };",
+  ],
+  ["const tls = require('tls');", "const tls = { connect: (options) => require('tls').connect(options) };"],
+]
+
+function lazyWsBuiltins(): Plugin {
+  return {
+    name: 'codex-desk:lazy-ws-builtins',
+    transform(code, id) {
+      if (!id.replaceAll('\\', '/').endsWith('/node_modules/ws/lib/websocket.js')) return null
+      let out = code
+      for (const [eager, lazy] of LAZY_WS_BUILTINS) {
+        if (out.includes(eager)) out = out.replace(eager, lazy)
+        else this.warn(`ws/lib/websocket.js no longer has \`${eager}\`: it stays loaded at start`)
+      }
+      return { code: out, map: null }
+    },
+  }
+}
 
 /** `root`: the repository (the config is bundled elsewhere, so it cannot find it itself). */
 export function cliBuildConfig(root: string, outDir = resolve(root, 'out/cli')): InlineConfig {
@@ -13,6 +42,7 @@ export function cliBuildConfig(root: string, outDir = resolve(root, 'out/cli')):
     configFile: false,
     root,
     logLevel: 'warn',
+    plugins: [lazyWsBuiltins()],
     // Only node: builtins stay outside; every package is inlined, as in the main build.
     ssr: { noExternal: true, target: 'node' },
     build: {

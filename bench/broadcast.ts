@@ -24,7 +24,7 @@ import {
   type PacedModelServer,
 } from './lib/pacedModelServer'
 import { makeTempDir, stderrOf, stopChild, withTimeout } from './lib/processes'
-import { connectWhenUp, freePort, serversToCompare, type BenchServer } from './lib/servers'
+import { connectWhenUp, freePort, interleavedRounds, type BenchServer } from './lib/servers'
 import { latencyFigure, ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -240,13 +240,7 @@ async function runOnce(server: BenchServer, options: BroadcastOptions): Promise<
 }
 
 export async function broadcastLag(options: BroadcastOptions = BROADCAST_DEFAULTS): Promise<Figure> {
-  const runs = new Map<string, LagRun[]>()
-  for (let r = 0; r < options.rounds; r++) {
-    for (const server of serversToCompare()) {
-      const run = await runOnce(server, options)
-      runs.set(server.name, [...(runs.get(server.name) ?? []), run])
-    }
-  }
+  const runs = await interleavedRounds(options.rounds, (server) => runOnce(server, options))
   const pooled = (name: string) => {
     const list = runs.get(name) ?? []
     const all = new Float64Array(list.reduce((n, r) => n + r.lags.length, 0))

@@ -17,7 +17,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { runTurn, subscribedClients, type Subscribed } from './broadcast'
 import { startPacedModelServer } from './lib/pacedModelServer'
 import { withTimeout } from './lib/processes'
-import { peakRssMiB, serversToCompare, type BenchServer } from './lib/servers'
+import { peakRssMiB, interleavedRounds, type BenchServer } from './lib/servers'
 import { ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -121,13 +121,7 @@ async function runOnce(server: BenchServer, options: SubscriberOptions): Promise
 }
 
 export async function subscriberMemory(options: SubscriberOptions = SUBSCRIBER_DEFAULTS): Promise<Figure> {
-  const runs = new Map<string, MemoryRun[]>()
-  for (let r = 0; r < options.rounds; r++) {
-    for (const server of serversToCompare()) {
-      const run = await runOnce(server, options)
-      runs.set(server.name, [...(runs.get(server.name) ?? []), run])
-    }
-  }
+  const runs = await interleavedRounds(options.rounds, (server) => runOnce(server, options))
   const ours = runs.get('codex-desk') ?? []
   const theirs = runs.get('codex')
   const s = summarize(ours.map((r) => r.peakMiB))

@@ -98,6 +98,21 @@ export function serversToCompare(): BenchServer[] {
   return codexInstalled() ? [CODEX_DESK, CODEX] : [CODEX_DESK]
 }
 
+/** Runs `once` for each server, round after round (so load drifts hit both alike); results by server name. */
+export async function interleavedRounds<T>(
+  rounds: number,
+  once: (server: BenchServer) => Promise<T>,
+): Promise<Map<string, T[]>> {
+  const runs = new Map<string, T[]>()
+  for (let r = 0; r < rounds; r++) {
+    for (const server of serversToCompare()) {
+      const run = await once(server)
+      runs.set(server.name, [...(runs.get(server.name) ?? []), run])
+    }
+  }
+  return runs
+}
+
 /** A port free on 127.0.0.1 right now (codex does not print the port it bound, so we choose it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -23,14 +23,14 @@
  * Runs inside `npm run bench` via `bigThread()`, or alone with `npx tsx bench/bigThread.ts [MB] [runs]`.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { cp, readdir, readFile, stat } from 'node:fs/promises'
+import { cp, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
 import { reasoning, text, usage, type Step } from '../test/support/modelServer'
 import { initialize, request, stdioFrames, webSocketFrames, type FrameChannel } from './lib/clients'
 import { makeTempDir, stderrOf, stopChild, withTimeout } from './lib/processes'
 import { startRemoteModelServer, type RemoteModelServer } from './lib/remoteModelServer'
-import { CODEX_DESK, freePort, peakRssMiB, serversToCompare, type BenchServer } from './lib/servers'
+import { CODEX_DESK, freePort, serverPeakMiB, serversToCompare, type BenchServer } from './lib/servers'
 import { ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -260,37 +260,6 @@ async function writeThread(
 
 // ---------------------------------------------------------------------------------------------
 // Measurements
-
-/** The pid and every descendant's (from /proc's children lists). */
-async function processTree(pid: number): Promise<number[]> {
-  const all = [pid]
-  for (let i = 0; i < all.length; i++) {
-    try {
-      const tasks = await readdir(`/proc/${all[i]}/task`)
-      for (const task of tasks) {
-        const children = await readFile(`/proc/${all[i]}/task/${task}/children`, 'utf8')
-        for (const child of children.split(' ').filter(Boolean)) all.push(Number(child))
-      }
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return all
-}
-
-/**
- * The peak resident memory of the server: the largest VmHWM in its process tree, so a launcher
- * (codex's npm package starts its native binary from a small Node script) does not stand in for
- * the server itself.
- */
-async function serverPeakMiB(pid: number): Promise<number> {
-  let peak = NaN
-  for (const p of await processTree(pid)) {
-    const mib = await peakRssMiB(p)
-    if (Number.isNaN(peak) || mib > peak) peak = mib
-  }
-  return peak
-}
 
 interface Prepared {
   server: BenchServer

@@ -22,9 +22,8 @@ import { text, usage } from '../test/support/modelServer'
 import { startRemoteModelServer, type RemoteModelServer } from './lib/remoteModelServer'
 import { initialize, request, stdioFrames, type FrameChannel } from './lib/clients'
 import { makeTempDir, stderrOf, stopChild, track, withTimeout } from './lib/processes'
-import { connectWhenUp, freePort, serversToCompare, type BenchServer } from './lib/servers'
+import { connectWhenUp, freePort, processTree, serversToCompare, type BenchServer } from './lib/servers'
 import { ratioOf, round, summarize, type Figure } from './lib/stats'
-import { treeOf } from './subscribers'
 import { runStandalone } from './lib/table'
 
 export interface StreamingOptions {
@@ -64,7 +63,7 @@ export function scriptedDeltas(count: number): string[] {
 async function cpuMsOf(pid: number | undefined): Promise<number> {
   if (pid === undefined || process.platform !== 'linux') return NaN
   let total = 0
-  for (const p of await treeOf(pid)) {
+  for (const p of await processTree(pid)) {
     try {
       const stat = await readFile(`/proc/${p}/stat`, 'utf8')
       // Fields after the command name (which may contain spaces): utime is the 14th field overall.

@@ -13,11 +13,11 @@
  *
  * Runs inside `npm run bench` via `subscriberMemory()`, or alone with `npx tsx bench/subscribers.ts`.
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { runTurn, subscribedClients, type Subscribed } from './broadcast'
 import { startPacedModelServer } from './lib/pacedModelServer'
 import { withTimeout } from './lib/processes'
-import { peakRssMiB, interleavedRounds, type BenchServer } from './lib/servers'
+import { interleavedRounds, processTree, serverPeakMiB, type BenchServer } from './lib/servers'
 import { ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
@@ -37,36 +37,9 @@ export const SUBSCRIBER_DEFAULTS: SubscriberOptions = {
   rounds: 2,
 }
 
-/** The process tree under `pid` (itself included), from /proc. */
-export async function treeOf(pid: number): Promise<number[]> {
-  const parents = new Map<number, number[]>()
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)])
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out = [pid]
-  for (let i = 0; i < out.length; i++) out.push(...(parents.get(out[i] as number) ?? []))
-  return out
-}
-
-/**
- * The server's own peak: the largest VmHWM in its process tree (codex's npm launcher is a small
- * node process whose child is the native server; codex-desk's core is the process itself).
- */
-export async function serverPeakMiB(pid: number): Promise<number> {
-  const peaks = await Promise.all((await treeOf(pid)).map((p) => peakRssMiB(p)))
-  return Math.max(...peaks.filter((v) => Number.isFinite(v)))
-}
-
 async function currentRssMiB(pid: number): Promise<number> {
   let best = 0
-  for (const p of await treeOf(pid)) {
+  for (const p of await processTree(pid)) {
     try {
       const status = await readFile(`/proc/${p}/status`, 'utf8')
       const kb = Number(/^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1])

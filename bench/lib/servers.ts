@@ -7,7 +7,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, readdirSync, realpathSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { modelConfig } from '../../test/support/threadHarness'
@@ -153,4 +153,35 @@ export async function peakRssMiB(pid: number): Promise<number> {
   } catch {
     return NaN
   }
+}
+
+/** The pid and every descendant's (from /proc's children lists). */
+export async function processTree(pid: number): Promise<number[]> {
+  const all = [pid]
+  for (let i = 0; i < all.length; i++) {
+    try {
+      const tasks = await readdir(`/proc/${all[i]}/task`)
+      for (const task of tasks) {
+        const children = await readFile(`/proc/${all[i]}/task/${task}/children`, 'utf8')
+        for (const child of children.split(' ').filter(Boolean)) all.push(Number(child))
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return all
+}
+
+/**
+ * The peak resident memory of the server: the largest VmHWM in its process tree, so a launcher
+ * (codex's npm package starts its native binary from a small Node script, were CODEX_BIN to point
+ * at one) does not stand in for the server itself.
+ */
+export async function serverPeakMiB(pid: number): Promise<number> {
+  let peak = NaN
+  for (const p of await processTree(pid)) {
+    const mib = await peakRssMiB(p)
+    if (Number.isNaN(peak) || mib > peak) peak = mib
+  }
+  return peak
 }

@@ -31,7 +31,7 @@ import { initialize, request, stdioFrames, webSocketFrames, type FrameChannel } 
 import { makeTempDir, stderrOf, stopChild, withTimeout } from './lib/processes'
 import { startRemoteModelServer, type RemoteModelServer } from './lib/remoteModelServer'
 import { CODEX_DESK, freePort, serverPeakMiB, serversToCompare, type BenchServer } from './lib/servers'
-import { ratioOf, round, summarize, type Figure } from './lib/stats'
+import { besideCodex, latencyFigure, round, summarize, valueFigure, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
 export interface BigThreadOptions {
@@ -360,50 +360,14 @@ const progress = (line: string) => process.stderr.write(`bigThread: ${line}\n`)
 const median = (samples: number[]) => summarize(samples).p50
 
 function memoryFigure(bench: string, ours: number[], theirs: number[] | null, extra: object): Figure {
-  const s = summarize(ours)
-  const codex = theirs ? summarize(theirs) : null
-  const ratio = codex ? ratioOf(s.p50, codex.p50) : null
-  return {
-    bench,
-    unit: 'MiB',
-    value: round(s.p50),
-    min: round(s.min),
-    max: round(s.max),
-    n: s.n,
-    target: codex ? round(codex.p50) : null,
-    targetStat: codex ? 'value' : null,
-    codex: codex ? { value: round(codex.p50) } : null,
-    codexMin: codex ? round(codex.min) : undefined,
-    codexMax: codex ? round(codex.max) : undefined,
-    codexFrom: codex ? 'measured' : 'not installed',
-    ratio,
-    ratioTarget: 1,
-    pass: ratio === null ? null : ratio <= 1,
-    ...extra,
-  }
+  const figure = besideCodex({ ...valueFigure(bench, ours, { ...extra }), unit: 'MiB' }, ours, theirs)
+  // The target is codex's own peak in the same run.
+  const target = figure.codex?.value ?? null
+  return { ...figure, target, targetStat: target === null ? null : 'value' }
 }
 
 function pageFigure(bench: string, ours: number[], theirs: number[] | null, extra: object): Figure {
-  const s = summarize(ours)
-  const codex = theirs ? summarize(theirs) : null
-  const ratio = codex ? ratioOf(s.p50, codex.p50) : null
-  return {
-    bench,
-    unit: 'ms',
-    p50: round(s.p50),
-    p99: round(s.p99),
-    min: round(s.min),
-    max: round(s.max),
-    n: s.n,
-    target: null,
-    targetStat: null,
-    codex: codex ? { p50: round(codex.p50), p99: round(codex.p99) } : null,
-    codexFrom: codex ? 'measured' : 'not installed',
-    ratio,
-    ratioTarget: 1,
-    pass: ratio === null ? null : ratio <= 1,
-    ...extra,
-  }
+  return besideCodex(latencyFigure(bench, ours, null, null, null, { ...extra }), ours, theirs)
 }
 
 export async function bigThread(options: BigThreadOptions = BIG_THREAD_DEFAULTS): Promise<Figure[]> {

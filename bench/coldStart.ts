@@ -20,7 +20,7 @@ import { WebSocket } from 'ws'
 import { INITIALIZE_FRAME } from './lib/clients'
 import { makeTempDir, onStdoutLines, stderrOf, stopChild, track, withTimeout } from './lib/processes'
 import { CODEX, CODEX_DESK, codexInstalled, freePort, type BenchServer } from './lib/servers'
-import { latencyFigure, ratioOf, round, summarize, type Figure } from './lib/stats'
+import { besideCodex, latencyFigure, ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 
 export interface ColdStartOptions {
@@ -170,28 +170,18 @@ interface Samples {
   wsCpu: number[]
 }
 
-/** codex-desk's figure with codex's same statistics beside it and the ratio of the medians. */
+/** codex-desk's latency figure with codex's same statistics beside it and the ratio of the medians. */
 function sideBySide(
   bench: string,
   ours: number[],
   theirs: number[] | null,
   extra: Record<string, unknown>,
 ): Figure {
-  const figure = latencyFigure(bench, ours, null, null, null, extra)
-  if (!theirs) return { ...figure, codexFrom: 'not installed', ratio: null, ratioTarget: 1, pass: null }
-  const codex = summarize(theirs)
-  const ratio = ratioOf(summarize(ours).p50, codex.p50)
-  return {
-    ...figure,
-    targetStat: 'p50',
-    codex: { p50: round(codex.p50), p99: round(codex.p99) },
-    codexMin: round(codex.min),
-    codexMax: round(codex.max),
-    codexFrom: 'measured',
-    ratio,
-    ratioTarget: 1,
-    pass: ratio === null ? null : ratio <= 1,
-  }
+  return besideCodex(
+    { ...latencyFigure(bench, ours, null, null, null, extra), targetStat: 'p50' },
+    ours,
+    theirs,
+  )
 }
 
 /**

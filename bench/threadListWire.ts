@@ -44,7 +44,7 @@ import {
 } from './lib/clients'
 import { makeTempDir, stderrOf, stopChild } from './lib/processes'
 import { CODEX, CODEX_DESK, codexInstalled, type BenchServer } from './lib/servers'
-import { latencyFigure, p95, ratioOf, round, summarize, valueFigure, type Figure } from './lib/stats'
+import { besideCodex, latencyFigure, p95, round, summarize, valueFigure, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
 import { populateCodex, populatedHome } from './lib/threadHome'
 
@@ -200,19 +200,7 @@ function sideBySide(
   theirs: number[] | null,
   extra: Record<string, unknown>,
 ): Figure {
-  const o = summarize(ours)
-  const t = theirs ? summarize(theirs) : null
-  const ratio = t ? ratioOf(o.p50, t.p50) : null
-  return {
-    ...valueFigure(bench, ours, extra),
-    codex: t ? { value: round(t.p50) } : null,
-    codexFrom: t ? 'measured' : 'not installed',
-    codexMin: t ? round(t.min) : null,
-    codexMax: t ? round(t.max) : null,
-    ratio,
-    ratioTarget: 1,
-    pass: ratio === null ? null : ratio <= 1,
-  }
+  return besideCodex(valueFigure(bench, ours, extra), ours, theirs)
 }
 
 export async function threadListWire(

@@ -128,3 +128,30 @@ export function valueFigure(bench: string, samples: number[], extra: Record<stri
     ...extra,
   }
 }
+
+/**
+ * `figure` (codex-desk's, from `ours`) with codex's numbers from `theirs` beside it: its median in
+ * the figure's statistic (p50 and p99 for a latency figure, value otherwise), its spread, and the
+ * ratio of the medians against `ratioTarget`. Without codex the figure says it was not installed.
+ */
+export function besideCodex(
+  figure: Figure,
+  ours: number[],
+  theirs: number[] | null,
+  ratioTarget = 1,
+): Figure {
+  if (!theirs)
+    return { ...figure, codex: null, codexFrom: 'not installed', ratio: null, ratioTarget, pass: null }
+  const t = summarize(theirs)
+  const ratio = ratioOf(summarize(ours).p50, t.p50)
+  return {
+    ...figure,
+    codex: figure.p50 === undefined ? { value: round(t.p50) } : { p50: round(t.p50), p99: round(t.p99) },
+    codexMin: round(t.min),
+    codexMax: round(t.max),
+    codexFrom: 'measured',
+    ratio,
+    ratioTarget,
+    pass: ratio === null ? null : ratio <= ratioTarget,
+  }
+}

@@ -115,6 +115,14 @@ test('a row shows the last activity: it moves when a turn ends, open or not, and
   desk,
   page,
 }) => {
+  // Set below: a frame the page receives that starts a response carrying this thread.
+  let watchFor: string | null = null
+  let reread = false
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      if (watchFor && typeof payload === 'string' && payload.includes(watchFor)) reread = true
+    }),
+  )
   await desk.open(page)
   desk.model.enqueue(text('First answer.'))
   const first = await startThread(page, 'The busy thread')
@@ -138,7 +146,11 @@ test('a row shows the last activity: it moves when a turn ends, open or not, and
   await desk.model.waitForStall(2)
   const other = await startThread(page, 'Another thread')
   await expect.poll(() => Date.now()).toBeGreaterThan(afterSecond + 2000)
+  // The row moves at turn/completed, then to the core's own updatedAt once the page has read the
+  // thread again (they can straddle a second): wait for that read before taking the time.
+  watchFor = `"result":{"thread":{"id":"${first}"`
   desk.model.release()
+  await expect.poll(() => reread).toBe(true)
   await expect.poll(() => shownTime(page, first)).toBeGreaterThan(afterSecond)
   const afterThird = await shownTime(page, first)
 

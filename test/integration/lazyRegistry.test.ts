@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { initializeSpec } from '../../src/worker/protocol/initialize'
+import { earlyRequests } from '../../src/worker/protocol/earlyRequests'
 import { clientRequests } from '../../src/worker/protocol/registry'
 import {
   type LazyRegistry,
@@ -31,6 +31,7 @@ function processorWith(registry: ProcessorRegistry | LazyRegistry) {
         return pageOfThreadIds([], cursor, limit)
       },
       'thread/settings/update': () => ({}),
+      'thread/list': () => ({ data: [], nextCursor: null, backwardsCursor: null }),
     },
     router,
     broker,
@@ -56,7 +57,7 @@ function processorWith(registry: ProcessorRegistry | LazyRegistry) {
 
 function lazy(): LazyRegistry & { loads: number } {
   const registry = {
-    initialize: initializeSpec,
+    early: earlyRequests,
     loads: 0,
     load: async () => {
       registry.loads++
@@ -75,8 +76,38 @@ const initialize = (id: number, experimentalApi = false) => ({
 })
 
 describe('a registry loaded on first use', () => {
-  it('is the registry whose initialize entry answers the first initialize', () => {
-    expect(clientRequests.initialize).toBe(initializeSpec)
+  it("answers its early methods with the registry's own entries", () => {
+    expect(Object.keys(earlyRequests)).toEqual(['initialize', 'thread/list'])
+    for (const [method, early] of Object.entries(earlyRequests)) {
+      const entry = clientRequests[method as keyof typeof earlyRequests]
+      expect(entry.params).toBe(early.params)
+      expect((entry as { experimental?: boolean }).experimental).toBe(
+        (early as { experimental?: boolean }).experimental,
+      )
+      expect((entry as { experimentalFields?: unknown }).experimentalFields).toBe(
+        (early as { experimentalFields?: unknown }).experimentalFields,
+      )
+    }
+  })
+
+  it('answers a first listing without loading the registry, with the checks of the whole one', async () => {
+    const frames = [
+      { id: 1, method: 'thread/list', params: {} },
+      initialize(2),
+      { id: 3, method: 'thread/list', params: { limit: 'ten' } },
+      { id: 4, method: 'thread/list', params: { projectId: 'p' } },
+      { id: 5, method: 'thread/list', params: { limit: 5, modelProviders: [] } },
+      { id: 6, method: 'thread/list' },
+    ]
+    const whole = await processorWith(clientRequests).exchange(frames, frames.length)
+    const registry = lazy()
+    const early = await processorWith(registry).exchange(frames, frames.length)
+    expect(registry.loads).toBe(0)
+    expect(early).toEqual(whole)
+    expect(early).toContainEqual({ id: 1, error: { code: -32600, message: 'Not initialized' } })
+    expect(early).toContainEqual({ id: 5, result: { data: [], nextCursor: null, backwardsCursor: null } })
+    const gated = early.find((reply) => (reply as { id: number }).id === 4) as { error: { message: string } }
+    expect(gated.error.message).toContain('thread/list.projectId')
   })
 
   it('answers a first initialize without loading the registry, and loads it once for later requests', async () => {

@@ -13,6 +13,7 @@ import * as z from 'zod/mini'
 import { ThreadItem } from './threadItems'
 
 export * from './threadItems'
+export * from './threadList'
 
 const nullableString = z.nullable(z.string())
 const nullableNumber = z.nullable(z.number())
@@ -105,52 +106,6 @@ export const SessionSource = z.union([
 ])
 export type SessionSource = z.infer<typeof SessionSource>
 
-/** The `thread/list` `sourceKinds` values. */
-export const SourceKind = z.enum([
-  'cli',
-  'vscode',
-  'exec',
-  'appServer',
-  'subAgent',
-  'subAgentReview',
-  'subAgentCompact',
-  'subAgentThreadSpawn',
-  'subAgentOther',
-  'unknown',
-])
-export type SourceKind = z.infer<typeof SourceKind>
-
-/** What an omitted or empty `sourceKinds` means: the kinds a person starts threads from. */
-export const INTERACTIVE_SOURCE_KINDS: readonly SourceKind[] = [
-  'cli',
-  'vscode',
-  'exec',
-  'appServer',
-  'unknown',
-]
-
-/**
- * The `sourceKinds` bucket of a source. Every sub-agent source also matches plain `subAgent`
- * (see `sourceMatchesKinds`). A `{custom}` source has no kind of its own in codex; it lists as
- * `unknown`.
- */
-export function sourceKindOf(source: SessionSource): SourceKind {
-  if (typeof source === 'string') return source
-  if ('custom' in source) return 'unknown'
-  const sub = source.subAgent
-  if (sub === 'review') return 'subAgentReview'
-  if (sub === 'compact') return 'subAgentCompact'
-  if (typeof sub === 'object' && 'thread_spawn' in sub) return 'subAgentThreadSpawn'
-  return 'subAgentOther'
-}
-
-/** Whether a source passes a `sourceKinds` filter (empty or omitted: the interactive kinds). */
-export function sourceMatchesKinds(source: SessionSource, kinds: readonly SourceKind[] | null | undefined) {
-  const wanted = kinds && kinds.length > 0 ? kinds : INTERACTIVE_SOURCE_KINDS
-  const kind = sourceKindOf(source)
-  return wanted.includes(kind) || (kind.startsWith('subAgent') && wanted.includes('subAgent'))
-}
-
 export const TokenUsageBreakdown = z.object({
   totalTokens: z.number(),
   inputTokens: z.number(),
@@ -212,57 +167,6 @@ export type Thread = z.infer<typeof Thread>
 
 // ---------------------------------------------------------------------------------------------
 // thread/list (declared here; the registry entry is added by whoever wires the handler)
-
-/**
- * `section_position` orders threads inside one section; codex refuses it without a `sectionId`.
- * codex-desk has no sections, so that listing is always empty (as codex's is for an empty section).
- */
-export const ThreadSortKey = z.enum(['created_at', 'updated_at', 'recency_at', 'section_position'])
-export type ThreadSortKey = z.infer<typeof ThreadSortKey>
-
-/** Params codex's stable schema lacks: non-null values need `capabilities.experimentalApi`. */
-export const THREAD_LIST_EXPERIMENTAL_FIELDS = [
-  'parentThreadId',
-  'ancestorThreadId',
-  'attachedToThreadId',
-  'includeAttachedThreads',
-  'projectId',
-] as const
-
-export const ThreadListParams = z.object({
-  /** Opaque; from a previous page's `nextCursor` (or `backwardsCursor` with the other direction). */
-  cursor: z.nullish(z.string()),
-  /** Default 25, at most 100. */
-  limit: z.nullish(z.int().check(z.nonnegative())),
-  sortKey: z.nullish(ThreadSortKey),
-  sortDirection: z.nullish(z.enum(['asc', 'desc'])),
-  modelProviders: z.nullish(z.array(z.string())),
-  sourceKinds: z.nullish(z.array(SourceKind)),
-  archived: z.nullish(z.boolean()),
-  /** Exact match against the thread's cwd; an array matches any of them. */
-  cwd: z.nullish(z.union([z.string(), z.array(z.string())])),
-  /** Case-insensitive substring of the name or the preview. */
-  searchTerm: z.nullish(z.string()),
-  /** Omitted: every section; null: threads in no section (all of codex-desk's); an id: none. */
-  sectionId: z.optional(z.nullable(z.string())),
-  /** Up to 100 thread ids (UUIDs) left out before the limit applies. */
-  excludedThreadIds: z.nullish(z.array(z.string())),
-  /** codex's local server refuses a non-empty list (hosted backends only). */
-  originators: z.nullish(z.array(z.string())),
-  /** Accepted, no effect: codex-desk's index is its only store and threads are not per account. */
-  useStateDbOnly: z.nullish(z.boolean()),
-  currentAccountOnly: z.nullish(z.boolean()),
-  /** Direct children of this thread (sub-agents). */
-  parentThreadId: z.nullish(z.string()),
-  /** Descendants at any depth, the ancestor itself excluded. */
-  ancestorThreadId: z.nullish(z.string()),
-  /** Threads attached to this one: codex-desk attaches none, so the list is empty. */
-  attachedToThreadId: z.nullish(z.string()),
-  includeAttachedThreads: z.nullish(z.boolean()),
-  /** Omitted: every project; null: unassigned threads; an id: that project's. */
-  projectId: z.optional(z.nullable(z.string())),
-})
-export type ThreadListParams = z.infer<typeof ThreadListParams>
 
 export const ThreadUnreadPosition = z.discriminatedUnion('type', [
   z.object({ type: z.literal('threadStart') }),

@@ -40,7 +40,8 @@ import {
   ConfigValueWriteParams,
   ConfigWriteResponse,
 } from './config'
-import { THREAD_LIST_EXPERIMENTAL_FIELDS, ThreadListParams, ThreadListResponse } from './items'
+import { ThreadListResponse } from './items'
+import { threadListRequestSpec } from './threadList'
 import { ConfigWarningNotification } from './notifications'
 import {
   CommandExecutionOutputDeltaNotification,
@@ -123,11 +124,7 @@ export const clientRequests = {
     experimentalFields: THREAD_FORK_EXPERIMENTAL_FIELDS,
   },
   'thread/read': { params: ThreadReadParams, result: ThreadReadResponse },
-  'thread/list': {
-    params: ThreadListParams,
-    result: ThreadListResponse,
-    experimentalFields: THREAD_LIST_EXPERIMENTAL_FIELDS,
-  },
+  'thread/list': { ...threadListRequestSpec, result: ThreadListResponse },
   'thread/loaded/list': { params: ThreadLoadedListParams, result: ThreadLoadedListResponse },
   'thread/unsubscribe': { params: ThreadUnsubscribeParams, result: ThreadUnsubscribeResponse },
   'thread/archive': { params: ThreadIdParams, result: EmptyResponse },

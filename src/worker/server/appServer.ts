@@ -6,7 +6,7 @@
 import { Analytics } from '../analytics/analytics'
 import type { AuthManager } from '../auth/authManager'
 import type { ConfigService } from '../config/service'
-import { initializeSpec } from '../protocol/initialize'
+import { earlyRequests } from '../protocol/earlyRequests'
 import type { Connection } from '../transport/connection'
 import type { QueueLimits } from '../transport/outboundQueue'
 import { OutboundRouter } from '../transport/outboundRouter'
@@ -37,6 +37,7 @@ import type { SandboxAvailability } from '../agent/sandbox/sandbox'
 import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
 import type { ThreadManagerOptions } from '../threads/threadManager'
+import type { ThreadIndex } from '../threads/threadIndex'
 import type { ThreadSystem } from '../threads/threadSystem'
 
 export interface AppServerOptions {
@@ -68,6 +69,7 @@ export class AppServer {
   private loadedAuth: AuthManager | null = null
   private system: Promise<ThreadSystem> | null = null
   private loadedSystem: ThreadSystem | null = null
+  private indexLoad: Promise<ThreadIndex> | null = null
   private readonly systemListeners: ((system: ThreadSystem) => void)[] = []
   private readonly disposables = new DisposableStore()
   private readonly maxMessageBytes: number
@@ -123,7 +125,8 @@ export class AppServer {
       }),
       ...threadHandlers(
         () => this.threadSystem(),
-        () => this.loadedSystem?.manager.loadedIds() ?? [],
+        () => this.loadedSystem,
+        () => this.threadIndex(),
         options.codexHome,
         config,
       ),
@@ -141,9 +144,9 @@ export class AppServer {
       ...fileSearch.handlers(),
     }
     this.processor = new MessageProcessor({
-      // The registry's schemas load on the first request after `initialize` (start-up budget).
+      // The registry's schemas load on the first request that is not an early one (start-up budget).
       registry: {
-        initialize: initializeSpec,
+        early: earlyRequests,
         load: () => import('../protocol/registry').then((m) => m.clientRequests),
       },
       handlers: handlers as unknown as Record<string, AnyHandler>,
@@ -243,6 +246,17 @@ export class AppServer {
     return this.authLoad
   }
 
+  /**
+   * The thread index, loaded on first use and alone: a first listing needs nothing else. The
+   * threads subsystem is given this one; the core closes it after the subsystem.
+   */
+  threadIndex(): Promise<ThreadIndex> {
+    this.indexLoad ??= import('../threads/threadIndex').then(({ ThreadIndex }) =>
+      ThreadIndex.load({ home: this.options.codexHome, logger: this.options.logs.get('threads') }),
+    )
+    return this.indexLoad
+  }
+
   /** The threads subsystem, loaded on first use (threads/threadSystem.ts). */
   threadSystem(): Promise<ThreadSystem> {
     this.system ??= Promise.all([import('../threads/threadSystem'), this.auth()]).then(
@@ -251,6 +265,7 @@ export class AppServer {
         const logs = options.logs
         this.loadedSystem = createThreadSystem({
           home: options.codexHome,
+          index: () => this.threadIndex(),
           router: this.router,
           broker: this.broker,
           config: this.config,
@@ -316,6 +331,10 @@ export class AppServer {
       const system = await this.system
       await system.manager.close()
       system.disposeTools()
+    }
+    if (this.indexLoad) {
+      const index = await this.indexLoad.catch(() => null)
+      await index?.close()
     }
     await this.analytics.dispose()
   }

@@ -4,8 +4,9 @@
  * applies the experimental gate, bounds in-flight requests per connection (-32001 overloaded), and
  * answers every bad input with a JSON-RPC error instead of closing anything (design rule 6).
  * Requests on one connection run concurrently; their replies go to the (connection, id) they answer.
- * The registry may load on first use (`LazyRegistry`): a first `initialize` is answered without it;
- * requests that arrive while it loads wait for it and are then handled in the order they arrived.
+ * The registry may load on first use (`LazyRegistry`): a new core answers `initialize` and its first
+ * `thread/list` from their own early entries, without it; any other request loads it, and requests
+ * that arrive while it loads wait for it and are then handled in the order they arrived.
  */
 import {
   ErrorCode,
@@ -39,12 +40,16 @@ export type AnyHandler = (params: unknown, ctx: RequestContext) => unknown
 
 export type ProcessorRegistry = Readonly<Record<string, ClientRequestSpec>>
 
+/** What the processor reads of a registry entry: its result schema is for types and tests. */
+export type EarlyEntry = Omit<ClientRequestSpec, 'result'>
+
 /**
- * A registry built on first use: its schemas cost more than the rest of a start, and `initialize`
- * needs only its own entry (which must be the registry's own `initialize` entry).
+ * A registry built on first use: its schemas cost more than the rest of a start, while `initialize`
+ * and a client's first listing need only their own entries. `early` must hold `initialize`, and
+ * each early entry must be the registry's own entry for that method (the same schema objects).
  */
 export interface LazyRegistry {
-  readonly initialize: ClientRequestSpec
+  readonly early: Readonly<Record<string, EarlyEntry>>
   readonly load: () => Promise<ProcessorRegistry>
 }
 
@@ -80,8 +85,8 @@ export class MessageProcessor {
   /** The whole registry once loaded (at once when it was given whole). */
   private registry: ProcessorRegistry | undefined
   private registryLoad: Promise<ProcessorRegistry> | undefined
-  /** The registry's `initialize` entry alone, for answering it before the registry has loaded. */
-  private readonly initializeOnly: ProcessorRegistry
+  /** The entries answered before the registry has loaded (none when it was given whole). */
+  private readonly early: Readonly<Record<string, EarlyEntry>>
   private knownMethods = ''
 
   constructor(private readonly options: ProcessorOptions) {
@@ -89,9 +94,9 @@ export class MessageProcessor {
     this.retryAfterMs = options.overloadRetryAfterMs ?? 100
     const registry = options.registry
     if (isLazy(registry)) {
-      this.initializeOnly = { [INITIALIZE]: registry.initialize }
+      this.early = registry.early
     } else {
-      this.initializeOnly = {}
+      this.early = {}
       this.useRegistry(registry)
     }
   }
@@ -182,11 +187,12 @@ export class MessageProcessor {
     const started = performance.now()
     const after: (() => void)[] = []
     try {
-      // While the registry loads, every request waits for it, `initialize` too: they resume in the
+      // While the registry loads, every request waits for it, early ones too: they resume in the
       // order they arrived, each checked and its handler started before the next resumes, so each
       // sees the connection as it would have without the wait.
-      if (!this.registry && (request.method !== INITIALIZE || this.registryLoad)) await this.loadRegistry()
-      const { handler, params } = this.prepare(request, this.registry ?? this.initializeOnly, connection)
+      if (!this.registry && (!Object.hasOwn(this.early, request.method) || this.registryLoad))
+        await this.loadRegistry()
+      const { handler, params } = this.prepare(request, this.registry ?? this.early, connection)
       const ctx: RequestContext = {
         connection,
         requestId: request.id,
@@ -222,9 +228,7 @@ export class MessageProcessor {
         )
       }
       await router.respondError(connection.id, request.id, rpc.toErrorObject())
-      const known = Object.hasOwn(this.registry ?? this.initializeOnly, request.method)
-        ? request.method
-        : null
+      const known = Object.hasOwn(this.registry ?? this.early, request.method) ? request.method : null
       this.options.onRequestError?.(known, rpc.code)
     }
   }
@@ -232,7 +236,7 @@ export class MessageProcessor {
   /** Lookup, params, lifecycle and experimental checks, in codex's order: parse first, then lifecycle. */
   private prepare(
     request: RequestMessage,
-    registry: ProcessorRegistry,
+    registry: Readonly<Record<string, EarlyEntry>>,
     gate: Gate,
   ): { handler: AnyHandler; params: unknown } {
     const { handlers } = this.options

@@ -11,6 +11,7 @@ import { logIgnoredParams } from '../threads/ignoredParams'
 import { pageOfThreadIds } from '../threads/loadedThreads'
 import { assertPermissionsExclusive, updateThreadSettings } from '../threads/settingsUpdate'
 import { assertKnownProvider } from '../threads/threadSettings'
+import type { ThreadIndex } from '../threads/threadIndex'
 import type { ThreadSystem } from '../threads/threadSystem'
 import { readStateOfThread } from '../threads/threadState'
 import { requireExperimental, type Handler, type RequestContext } from './context'
@@ -38,8 +39,10 @@ function gateFlags(ctx: RequestContext, method: string, params: object, flags: r
 
 export function threadHandlers(
   system: () => Promise<ThreadSystem>,
-  /** The loaded thread ids, without loading the threads subsystem (none before it loads). */
-  loadedIds: () => Iterable<string>,
+  /** The threads subsystem if it has loaded, without loading it. */
+  loaded: () => ThreadSystem | null,
+  /** The thread index alone (the subsystem shares it): what a new core's first listing reads. */
+  index: () => Promise<ThreadIndex>,
   /** The codex home, where `thread_state.jsonl` (read states) lives. */
   home: string,
   /** The config, to refuse an unknown `modelProvider` before a thread exists. */
@@ -77,8 +80,14 @@ export function threadHandlers(
           : (await threads.readThread(params)).thread
       return { thread, readState: readStateOfThread(home, thread) }
     },
-    'thread/list': async (params) => (await manager()).list(params),
-    'thread/loaded/list': (params) => pageOfThreadIds(loadedIds(), params.cursor, params.limit),
+    'thread/list': async (params) => {
+      // Before the subsystem loads no thread is loaded here, so every status is `notLoaded`: the
+      // index answers alone, and a client's first listing does not wait for the agent's code.
+      const system = loaded()
+      return system ? system.manager.list(params) : (await index()).list(params)
+    },
+    'thread/loaded/list': (params) =>
+      pageOfThreadIds(loaded()?.manager.loadedIds() ?? [], params.cursor, params.limit),
     'thread/unsubscribe': async (params, ctx) =>
       (await manager()).unsubscribe(params.threadId, ctx.connection.id),
     'thread/archive': async (params) => {

@@ -57,6 +57,11 @@ export interface ThreadManagerOptions {
   /** The process originator (fixed by the first initialize). */
   originator: () => string | null
   log: Logger
+  /**
+   * The thread index, when its owner loads it (the core does, so that a first listing can read it
+   * before this manager exists); its owner closes it. Without it, this manager loads and closes one.
+   */
+  index?: () => Promise<ThreadIndex>
   /** Test hooks for the store (fault injection). */
   storeOptions?: Pick<RolloutStoreOptions, 'wrapFile'>
 }
@@ -414,7 +419,7 @@ export class ThreadManager {
     if (this.storage) {
       const { store, index } = await this.storage
       await store.close()
-      await index.close()
+      if (!this.options.index) await index.close()
     }
   }
 
@@ -425,7 +430,8 @@ export class ThreadManager {
 
   private open(): Promise<{ store: RolloutStore; index: ThreadIndex }> {
     this.storage ??= (async () => {
-      const index = await ThreadIndex.load({ home: this.options.home, logger: this.log })
+      const index = await (this.options.index?.() ??
+        ThreadIndex.load({ home: this.options.home, logger: this.log }))
       const store = new RolloutStore({
         home: this.options.home,
         index,

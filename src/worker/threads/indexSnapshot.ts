@@ -27,7 +27,10 @@ import type { SessionSource } from '../protocol/items'
 import { writeFileAtomic } from '../util/atomicWrite'
 import { FILE_MODE } from './pidLock'
 import { fold, parseComplete, readFrom } from './indexLog'
+import { readAt, SnapshotFile, SnapshotRow, SnapshotRows } from './snapshotRows'
 import type { ThreadSummary } from './threadSummary'
+
+export { SnapshotCorrupt, SnapshotFile, SnapshotRow, SnapshotRows } from './snapshotRows'
 
 export const SNAPSHOT_FILE = 'thread_index.snapshot'
 export const SNAPSHOT_VERSION = 1
@@ -40,55 +43,6 @@ export interface LogPosition {
   ino: number
   offset: number
   lineCount: number
-}
-
-/** Thrown when a snapshot entry does not parse: the index then reads the whole log instead. */
-export class SnapshotCorrupt extends Error {}
-
-/** Single-entry reads before the whole entries part is read into memory. */
-const SINGLE_READS = 64
-
-/** Reads `length` bytes at `position`; fewer at the end of the file. */
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length)
-  let got = 0
-  while (got < length) {
-    const n = readSync(fd, buffer, got, length - got, position + got)
-    if (n === 0) break
-    got += n
-  }
-  return got === length ? buffer : buffer.subarray(0, got)
-}
-
-/** The open snapshot file the rows read their entries from. */
-export class SnapshotFile {
-  private fd: number | null
-  private entries: Buffer | null = null
-  private reads = 0
-
-  constructor(
-    fd: number,
-    private readonly entriesStart: number,
-    private readonly entriesBytes: number,
-  ) {
-    this.fd = fd
-  }
-
-  /** The bytes of an entry (offsets relative to the entries part). */
-  read(start: number, end: number): Buffer {
-    if (!this.entries && this.fd !== null && ++this.reads > SINGLE_READS) {
-      this.entries = readAt(this.fd, this.entriesStart, this.entriesBytes)
-      this.close()
-    }
-    if (this.entries) return this.entries.subarray(start, end)
-    if (this.fd === null) throw new SnapshotCorrupt('the snapshot file was closed')
-    return readAt(this.fd, this.entriesStart + start, end - start)
-  }
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd)
-    this.fd = null
-  }
 }
 
 interface Columns {
@@ -176,51 +130,6 @@ function decodeColumns(bytes: Buffer, count: number): ReadColumns | null {
   }
 }
 
-/** One thread of a loaded snapshot: the listing's fields at hand, the rest parsed on demand. */
-export class SnapshotRow {
-  private parsed: ThreadSummary | null = null
-
-  constructor(
-    readonly id: string,
-    readonly createdAtMs: number,
-    readonly updatedAtMs: number,
-    readonly recencyAtMs: number | null,
-    readonly archived: boolean,
-    readonly cwd: string,
-    readonly modelProvider: string,
-    readonly source: SessionSource,
-    private readonly file: SnapshotFile,
-    private readonly start: number,
-    private readonly end: number,
-  ) {}
-
-  /** The whole summary; throws SnapshotCorrupt when its entry is damaged. */
-  summary(): ThreadSummary {
-    if (this.parsed) return this.parsed
-    let value: ThreadSummary
-    try {
-      value = JSON.parse(this.raw().toString('utf8')) as ThreadSummary
-    } catch (error) {
-      if (error instanceof SnapshotCorrupt) throw error
-      throw new SnapshotCorrupt(`the snapshot entry of thread ${this.id} does not parse`)
-    }
-    if (value?.id !== this.id || value.createdAtMs !== this.createdAtMs || value.archived !== this.archived)
-      throw new SnapshotCorrupt(`the snapshot entry of thread ${this.id} does not match its columns`)
-    this.parsed = value
-    return value
-  }
-
-  /** The entry's JSON as stored (without its newline), for writing the next snapshot. */
-  raw(): Buffer {
-    try {
-      return this.file.read(this.start, this.end)
-    } catch (error) {
-      if (error instanceof SnapshotCorrupt) throw error
-      throw new SnapshotCorrupt(`could not read the snapshot entry of thread ${this.id}: ${String(error)}`)
-    }
-  }
-}
-
 /** What the index keeps per thread: a summary, or a snapshot row standing for one. */
 export type IndexEntry = ThreadSummary | SnapshotRow
 
@@ -269,7 +178,8 @@ export function logFingerprint(logPath: string, offset: number): string | null {
 export interface LoadedSnapshot {
   covers: LogPosition
   fingerprint: string
-  rows: SnapshotRow[]
+  /** Its threads in (createdAtMs, id) order, each made on first use. */
+  rows: SnapshotRows
   /** Holds the file open until every row is read or `close()`. */
   file: SnapshotFile
 }
@@ -360,44 +270,31 @@ function parseSnapshot(fd: number): LoadedSnapshot | null {
   if (hashOf(columns) !== header.columnsHash) return null
   const c = decodeColumns(columns, count)
   if (!c || !Array.isArray(c.cwds) || !Array.isArray(c.providers) || !Array.isArray(c.sources)) return null
-  const cwds = c.cwds as unknown[]
-  const providers = c.providers as unknown[]
-  const sources = (c.sources as unknown[]).map((text) => JSON.parse(String(text)) as SessionSource)
-  const file = new SnapshotFile(fd, entriesStart, entriesBytes)
-  const rows: SnapshotRow[] = new Array<SnapshotRow>(count)
+  const strings = (table: unknown[]): table is string[] => table.every((v) => typeof v === 'string')
+  if (!strings(c.cwds) || !strings(c.providers) || !strings(c.sources)) return null
+  const sources = c.sources.map((text) => JSON.parse(text) as SessionSource)
+  // Every row checked here, none made: SnapshotRows makes each when it is first asked for.
+  const { ids, created, ends } = c
   let start = 0
   for (let i = 0; i < count; i++) {
-    const end = c.ends[i] as number
-    const id = c.ids[i]
-    const cwd = cwds[c.cwd[i] as number]
-    const provider = providers[c.provider[i] as number]
-    const source = sources[c.source[i] as number]
-    const recency = c.recency[i] as number
+    const end = ends[i] as number
     if (
       !(end > start && end <= entriesBytes) ||
-      typeof id !== 'string' ||
-      typeof cwd !== 'string' ||
-      typeof provider !== 'string' ||
-      source === undefined
+      (c.cwd[i] as number) >= c.cwds.length ||
+      (c.provider[i] as number) >= c.providers.length ||
+      (c.source[i] as number) >= sources.length ||
+      // (createdAtMs, id) order, which the listing walks as it is.
+      (i > 0 &&
+        ((created[i] as number) < (created[i - 1] as number) ||
+          ((created[i] as number) === (created[i - 1] as number) &&
+            (ids[i] as string) <= (ids[i - 1] as string))))
     )
       return null
-    // The newline after each entry is not part of it.
-    rows[i] = new SnapshotRow(
-      id,
-      c.created[i] as number,
-      c.updated[i] as number,
-      Number.isNaN(recency) ? null : recency,
-      c.archived[i] === 1,
-      cwd,
-      provider,
-      source,
-      file,
-      start,
-      end - 1,
-    )
     start = end
   }
   if (start !== entriesBytes) return null
+  const file = new SnapshotFile(fd, entriesStart, entriesBytes)
+  const rows = new SnapshotRows({ ...c, cwds: c.cwds, providers: c.providers, sources }, file)
   return { covers: log as LogPosition, fingerprint: header.fingerprint, rows, file }
 }
 

@@ -29,9 +29,9 @@ import {
   type SnapshotFile,
   snapshotLogFile,
   summaryOf,
-  type IndexEntry,
   type LogPosition,
 } from './indexSnapshot'
+import { IndexEntries } from './indexEntries'
 import { FILE_MODE } from './pidLock'
 import { scanAllRollouts, summarizeRollouts, type RolloutFile } from './rolloutScan'
 import { listUnverifiedRollouts, loadVerifiedDirs, saveVerifiedDirs } from './scanCache'
@@ -69,7 +69,7 @@ type QueuedWrite = ChangeLine | null | 'snapshot'
 export class ThreadIndex {
   readonly path: string
   /** Summaries, or snapshot rows standing for them until a summary is needed (summaryOf). */
-  private readonly live = new Map<string, IndexEntry>()
+  private readonly live = new IndexEntries()
   /** This process's changes not yet in the file: newer than anything read from it. */
   private readonly unwritten = new Map<string, ChangeLine>()
   private readonly listing: ThreadListing
@@ -81,6 +81,8 @@ export class ThreadIndex {
   /** A rebuild's scan, for the next compaction to start from. */
   private rebuildBase: Map<string, ThreadSummary> | null = null
   private closed = false
+  /** Set by close(): any line past the newest snapshot is then reason to write one. */
+  private closing = false
   /** The log position the newest snapshot we know of covers (loaded or written by us). */
   private snapshotAt: LogPosition | null = null
   private snapshotTimer: NodeJS.Timeout | null = null
@@ -165,7 +167,7 @@ export class ThreadIndex {
     const snapshot = readSnapshotOf(this.home, this.path)
     if (!snapshot) return false
     const { covers } = snapshot
-    for (const row of snapshot.rows) this.live.set(row.id, row)
+    this.live.useSnapshot(snapshot.rows)
     this.snapshotFile = snapshot.file
     this.log.resumeAt(covers)
     this.snapshotAt = covers
@@ -259,7 +261,9 @@ export class ThreadIndex {
     if (this.snapshotTimer) clearTimeout(this.snapshotTimer)
     this.snapshotTimer = null
     await this.flush()
-    // A process that did not live long enough for its background snapshot leaves one now.
+    // A process leaves a snapshot of the whole log when it closes, so that the next one finds its
+    // threads without a tail to read (a tail makes every snapshot row at once).
+    this.closing = true
     if (this.snapshotDue())
       await this.writes
         .push('snapshot')
@@ -311,7 +315,7 @@ export class ThreadIndex {
     if (!at) return false
     const known = this.snapshotAt
     if (!known || known.dev !== at.dev || known.ino !== at.ino) return true
-    return at.lineCount - known.lineCount >= this.snapshot.tailLines
+    return at.lineCount - known.lineCount >= (this.closing ? 1 : this.snapshot.tailLines)
   }
 
   private scheduleSnapshot(): void {

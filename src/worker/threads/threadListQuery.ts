@@ -10,7 +10,8 @@
  */
 import { ErrorCode, invalidRequest, RpcError } from '../protocol/errors'
 import type { ThreadListParams, ThreadListResponse, ThreadSortKey, ThreadStatus } from '../protocol/items'
-import { sourceMatchesKinds } from '../protocol/items'
+import { sourceMatchesKinds } from '../protocol/threadList'
+import type { IndexEntries } from './indexEntries'
 import { summaryOf, type IndexEntry } from './indexSnapshot'
 import { readStateEligible, ThreadStateStore } from './threadState'
 import { threadFromSummary } from './threadSummary'
@@ -111,12 +112,18 @@ function matchesTerm(s: { name: string | null; preview: string }, term: string):
   return (s.name !== null && s.name.toLowerCase().includes(term)) || s.preview.toLowerCase().includes(term)
 }
 
+/** Entries in ascending (sort value, id) order: an array, or a snapshot's rows made on demand. */
+interface Order {
+  readonly length: number
+  at(i: number): IndexEntry | undefined
+}
+
 export class ThreadListing {
-  private readonly sorted = new Map<ListedSortKey, IndexEntry[]>()
+  private readonly sorted = new Map<ListedSortKey, Order>()
 
   constructor(
     private readonly home: string,
-    private readonly live: ReadonlyMap<string, IndexEntry>,
+    private readonly live: IndexEntries,
   ) {}
 
   /** Drops the sorted orders: call after every change to the summaries. */
@@ -177,7 +184,7 @@ export class ThreadListing {
     const page: IndexEntry[] = []
     let more = false
     for (; i >= 0 && i < order.length; i += step) {
-      const summary = order[i] as IndexEntry
+      const summary = order.at(i) as IndexEntry
       if (!matches(summary)) continue
       if (page.length === limit) {
         more = true
@@ -214,14 +221,21 @@ export class ThreadListing {
   }
 
   /** Ascending by (sort value, id); cached until the next change. */
-  private sortedBy(key: ListedSortKey): IndexEntry[] {
+  private sortedBy(key: ListedSortKey): Order {
     let order = this.sorted.get(key)
     if (!order) {
-      // Entries loaded from a snapshot come in created_at order: that sort is one pass.
-      order = Array.from(this.live.values())
-      order.sort((a, b) => compareAt(sortValue(a, key), a.id, sortValue(b, key), b.id))
+      // A snapshot's rows are in created_at order already; walking them makes only the rows a
+      // page looks at. Otherwise entries loaded from a snapshot still come in that order, so
+      // that sort is one pass.
+      order = (key === 'created_at' ? this.live.snapshotOrder() : null) ?? this.sortedArray(key)
       this.sorted.set(key, order)
     }
+    return order
+  }
+
+  private sortedArray(key: ListedSortKey): IndexEntry[] {
+    const order = Array.from(this.live.values())
+    order.sort((a, b) => compareAt(sortValue(a, key), a.id, sortValue(b, key), b.id))
     return order
   }
 
@@ -230,12 +244,12 @@ export class ThreadListing {
    * first entry after the cursor is at `countUpTo(.., true)`; the last one before it at
    * `countUpTo(.., false) - 1`.
    */
-  private countUpTo(order: IndexEntry[], key: ListedSortKey, c: Cursor, orEqual: boolean): number {
+  private countUpTo(order: Order, key: ListedSortKey, c: Cursor, orEqual: boolean): number {
     let lo = 0
     let hi = order.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const s = order[mid] as IndexEntry
+      const s = order.at(mid) as IndexEntry
       const cmp = compareAt(sortValue(s, key), s.id, c.value, c.id)
       if (cmp < 0 || (orEqual && cmp === 0)) lo = mid + 1
       else hi = mid

@@ -1,11 +1,10 @@
 /**
  * The session's connection half (sessionThreads.ts adds the user's actions on threads, session.ts
- * the composer queue): one
- * AppServerClient at a time over whatever channel `openChannel` gives (a MessagePort in the app, a
- * websocket in a browser), kept alive with reconnects, and what every connection loads (the thread
- * list, the account, the open thread, the config problems, the model catalog) and answers (approval
- * prompts, kept in sessionApprovals.ts). It feeds the store and never touches the DOM or Node; a failed request is a notice for
- * the user, never an uncaught error.
+ * the composer queue): one AppServerClient at a time over whatever channel `openChannel` gives (a
+ * MessagePort in the app, a websocket in a browser), kept alive with reconnects, and what every
+ * connection loads (the thread list, the account, the open thread, the config problems, the model
+ * catalog) and answers (approval prompts, kept in sessionApprovals.ts). It feeds the store and never
+ * touches the DOM or Node; a failed request is a notice for the user, never an uncaught error.
  */
 import { AppServerClient, type ClientChannel } from '../worker/protocol/client'
 import { backoffDelayMs } from '../worker/util/retry'

@@ -24,6 +24,7 @@ export interface ServedTurn extends ItemTurn {
   converse(side: SideConversation): Promise<void>
 }
 
+/** What a turn job (review/start, thread/shellCommand) may do inside the turn. */
 export function jobContext(turn: ServedTurn): TurnJobContext {
   const { host } = turn
   return {
@@ -55,6 +56,7 @@ async function completeAfterDeltas(turn: ServedTurn, item: ThreadItem): Promise<
   await turn.completeItem(item)
 }
 
+/** What a tool call of the turn gets, with the settings the turn samples with. */
 export function toolServices(turn: ServedTurn, settings: ResolvedThreadSettings): ToolServices {
   const { host } = turn
   return {

@@ -5,7 +5,8 @@
  * It feeds the store; views call it and never touch the client.
  *
  * The connection half (reconnects, what every connection loads, approval prompts) is the base class
- * in sessionConnection.ts; this file adds the user's actions and the composer queue.
+ * in sessionConnection.ts, the thread actions (open, start, send, archive, ...) its subclass in
+ * sessionThreads.ts; this file adds the composer queue.
  *
  * On every (re)connection: initialize, thread/list, and thread/resume of the open thread, whose
  * turns replace the view's in frame order (AppServerClient `onResult`), so a running turn goes on
@@ -17,18 +18,10 @@
  * in order, sent with its id as the client message id so a reload never sends one twice); Steer
  * hands text to the running turn and takes it back into the queue if the turn ends unread.
  */
-import { failedAsArchived, readArchivedThread } from './archivedThread'
 import { ComposerQueue } from './state/composerQueue'
 import type { ThreadItem } from './state/model'
-import { defaultFolder } from './state/threadSettings'
-import type { AppServerClient } from '../worker/protocol/client'
-import {
-  messageOf,
-  OPEN_THREAD_KEY,
-  SessionConnection,
-  THREAD_PAGE,
-  type SessionOptions,
-} from './sessionConnection'
+import { OPEN_THREAD_KEY, type SessionOptions } from './sessionConnection'
+import { SessionThreads } from './sessionThreads'
 
 export {
   CLIENT_NAME,
@@ -38,9 +31,6 @@ export {
   type KeyValueStorage,
   type SessionOptions,
 } from './sessionConnection'
-
-/** A working folder the core refused because it is not there (any more). */
-const NO_FOLDER = /does not exist|is not a folder/
 
 /** How often this tab says it is alive, so other tabs leave its queued messages to it. */
 const HEARTBEAT_MS = 10_000
@@ -59,11 +49,7 @@ function shownClientIds(turns: readonly { items: readonly ThreadItem[] }[]): Set
   return ids
 }
 
-export class DeskSession extends SessionConnection {
-  /** Why the last thread/start failed (for the folder form), null after one succeeded. */
-  lastStartError: string | null = null
-  /** A thread/start in flight (newThread), which a Send made meanwhile waits for. */
-  private startingThread: Promise<string | null> | null = null
+export class DeskSession extends SessionThreads {
   /** Queued messages, steers on their way and drafts, per thread (state/composerQueue.ts). */
   readonly queue: ComposerQueue
   /** Queued messages whose turn/start is in flight, and the threads they go to. */
@@ -76,8 +62,6 @@ export class DeskSession extends SessionConnection {
   /** Queued messages being edited: not sent (nor anything after them) until the edit ends. */
   private readonly held = new Set<string>()
   private pumpScheduled = false
-  /** The archived thread opened to read (archivedThread.ts): read, not resumed. */
-  private archivedOpen: string | null = null
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined
 
   constructor(options: SessionOptions) {
@@ -110,132 +94,6 @@ export class DeskSession extends SessionConnection {
     const client = this.client
     this.client = null
     client?.close()
-  }
-
-  // ── actions ──────────────────────────────────────────────────────────────────────────────────
-
-  async openThread(threadId: string): Promise<void> {
-    return this.show(threadId, false)
-  }
-
-  /** `archived`: read it (archivedThread.ts) instead of resuming it. */
-  private async show(threadId: string, archived: boolean): Promise<void> {
-    const previous = this.store.state.openThreadId
-    if (
-      previous === threadId &&
-      this.store.state.view?.phase !== 'error' &&
-      !!this.store.state.view?.archived === archived
-    )
-      return
-    this.archivedOpen = archived ? threadId : null
-    this.store.closeThread()
-    this.store.openThread(threadId)
-    this.options.storage?.setItem(OPEN_THREAD_KEY, threadId)
-    const client = this.client
-    if (!client || !this.initialized.has(client)) return // resumed once connected
-    if (previous !== threadId) this.unsubscribe(client, previous)
-    await this.resume(client, threadId)
-  }
-
-  /** Opens an archived thread to read its history (it cannot take a turn until unarchived). */
-  async openArchivedThread(threadId: string): Promise<void> {
-    await this.show(threadId, true)
-  }
-
-  /** Unarchives the open archived thread and opens it again as a normal one (resumed). */
-  async unarchiveOpenThread(threadId: string): Promise<boolean> {
-    if (!(await this.unarchive(threadId))) return false
-    if (this.store.state.openThreadId === threadId) await this.show(threadId, false)
-    return true
-  }
-
-  /** An archived thread is read instead of resumed; one found archived on resume is read then. */
-  protected override async resume(client: AppServerClient, threadId: string): Promise<void> {
-    if (this.archivedOpen !== threadId) {
-      await super.resume(client, threadId)
-      if (!failedAsArchived(this.store, threadId)) return
-      this.archivedOpen = threadId
-    }
-    await readArchivedThread(client, this.store, threadId)
-  }
-
-  /**
-   * thread/start with no overrides; the new thread opens. Resolves with its id, or null on failure.
-   * The thread open before is left at once, so the view and the composer belong to the thread being
-   * started; a second call (or a Send) while it starts waits for the same thread instead of starting
-   * another.
-   */
-  newThread(cwd?: string | null): Promise<string | null> {
-    this.startingThread ??= this.startThread(cwd).finally(() => (this.startingThread = null))
-    return this.startingThread
-  }
-
-  /**
-   * In `cwd`, or else the most recent folder (a remembered one that is gone is forgotten and the
-   * core's own folder used), or else the core's own.
-   */
-  private async startThread(cwd?: string | null): Promise<string | null> {
-    const folder = cwd === undefined ? defaultFolder(this.threadSettings) : cwd
-    const started = await this.startThreadIn(folder, cwd !== undefined)
-    if (started !== 'gone' || !folder) return started === 'gone' ? null : started
-    this.threadSettings.forgetFolder(folder)
-    return this.startThreadIn(null, false).then((id) => (id === 'gone' ? null : id))
-  }
-
-  private async startThreadIn(cwd: string | null, chosen: boolean): Promise<string | null | 'gone'> {
-    const client = this.requireClient('Could not start a thread')
-    if (!client) return null
-    const previous = this.store.state.openThreadId
-    this.store.closeThread()
-    if (previous) {
-      this.options.storage?.removeItem(OPEN_THREAD_KEY)
-      this.unsubscribe(client, previous)
-    }
-    try {
-      const { thread } = await client.request('thread/start', cwd ? { cwd } : {}, {
-        onResult: (r) => {
-          this.threadSettings.fromResponse(r.thread.id, r)
-          // Unless the user picked another thread meanwhile, the new one opens.
-          if (this.store.state.openThreadId !== null) return
-          this.store.openThread(r.thread.id)
-          this.store.applyThreadSnapshot(r.thread)
-        },
-      })
-      if (cwd) this.threadSettings.rememberFolder(cwd)
-      this.lastStartError = null
-      if (this.store.state.openThreadId === thread.id) {
-        this.options.storage?.setItem(OPEN_THREAD_KEY, thread.id)
-      }
-      return thread.id
-    } catch (error) {
-      if (cwd && !chosen && NO_FOLDER.test(messageOf(error))) return 'gone'
-      this.lastStartError = messageOf(error)
-      if (chosen && NO_FOLDER.test(this.lastStartError)) return null // the folder form shows it
-      this.fail('Could not start a thread', error, client)
-      return null
-    }
-  }
-
-  /** Starts a turn with the text (in a new thread when none is open). False when it failed. */
-  async sendMessage(text: string): Promise<boolean> {
-    const client = this.requireClient('Could not send the message')
-    if (!client) return false
-    // A thread being started (New thread, then Send at once) is the one the message goes to.
-    const threadId =
-      (this.startingThread ? await this.startingThread : this.store.state.openThreadId) ??
-      (await this.newThread())
-    if (!threadId) return false
-    try {
-      await client.request(
-        'turn/start',
-        { threadId, input: [{ type: 'text', text, text_elements: [] }] },
-        { onResult: (r) => this.store.applyNotification('turn/started', { threadId, turn: r.turn }) },
-      )
-      return true
-    } catch (error) {
-      this.fail('Could not send the message', error, client)
-      return false
-    }
   }
 
   // ── the composer: queue, steer, retry ─────────────────────────────────────────────────────────
@@ -412,83 +270,6 @@ export class DeskSession extends SessionConnection {
       this.sendingThreads.delete(threadId)
       this.store.composerChanged()
       this.schedulePump()
-    }
-  }
-
-  async interrupt(): Promise<void> {
-    const threadId = this.store.state.openThreadId
-    const turn = this.store.runningTurn()
-    if (!threadId || !turn) return
-    await this.act('Could not interrupt the turn', (client) =>
-      client.request('turn/interrupt', { threadId, turnId: turn.id }),
-    )
-  }
-
-  /** Archives the thread; true when it was archived (the list offers to undo it). */
-  async archive(threadId: string): Promise<boolean> {
-    const archived = await this.act('Could not archive the thread', async (client) => {
-      await client.request('thread/archive', { threadId })
-      this.store.applyNotification('thread/archived', { threadId })
-      if (this.options.storage?.getItem(OPEN_THREAD_KEY) === threadId) {
-        this.options.storage.removeItem(OPEN_THREAD_KEY)
-      }
-      return true
-    })
-    return archived ?? false
-  }
-
-  /** Brings an archived thread back (Undo, or the archived view); the list is loaded again. */
-  async unarchive(threadId: string): Promise<boolean> {
-    const restored = await this.act('Could not unarchive the thread', async (client) => {
-      await client.request('thread/unarchive', { threadId })
-      if (this.store.state.listFilter.archived) this.store.dropFromList(threadId)
-      else await this.loadThreads(client)
-      return true
-    })
-    return restored ?? false
-  }
-
-  async rename(threadId: string, name: string): Promise<boolean> {
-    const renamed = await this.act('Could not rename the thread', async (client) => {
-      await client.request('thread/name/set', { threadId, name })
-      this.store.applyNotification('thread/name/updated', { threadId, threadName: name })
-      return true
-    })
-    return renamed ?? false
-  }
-
-  async loadMoreThreads(): Promise<void> {
-    const cursor = this.store.state.moreThreadsCursor
-    if (!cursor) return
-    await this.act('Could not load more threads', async (client) => {
-      const generation = this.listGeneration
-      const page = await client.request('thread/list', {
-        cursor,
-        limit: THREAD_PAGE,
-        sortKey: 'created_at',
-        sortDirection: 'desc',
-        ...this.listParams(),
-      })
-      if (generation === this.listGeneration) this.store.addThreadPage(page.data, page.nextCursor)
-    })
-  }
-
-  /**
-   * Changes what the thread's next turns run with. Resolves with null, or with the reason it failed
-   * (for the control that asked; no notice).
-   */
-  async changeThreadSettings(
-    threadId: string,
-    change: { cwd?: string; model?: string; effort?: string | null },
-  ): Promise<string | null> {
-    const client = this.client
-    if (!client || !this.initialized.has(client)) return 'Not connected to the core.'
-    try {
-      await client.request('thread/settings/update', { threadId, ...change })
-      if (change.cwd) this.threadSettings.rememberFolder(change.cwd)
-      return null
-    } catch (error) {
-      return messageOf(error)
     }
   }
 }

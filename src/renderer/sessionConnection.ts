@@ -1,19 +1,20 @@
 /**
- * The session's connection half (session.ts adds the user's actions and the composer queue): one
- * AppServerClient at a time over whatever channel `openChannel` gives (a MessagePort in the app, a
- * websocket in a browser), kept alive with reconnects, and what every connection loads (the thread
- * list, the account, the open thread, the config problems, the model catalog) and answers (approval
- * prompts). It feeds the store and never touches the DOM or Node; a failed request is a notice for
- * the user, never an uncaught error.
+ * The session's connection half (sessionThreads.ts adds the user's actions on threads, session.ts
+ * the composer queue): one AppServerClient at a time over whatever channel `openChannel` gives (a
+ * MessagePort in the app, a websocket in a browser), kept alive with reconnects, and what every
+ * connection loads (the thread list, the account, the open thread, the config problems, the model
+ * catalog) and answers (approval prompts, kept in sessionApprovals.ts). It feeds the store and never
+ * touches the DOM or Node; a failed request is a notice for the user, never an uncaught error.
  */
-import { AppServerClient, type ClientChannel, type ServerRequestContext } from '../worker/protocol/client'
+import { AppServerClient, type ClientChannel } from '../worker/protocol/client'
 import { backoffDelayMs } from '../worker/util/retry'
 import type { ComposerQueue } from './state/composerQueue'
 import type { ConnectionCause } from './state/model'
 import { STORE_NOTIFICATIONS, type DeskStore, type ListFilter } from './state/store'
 import { ThreadSettingsState, type FolderStorage } from './state/threadSettings'
+import { ApprovalPrompts, type Decision } from './sessionApprovals'
 
-export type Decision = 'accept' | 'acceptForSession' | 'decline'
+export type { Decision } from './sessionApprovals'
 
 /** The slice of Web Storage the session uses (sessionStorage in a page). */
 export interface KeyValueStorage {
@@ -52,11 +53,6 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** What an approval prompt shows besides the request's thread, turn, item and reason. */
-type ApprovalDetails =
-  | { kind: 'command'; command: string | null; cwd: string | null }
-  | { kind: 'fileChange'; grantRoot: string | null }
-
 /** Reconnect after 250 ms, doubling to 5 s, ±25% so tabs that lost the core together spread out. */
 export const RECONNECT_BACKOFF = { baseMs: 250, capMs: 5000, jitter: 0.25 } as const
 
@@ -73,7 +69,8 @@ export abstract class SessionConnection {
   protected retryTimer: ReturnType<typeof setTimeout> | undefined
   private connecting = 0
   protected disposed = false
-  private readonly responders = new Map<string, (decision: Decision) => void>()
+  /** The approval prompts waiting for the person (sessionApprovals.ts). */
+  private readonly approvals: ApprovalPrompts
   protected readonly staleTimers = new Set<ReturnType<typeof setTimeout>>()
   private readonly backoff: { baseMs: number; capMs: number; jitter: number }
   /** The latest thread/list of the first page; an older answer (a previous search) is dropped. */
@@ -81,6 +78,7 @@ export abstract class SessionConnection {
 
   constructor(protected readonly options: SessionOptions) {
     this.store = options.store
+    this.approvals = new ApprovalPrompts(options.store)
     this.threadSettings = new ThreadSettingsState(
       options.recentFolders !== undefined ? options.recentFolders : pageLocalStorage(),
     )
@@ -99,7 +97,7 @@ export abstract class SessionConnection {
     this.client = null
     if (old) {
       this.store.connectionLost()
-      this.responders.clear()
+      this.approvals.clear()
       old.close()
     }
     this.attempt = 0
@@ -174,7 +172,7 @@ export abstract class SessionConnection {
     if (this.client !== client) return
     this.client = null
     this.store.connectionLost()
-    this.responders.clear()
+    this.approvals.clear()
     if (this.disposed) return
     if (this.initialized.has(client)) this.lastLoss = info
     const cause: ConnectionCause = this.everConnected
@@ -222,44 +220,15 @@ export abstract class SessionConnection {
       if (!params.threadId || params.threadId === open) this.store.addNotice(params.message)
     })
     client.handleRequest('item/commandExecution/requestApproval', (params, context) =>
-      this.awaitDecision(context, params, {
+      this.approvals.ask(context, params, {
         kind: 'command',
         command: params.command ?? null,
         cwd: params.cwd ?? null,
       }),
     )
     client.handleRequest('item/fileChange/requestApproval', (params, context) =>
-      this.awaitDecision(context, params, { kind: 'fileChange', grantRoot: params.grantRoot ?? null }),
+      this.approvals.ask(context, params, { kind: 'fileChange', grantRoot: params.grantRoot ?? null }),
     )
-  }
-
-  /** Shows the prompt and waits for the person; the client drops the wait if it is resolved elsewhere. */
-  private awaitDecision(
-    context: ServerRequestContext,
-    params: { threadId: string; turnId: string; itemId: string; reason?: string | null },
-    details: ApprovalDetails,
-  ): Promise<{ decision: Decision }> {
-    const { threadId, turnId, itemId } = params
-    const key = this.store.addApproval({
-      ...details,
-      requestId: context.id,
-      threadId,
-      turnId,
-      itemId,
-      reason: params.reason ?? null,
-    })
-    return new Promise((resolve, reject) => {
-      const responder = (decision: Decision) => resolve({ decision })
-      this.responders.set(key, responder)
-      context.signal.addEventListener(
-        'abort',
-        () => {
-          if (this.responders.get(key) === responder) this.responders.delete(key)
-          reject(new Error('the request was resolved elsewhere'))
-        },
-        { once: true },
-      )
-    })
   }
 
   /** thread/list's filter params for the list's current search and view. */
@@ -409,14 +378,7 @@ export abstract class SessionConnection {
 
   /** Answers a prompt shown by the store (its `key`). */
   answerApproval(key: string, decision: Decision): void {
-    const responder = this.responders.get(key)
-    if (!responder) {
-      this.store.addNotice('This approval cannot be answered right now; it comes back once reconnected.')
-      return
-    }
-    this.responders.delete(key)
-    this.store.removeApproval(key)
-    responder(decision)
+    this.approvals.answer(key, decision)
   }
 }
 

@@ -11,29 +11,13 @@
  * SDK at import time: it costs ~45 ms against a 60 ms cold-start budget.
  */
 import type * as OpenAISdk from 'openai'
-import type {
-  ResponseCreateParamsStreaming,
-  ResponseOutputItem,
-  ResponseStreamEvent,
-} from 'openai/resources/responses/responses'
+import type { ResponseCreateParamsStreaming, ResponseOutputItem } from 'openai/resources/responses/responses'
 import type { Logger } from '../util/log'
 import { backoffDelayMs as backoffWithJitter } from '../util/retry'
-import {
-  ModelAbortedError,
-  ModelError,
-  httpErrorInfo,
-  responseFailedError,
-  statusFailure,
-  statusLine,
-  streamFailure,
-  type AttemptFailure,
-  type RawFailure,
-} from './modelErrors'
-import { OutputItemKeys } from './outputItems'
+import { aborted, attemptStream, describeError, raceAbort } from './modelAttempt'
+import { ModelAbortedError, ModelError, httpErrorInfo, statusLine } from './modelErrors'
 import type { ResolvedProvider } from './providers'
-import { deferInput, withStreamedInput } from './requestBody'
-import { toModelEvent, UNUSED_EVENTS } from './responseEvents'
-import { jsonEvents, SseErrorPayload, sseEvents } from './sseDecoder'
+import { deferInput } from './requestBody'
 
 export type { ResponseOutputItem }
 // Their home is ./modelErrors; the model client's tests import them from here.
@@ -120,13 +104,6 @@ export interface ModelClientOptions {
 
 const BACKOFF_BASE_MS = 200
 const BACKOFF_CAP_MS = 20_000
-// After response.completed the body normally ends at once; waiting briefly for that lets the
-// connection go back to the keep-alive pool instead of being torn down.
-const COMPLETION_DRAIN_MS = 100
-// The SDK refuses to start without a key; keyless providers (ollama, lmstudio) get this placeholder
-// and an explicit "no Authorization header".
-const NO_KEY = 'codex-desk-no-api-key'
-
 let sdkModule: Promise<typeof OpenAISdk> | undefined
 const loadSdk = () => (sdkModule ??= import('openai'))
 
@@ -148,45 +125,6 @@ export const defaultSleep: Sleep = (ms, signal) =>
     }, ms)
     signal.addEventListener('abort', onAbort, { once: true })
   })
-
-/** "fetch failed: connect ECONNREFUSED 127.0.0.1:9" from an error and its causes. */
-function describeError(error: unknown): string {
-  const parts: string[] = []
-  let current: unknown = error
-  for (let depth = 0; current && depth < 4; depth++) {
-    const message = current instanceof Error ? current.message : String(current)
-    if (message && !parts.includes(message)) parts.push(message)
-    current = current instanceof Error ? current.cause : undefined
-  }
-  return parts.join(': ') || 'unknown error'
-}
-
-type Outcome = { kind: 'completed' } | AttemptFailure
-
-const streamDisconnected = (reason: string, cause?: unknown) =>
-  new ModelError(`stream disconnected before completion: ${reason}`, {
-    codexErrorInfo: httpErrorInfo('responseStreamDisconnected', null),
-    retryable: true,
-    cause,
-  })
-
-// eslint-disable-next-line require-yield
-async function* noBody(): AsyncGenerator<ResponseStreamEvent, void, undefined> {
-  throw new Error('Attempted to iterate over a response with no body')
-}
-
-function aborted(signal: AbortSignal): ModelAbortedError {
-  return new ModelAbortedError(signal.reason)
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(aborted(signal))
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(aborted(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
-}
 
 export class ModelClient {
   private readonly log: Logger
@@ -218,7 +156,8 @@ export class ModelClient {
     let refreshed = false
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw aborted(signal)
-      const outcome = yield* this.attempt(sdk, body, input, request.model, attempt, signal)
+      const context = { provider: this.provider, auth: this.auth, log: this.log }
+      const outcome = yield* attemptStream(context, sdk, body, input, request.model, attempt, signal)
       if (outcome.kind === 'completed') return
       if (outcome.kind === 'failed') throw outcome.error
       if (outcome.kind === 'unauthorized') {
@@ -312,163 +251,5 @@ export class ModelClient {
       if (!store) body.include = ['reasoning.encrypted_content']
     }
     return { ...body, ...request.extraBody, stream: true } as unknown as ResponseCreateParamsStreaming
-  }
-
-  /** One HTTP request and, if it starts, its stream. Yields the attempt's events; returns what happened. */
-  private async *attempt(
-    sdk: typeof OpenAISdk,
-    body: ResponseCreateParamsStreaming,
-    input: readonly unknown[] | null,
-    model: string,
-    attempt: number,
-    signal: AbortSignal,
-  ): AsyncGenerator<ModelEvent, Outcome, undefined> {
-    const logFields = { provider: this.provider.id, model, attempt }
-    const controller = new AbortController()
-    const onAbort = () => controller.abort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    let waiting = false
-    let idleFired = false
-    let idleTimer: NodeJS.Timeout | undefined
-    let drainTimer: NodeJS.Timeout | undefined
-    let iterator: AsyncIterator<ResponseStreamEvent> | undefined
-    try {
-      let authHeaders: Record<string, string> | undefined
-      try {
-        authHeaders = this.auth?.headers ? await raceAbort(this.auth.headers(), signal) : undefined
-      } catch (error) {
-        if (signal.aborted) throw aborted(signal)
-        if (error instanceof ModelError) return { kind: 'failed', error }
-        const message = `could not get credentials for the model request: ${describeError(error)}`
-        return {
-          kind: 'failed',
-          error: new ModelError(message, { codexErrorInfo: 'unauthorized', cause: error }),
-        }
-      }
-
-      const failed: { raw?: RawFailure } = {}
-      const client = this.client(sdk, async (url, init) => {
-        const response = await fetch(url, input ? withStreamedInput(init, input) : init)
-        if (response.ok) return response
-        // Keep the body and headers as sent: the SDK's error reformats the body and drops non-JSON ones.
-        const text = await response.text().catch(() => '')
-        failed.raw = { status: response.status, headers: response.headers, text }
-        return new Response(text, { status: response.status, headers: response.headers })
-      })
-      let response: Response
-      try {
-        response = await client.responses
-          .create(body, { signal: controller.signal, ...(authHeaders ? { headers: authHeaders } : {}) })
-          .asResponse()
-      } catch (error) {
-        if (signal.aborted) throw aborted(signal)
-        if (failed.raw) {
-          this.log.debug({ ...logFields, status: failed.raw.status }, 'model request failed')
-          return statusFailure(failed.raw)
-        }
-        this.log.debug({ ...logFields, status: 'connection failed' }, 'model request failed')
-        if (error instanceof ModelError) return { kind: 'failed', error }
-        const reason =
-          error instanceof sdk.APIConnectionTimeoutError ? 'request timed out' : describeError(error)
-        const failure = new ModelError(`Connection failed: ${reason}`, {
-          codexErrorInfo: httpErrorInfo('httpConnectionFailed', null),
-          retryable: true,
-          cause: error,
-        })
-        return { kind: 'retry', phase: 'request', error: failure }
-      }
-      this.log.debug({ ...logFields, status: 200 }, 'model stream started')
-
-      // Idle time counts only while waiting on the network, not while the consumer is busy.
-      const idleMs = this.provider.streamIdleTimeoutMs
-      idleTimer = setTimeout(() => {
-        if (!waiting) return
-        idleFired = true
-        controller.abort()
-      }, idleMs)
-      const events = response.body
-        ? jsonEvents<ResponseStreamEvent>(sseEvents(response.body, controller.signal), UNUSED_EVENTS)
-        : noBody()
-      iterator = events[Symbol.asyncIterator]()
-      const items = new OutputItemKeys()
-      let completed: Extract<ModelEvent, { type: 'completed' }> | undefined
-      try {
-        for (;;) {
-          waiting = true
-          idleTimer.refresh()
-          const next = await iterator.next()
-          waiting = false
-          if (next.done) break
-          if (completed) continue // draining the tail so the connection can be reused
-          const step = toModelEvent(next.value, items, this.log, logFields)
-          if (step !== undefined) {
-            if ('kind' in step) return step // a failure the server reported in the stream
-            if (step.type === 'completed') {
-              completed = step
-              waiting = false
-              drainTimer = setTimeout(() => controller.abort(), Math.min(COMPLETION_DRAIN_MS, idleMs))
-            } else {
-              yield step
-            }
-          }
-          if (signal.aborted) throw aborted(signal)
-        }
-      } catch (error) {
-        if (error instanceof ModelAbortedError) throw error
-        waiting = false
-        if (signal.aborted) throw aborted(signal)
-        if (!completed) {
-          // An SSE event whose data carries `error` (some proxies send failures this way).
-          if (error instanceof SseErrorPayload) {
-            return streamFailure(responseFailedError(error.code, error.message))
-          }
-          this.log.debug({ ...logFields, status: 'stream error' }, 'model stream failed')
-          return { kind: 'retry', phase: 'stream', error: streamDisconnected(describeError(error), error) }
-        }
-      }
-      // The decoder ends the iteration quietly when the request is aborted, so the cause is checked here.
-      if (signal.aborted) throw aborted(signal)
-      if (completed) {
-        yield completed
-        return { kind: 'completed' }
-      }
-      const reason = idleFired
-        ? `idle timeout waiting for SSE (no event for ${idleMs} ms)`
-        : 'stream closed before response.completed'
-      this.log.debug(
-        { ...logFields, status: idleFired ? 'idle timeout' : 'closed early' },
-        'model stream failed',
-      )
-      return { kind: 'retry', phase: 'stream', error: streamDisconnected(reason) }
-    } finally {
-      clearTimeout(idleTimer)
-      clearTimeout(drainTimer)
-      signal.removeEventListener('abort', onAbort)
-      // Closes the connection whenever the attempt ends before its body did (failure, abort, or a
-      // consumer that stopped iterating); a no-op once the body is complete.
-      controller.abort()
-      iterator?.return?.().catch(() => undefined)
-    }
-  }
-
-  private client(sdk: typeof OpenAISdk, fetchImpl: typeof fetch): OpenAISdk.OpenAI {
-    const { apiKey, baseUrl, headers, queryParams, streamIdleTimeoutMs } = this.provider
-    const ownAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')
-    return new sdk.OpenAI({
-      apiKey: apiKey ?? NO_KEY,
-      // Explicit nulls: the SDK would otherwise read OPENAI_ORG_ID and friends from the environment.
-      adminAPIKey: null,
-      organization: null,
-      project: null,
-      webhookSecret: null,
-      baseURL: baseUrl,
-      defaultHeaders: { ...(apiKey || ownAuthorization ? {} : { Authorization: null }), ...headers },
-      defaultQuery: queryParams,
-      maxRetries: 0,
-      // Covers the wait for response headers only; the body is guarded by the idle timer.
-      timeout: streamIdleTimeoutMs,
-      logLevel: 'off',
-      fetch: fetchImpl,
-    })
   }
 }

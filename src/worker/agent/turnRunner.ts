@@ -12,108 +12,25 @@
  * - Every turn ends: completed, interrupted (every open item gets its `item/completed`) or failed
  *   (the error goes to clients and into the rollout). Nothing a turn does can leave it hanging.
  */
-import type { ThreadItem, Turn, TurnError, UserInput } from '../protocol/items'
-import type {
-  NotificationParams,
-  ServerNotificationMethod,
-  ServerRequestMethod,
-  ServerRequestParams,
-  ServerRequestResponse,
-} from '../protocol/registry'
+import type { ThreadItem, Turn, UserInput } from '../protocol/items'
+import type { NotificationParams, ServerNotificationMethod } from '../protocol/registry'
 import { DeltaPipeline } from '../threads/deltaPipeline'
-import { turnHeader, type LiveThread, type RunningTurn } from '../threads/liveThread'
+import { turnHeader, type RunningTurn } from '../threads/liveThread'
 import { closeItem, previewOf, type RolloutPayloads, type RolloutType } from '../threads/rollout'
-import type { ResolvedThreadSettings } from '../threads/threadSettings'
 import type { Delivery } from '../transport/outboundRouter'
-import type { Logger } from '../util/log'
 import { uuidv7 } from '../util/uuid'
-import { outputText, userMessageItem } from './history'
-import type { ModelClient, ModelEvent, ModelRequest, ResponseOutputItem, TokenUsage } from './modelClient'
-import { effectiveContextWindow } from './modelCatalog'
+import { userMessageItem } from './history'
+import type { ModelRequest } from './modelClient'
 import { withMcpTools } from './mcpTools'
-import type { RequestOptions, ToolHost, ToolServices } from './tools'
 import { compactContext, overflowRecoverable, shouldAutoCompact } from './turnCompaction'
 import { turnInput } from './turnContext'
 import { turnHeap } from './turnHeap'
-import { addUsage, startedItem, turnErrorOf } from './turnItems'
-import { webSearchItem } from './webSearch'
+import type { SideConversation, TurnHost, TurnJob, TurnOutcome } from './turnHost'
+import { turnErrorOf } from './turnItems'
+import { onModelEvent, type ModelCall, type Streaming } from './turnModelEvents'
+import { jobContext, toolServices, type ServedTurn } from './turnServices'
 
-export type TurnOutcome = { status: 'completed' | 'interrupted' } | { status: 'failed'; error: TurnError }
-
-/**
- * A conversation with the model beside the thread's own (a review): its input is its own, what the
- * model answers and the tools return goes to it rather than to the thread's history, and the model's
- * messages are not shown as items (the job shows what it makes of them).
- */
-export interface SideConversation {
-  input(settings: ResolvedThreadSettings): Promise<unknown[]>
-  tools(specs: unknown[]): unknown[]
-  remember(item: unknown): void
-  /** The settings the conversation runs with (its tools see them too). */
-  settings?(thread: ResolvedThreadSettings): ResolvedThreadSettings
-}
-
-/** What a turn that is not a plain model conversation (review/start, thread/shellCommand) may do. */
-export interface TurnJobContext {
-  readonly threadId: string
-  readonly turnId: string
-  readonly thread: LiveThread
-  readonly signal: AbortSignal
-  readonly log: Logger
-  settings(): ResolvedThreadSettings
-  startItem(item: ThreadItem): Promise<void>
-  completeItem(item: ThreadItem): Promise<void>
-  /** Persists a model input item and adds it to the thread's history. */
-  remember(item: unknown): Promise<void>
-  /** Samples the model on a side conversation until it stops calling tools. */
-  converse(side: SideConversation): Promise<void>
-  services(): ToolServices
-}
-
-export interface TurnJob {
-  run(context: TurnJobContext): Promise<void>
-}
-
-/** What a turn needs from the thread manager. */
-export interface TurnHost {
-  readonly thread: LiveThread
-  readonly log: Logger
-  tools(): Promise<ToolHost>
-  /** A turn or item event for the thread's subscribers. */
-  publish<M extends ServerNotificationMethod>(method: M, params: NotificationParams<M>): Delivery
-  /** Sets the live status, announcing a change. */
-  setActive(): void
-  /** Shows `active ["waitingOnApproval"]` (announced once per change). */
-  markWaitingOnApproval(): void
-  /** A server request to the thread's subscribers; see ToolServices.request. */
-  request<M extends ServerRequestMethod>(
-    method: M,
-    params: ServerRequestParams<M>,
-    options: RequestOptions & { signal: AbortSignal },
-  ): Promise<ServerRequestResponse<M>>
-  settings(): ResolvedThreadSettings
-  modelClient(settings: ResolvedThreadSettings): ModelClient
-  /** The turn has ended and is persisted; the host publishes the status and `turn/completed`. */
-  finished(runner: TurnRunner, outcome: TurnOutcome): void
-}
-
-/**
- * An item being streamed, by the model's output index. Its streaming field (agentMessage `text`,
- * reasoning `summary` parts) grows in place; a snapshot copies open items, so that is safe.
- */
-interface Streaming {
-  item: ThreadItem
-  /** Characters queued for the rollout per streaming field ('' text, `s<i>` summary, `c<i>` content). */
-  queued?: Map<string, number>
-}
-
-/** The offset of the next text of `field`, counting `length` more as queued. */
-function nextOffset(state: Streaming, field: string, length: number): number {
-  const queued = (state.queued ??= new Map())
-  const offset = queued.get(field) ?? 0
-  queued.set(field, offset + length)
-  return offset
-}
+export type { SideConversation, TurnHost, TurnJob, TurnJobContext, TurnOutcome } from './turnHost'
 
 export class TurnRunner implements RunningTurn {
   readonly turn: Turn
@@ -187,7 +104,7 @@ export class TurnRunner implements RunningTurn {
    */
   runAside(job: TurnJob): boolean {
     if (this.closing) return false
-    const running = job.run(this.jobContext()).catch((error: unknown) => {
+    const running = job.run(jobContext(this.served())).catch((error: unknown) => {
       if (!this.abort.signal.aborted)
         this.host.log.warn({ threadId: this.threadId, error }, 'aside job failed')
     })
@@ -212,7 +129,7 @@ export class TurnRunner implements RunningTurn {
         turn: turnHeader(this.turn),
       })
       if (this.kind === 'compact') await this.compact()
-      else if (this.job) await this.job.run(this.jobContext())
+      else if (this.job) await this.job.run(jobContext(this.served()))
       else {
         if (shouldAutoCompact(host.thread, host.settings())) await this.compact()
         await this.recordUserMessage(this.input, this.clientId)
@@ -323,14 +240,15 @@ export class TurnRunner implements RunningTurn {
       ...(this.outputSchema != null ? { extraBody: { text: outputFormat(this.outputSchema) } } : {}),
     }
     const streaming = new Map<number, Streaming>()
-    const calls: { name: string; callId: string; arguments: string; namespace?: string }[] = []
+    const calls: ModelCall[] = []
+    const items = this.served()
     for await (const event of client.stream(request, this.abort.signal)) {
-      await this.onModelEvent(event, streaming, calls, settings)
+      await onModelEvent(items, event, streaming, calls, settings)
     }
     await this.deltas.drain()
     for (const call of calls) {
       this.throwIfAborted()
-      const output = await tools.call(call, this.toolServices(settings))
+      const output = await tools.call(call, toolServices(this.served(), settings))
       // A tool that saw the interrupt returns early; its output is not what the model asked for.
       this.throwIfAborted()
       const item = { type: 'function_call_output', call_id: call.callId, output }
@@ -370,213 +288,32 @@ export class TurnRunner implements RunningTurn {
   /** The side conversation `sample` is on (a job's `converse`), or null for the thread's own. */
   private side: SideConversation | null = null
 
-  private jobContext(): TurnJobContext {
-    const { host } = this
-    return {
-      threadId: this.threadId,
-      turnId: this.turn.id,
-      thread: host.thread,
-      signal: this.abort.signal,
-      log: host.log,
-      settings: () => host.settings(),
-      startItem: (item) => this.startAfterDeltas(item),
-      completeItem: (item) => this.completeAfterDeltas(item),
-      remember: async (item) => {
-        await this.persist('response_item', { turnId: this.turn.id, item })
-        host.thread.history.push({ turnId: this.turn.id, item })
-      },
-      converse: async (side) => {
-        this.side = side
-        try {
-          while (await this.sample()) this.throwIfAborted()
-        } finally {
-          this.side = null
-        }
-      },
-      services: () => this.toolServices(host.settings()),
+  private async converse(side: SideConversation): Promise<void> {
+    this.side = side
+    try {
+      while (await this.sample()) this.throwIfAborted()
+    } finally {
+      this.side = null
     }
   }
 
-  /** Streamed output is published before anything that follows it (the item's end, a prompt). */
-  private async startAfterDeltas(item: ThreadItem): Promise<void> {
-    await this.deltas.drain()
-    await this.startItem(item)
-  }
-
-  private async completeAfterDeltas(item: ThreadItem): Promise<void> {
-    await this.deltas.drain()
-    await this.completeItem(item)
-  }
-
-  private toolServices(settings: ResolvedThreadSettings): ToolServices {
-    const { host } = this
+  /** This turn as its model events (turnModelEvents.ts), tools and jobs (turnServices.ts) see it. */
+  private served(): ServedTurn {
     return {
-      thread: host.thread,
+      host: this.host,
+      signal: this.abort.signal,
+      scoped: this.scoped,
+      interrupt: () => this.interrupt(),
+      converse: (side) => this.converse(side),
+      thread: this.host.thread,
       threadId: this.threadId,
       turnId: this.turn.id,
-      signal: this.abort.signal,
-      log: host.log,
-      settings,
-      startItem: (item) => this.startAfterDeltas(item),
-      completeItem: (item) => this.completeAfterDeltas(item),
+      deltas: this.deltas,
+      side: () => this.side,
+      persist: (type, payload) => this.persist(type, payload),
       publish: (method, params) => this.publish(method, params),
-      streamText: (itemId, offset, text, publish) =>
-        this.deltas.push(
-          host.thread.sink.appendText({ turnId: this.turn.id, itemId, offset, text }),
-          publish,
-        ),
-      markWaitingOnApproval: () => host.markWaitingOnApproval(),
-      request: async (method, params, options = {}) => {
-        await this.deltas.drain()
-        return host.request(method, params, { ...options, signal: this.abort.signal })
-      },
-      cancelTurn: () => this.interrupt(),
-      turnScoped: <T>(key: object, create: () => T): T => {
-        if (!this.scoped.has(key)) this.scoped.set(key, create())
-        return this.scoped.get(key) as T
-      },
-    }
-  }
-
-  private async onModelEvent(
-    event: ModelEvent,
-    streaming: Map<number, Streaming>,
-    calls: { name: string; callId: string; arguments: string; namespace?: string }[],
-    settings: ResolvedThreadSettings,
-  ): Promise<void> {
-    // The delta path builds each notification's params directly: it runs once per delta. A delta is
-    // published (the item grows, subscribers hear it) only once its text is in the rollout.
-    const isDelta =
-      event.type === 'textDelta' ||
-      event.type === 'reasoningSummaryDelta' ||
-      event.type === 'reasoningTextDelta'
-    // Anything else is published after every delta before it.
-    if (!isDelta) await this.deltas.drain()
-    switch (event.type) {
-      case 'outputItemAdded': {
-        if (this.side && event.item.type === 'message') return
-        const item = startedItem(event.item)
-        if (!item) return
-        await this.startItem(item)
-        streaming.set(event.outputIndex, { item })
-        return
-      }
-      case 'textDelta': {
-        const state = streaming.get(event.outputIndex)
-        if (!state || state.item.type !== 'agentMessage') return
-        const item = state.item
-        const { delta } = event
-        const written = this.host.thread.sink.appendText({
-          turnId: this.turn.id,
-          itemId: item.id,
-          offset: nextOffset(state, '', delta.length),
-          text: delta,
-        })
-        const wait = this.deltas.push(written, () => {
-          item.text += delta
-          return this.publish('item/agentMessage/delta', {
-            threadId: this.threadId,
-            turnId: this.turn.id,
-            itemId: item.id,
-            delta,
-          })
-        })
-        if (wait) await wait
-        return
-      }
-      case 'reasoningSummaryDelta': {
-        const state = streaming.get(event.outputIndex)
-        if (!state || state.item.type !== 'reasoning') return
-        const item = state.item
-        const { delta, summaryIndex } = event
-        const written = this.host.thread.sink.appendText({
-          turnId: this.turn.id,
-          itemId: item.id,
-          offset: nextOffset(state, `s${summaryIndex}`, delta.length),
-          text: delta,
-          summaryIndex,
-        })
-        const wait = this.deltas.push(written, () => {
-          const parts = item.summary
-          while (parts.length <= summaryIndex) {
-            parts.push('')
-            void this.publish('item/reasoning/summaryPartAdded', {
-              threadId: this.threadId,
-              turnId: this.turn.id,
-              itemId: item.id,
-              summaryIndex: parts.length - 1,
-            })
-          }
-          parts[summaryIndex] += delta
-          return this.publish('item/reasoning/summaryTextDelta', {
-            threadId: this.threadId,
-            turnId: this.turn.id,
-            itemId: item.id,
-            delta,
-            summaryIndex,
-          })
-        })
-        if (wait) await wait
-        return
-      }
-      case 'reasoningTextDelta': {
-        const state = streaming.get(event.outputIndex)
-        if (!state || state.item.type !== 'reasoning') return
-        const item = state.item
-        const { delta, contentIndex } = event
-        const written = this.host.thread.sink.appendText({
-          turnId: this.turn.id,
-          itemId: item.id,
-          offset: nextOffset(state, `c${contentIndex}`, delta.length),
-          text: delta,
-          contentIndex,
-        })
-        const wait = this.deltas.push(written, () => {
-          const parts = item.content
-          while (parts.length <= contentIndex) parts.push('')
-          parts[contentIndex] += delta
-          return this.publish('item/reasoning/textDelta', {
-            threadId: this.threadId,
-            turnId: this.turn.id,
-            itemId: item.id,
-            delta,
-            contentIndex,
-          })
-        })
-        if (wait) await wait
-        return
-      }
-      case 'outputItemDone': {
-        const state = streaming.get(event.outputIndex)
-        streaming.delete(event.outputIndex)
-        await this.completeOutput(event.item, state, calls)
-        return
-      }
-      case 'completed':
-        if (event.usage) await this.recordUsage(event.usage, settings)
-        return
-      case 'retrying': {
-        // A broken stream starts over: what the failed attempt streamed stays as it was, closed.
-        if (event.phase === 'stream') {
-          for (const state of streaming.values()) await this.completeItem(closeItem(state.item, Date.now()))
-          streaming.clear()
-        }
-        const error = event.error.toTurnError()
-        void this.publish('error', {
-          threadId: this.threadId,
-          turnId: this.turn.id,
-          error: {
-            ...error,
-            message: `Reconnecting... ${event.attempt}/${event.maxAttempts}`,
-            additionalDetails: error.additionalDetails ?? error.message,
-            misalignment: null,
-          },
-          willRetry: true,
-        })
-        return
-      }
-      case 'created':
-        return
+      startItem: (item) => this.startItem(item),
+      completeItem: (item, textFromDeltas) => this.completeItem(item, textFromDeltas),
     }
   }
 
@@ -616,90 +353,6 @@ export class TurnRunner implements RunningTurn {
       turnId: this.turn.id,
       item,
       completedAtMs: item.completedAtMs,
-    })
-  }
-
-  private async completeOutput(
-    output: ResponseOutputItem,
-    state: Streaming | undefined,
-    calls: { name: string; callId: string; arguments: string; namespace?: string }[],
-  ): Promise<void> {
-    const thread = this.host.thread
-    const side = this.side
-    const remember = async () => {
-      if (side) return side.remember(output)
-      await this.persist('response_item', { turnId: this.turn.id, item: output })
-      thread.history.push({ turnId: this.turn.id, item: output })
-    }
-    // A side conversation's messages are the job's to show.
-    if (side && output.type === 'message') return remember()
-    switch (output.type) {
-      case 'message': {
-        if (!state) {
-          const item = startedItem(output) as ThreadItem
-          await this.startItem(item)
-          state = { item }
-        }
-        const streamed = state.item.type === 'agentMessage' ? state.item.text : ''
-        const text = outputText(output) || streamed
-        await remember()
-        await this.completeItem(
-          { ...(state.item as Extract<ThreadItem, { type: 'agentMessage' }>), text },
-          text.length > 0 && text === streamed ? text.length : undefined,
-        )
-        return
-      }
-      case 'reasoning': {
-        const summary = (output.summary ?? []).map((part) => part.text)
-        const content = (output.content ?? []).map((part) => part.text)
-        await remember()
-        if (!state) {
-          const item = startedItem(output) as ThreadItem
-          await this.startItem(item)
-          state = { item }
-        }
-        await this.completeItem({
-          ...(state.item as Extract<ThreadItem, { type: 'reasoning' }>),
-          summary: summary.length > 0 ? summary : state.item.type === 'reasoning' ? state.item.summary : [],
-          content: content.length > 0 ? content : state.item.type === 'reasoning' ? state.item.content : [],
-        })
-        return
-      }
-      case 'web_search_call': {
-        await remember()
-        const started = state?.item ?? (startedItem(output) as ThreadItem)
-        if (!state) await this.startItem(started)
-        await this.completeItem({ ...started, ...webSearchItem(output, started.id, true) } as ThreadItem)
-        return
-      }
-      case 'function_call':
-        await remember()
-        calls.push({
-          name: output.name,
-          callId: output.call_id,
-          arguments: output.arguments,
-          ...(typeof (output as { namespace?: unknown }).namespace === 'string'
-            ? { namespace: (output as { namespace: string }).namespace }
-            : {}),
-        })
-        return
-      default:
-        await remember()
-        return
-    }
-  }
-
-  private async recordUsage(usage: TokenUsage, settings: ResolvedThreadSettings): Promise<void> {
-    const thread = this.host.thread
-    // As codex reports it: the catalog's window (or `model_context_window`) times the effective percentage.
-    const window = effectiveContextWindow(settings.model, settings.modelContextWindow)
-    const tokenUsage = addUsage(thread.tokenUsage, usage, window)
-    await this.persist('token_usage', { turnId: this.turn.id, usage: tokenUsage })
-    thread.tokenUsage = tokenUsage
-    await this.publish('thread/tokenUsage/updated', {
-      threadId: this.threadId,
-      turnId: this.turn.id,
-      tokenUsage,
     })
   }
 

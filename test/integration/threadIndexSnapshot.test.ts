@@ -143,6 +143,19 @@ describe('the thread index snapshot', () => {
     })
   })
 
+  it('answers lookups by id before and after its rows are all made, as the whole log does', async () => {
+    const home = await seeded(120)
+    const index = await loadIndex(home)
+    expect(index.loadedFrom).toBe('snapshot')
+    // A first listing (117 is archived), then lookups: the first few scan the ids, later ones the map.
+    expect(index.list({ limit: 3 }).data.map((t) => t.id)).toEqual([119, 118, 116].map((i) => summary(i).id))
+    for (let i = 0; i < 40; i++) {
+      expect(index.get(summary(i * 3).id)?.preview).toBe(`message ${i * 3} about the parser`)
+      expect(index.get(summary(1000 + i).id)).toBeUndefined()
+    }
+    expect(view(index)).toEqual(await truth(home))
+  })
+
   it('reads the lines another process appended after the snapshot was written', async () => {
     const home = await seeded(60)
     // Another process, with no snapshots of its own, renames, adds, archives and deletes threads.

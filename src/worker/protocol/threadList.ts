@@ -11,7 +11,7 @@ import * as z from 'zod/mini'
 import type { SessionSource } from './items'
 
 /** The `thread/list` `sourceKinds` values. */
-export const SourceKind = z.enum([
+const SOURCE_KINDS = [
   'cli',
   'vscode',
   'exec',
@@ -22,8 +22,8 @@ export const SourceKind = z.enum([
   'subAgentThreadSpawn',
   'subAgentOther',
   'unknown',
-])
-export type SourceKind = z.infer<typeof SourceKind>
+] as const
+export type SourceKind = (typeof SOURCE_KINDS)[number]
 
 /** What an omitted or empty `sourceKinds` means: the kinds a person starts threads from. */
 export const INTERACTIVE_SOURCE_KINDS: readonly SourceKind[] = [
@@ -60,8 +60,8 @@ export function sourceMatchesKinds(source: SessionSource, kinds: readonly Source
  * `section_position` orders threads inside one section; codex refuses it without a `sectionId`.
  * codex-desk has no sections, so that listing is always empty (as codex's is for an empty section).
  */
-export const ThreadSortKey = z.enum(['created_at', 'updated_at', 'recency_at', 'section_position'])
-export type ThreadSortKey = z.infer<typeof ThreadSortKey>
+const SORT_KEYS = ['created_at', 'updated_at', 'recency_at', 'section_position'] as const
+export type ThreadSortKey = (typeof SORT_KEYS)[number]
 
 /** Params codex's stable schema lacks: non-null values need `capabilities.experimentalApi`. */
 export const THREAD_LIST_EXPERIMENTAL_FIELDS = [
@@ -72,43 +72,48 @@ export const THREAD_LIST_EXPERIMENTAL_FIELDS = [
   'projectId',
 ] as const
 
-export const ThreadListParams = z.object({
-  /** Opaque; from a previous page's `nextCursor` (or `backwardsCursor` with the other direction). */
-  cursor: z.nullish(z.string()),
-  /** Default 25, at most 100. */
-  limit: z.nullish(z.int().check(z.nonnegative())),
-  sortKey: z.nullish(ThreadSortKey),
-  sortDirection: z.nullish(z.enum(['asc', 'desc'])),
-  modelProviders: z.nullish(z.array(z.string())),
-  sourceKinds: z.nullish(z.array(SourceKind)),
-  archived: z.nullish(z.boolean()),
-  /** Exact match against the thread's cwd; an array matches any of them. */
-  cwd: z.nullish(z.union([z.string(), z.array(z.string())])),
-  /** Case-insensitive substring of the name or the preview. */
-  searchTerm: z.nullish(z.string()),
-  /** Omitted: every section; null: threads in no section (all of codex-desk's); an id: none. */
-  sectionId: z.optional(z.nullable(z.string())),
-  /** Up to 100 thread ids (UUIDs) left out before the limit applies. */
-  excludedThreadIds: z.nullish(z.array(z.string())),
-  /** codex's local server refuses a non-empty list (hosted backends only). */
-  originators: z.nullish(z.array(z.string())),
-  /** Accepted, no effect: codex-desk's index is its only store and threads are not per account. */
-  useStateDbOnly: z.nullish(z.boolean()),
-  currentAccountOnly: z.nullish(z.boolean()),
-  /** Direct children of this thread (sub-agents). */
-  parentThreadId: z.nullish(z.string()),
-  /** Descendants at any depth, the ancestor itself excluded. */
-  ancestorThreadId: z.nullish(z.string()),
-  /** Threads attached to this one: codex-desk attaches none, so the list is empty. */
-  attachedToThreadId: z.nullish(z.string()),
-  includeAttachedThreads: z.nullish(z.boolean()),
-  /** Omitted: every project; null: unassigned threads; an id: that project's. */
-  projectId: z.optional(z.nullable(z.string())),
-})
-export type ThreadListParams = z.infer<typeof ThreadListParams>
+/** Built on first use: a core's start (its `initialize` answer) does not pay for it. */
+const buildThreadListParams = () =>
+  z.object({
+    /** Opaque; from a previous page's `nextCursor` (or `backwardsCursor` with the other direction). */
+    cursor: z.nullish(z.string()),
+    /** Default 25, at most 100. */
+    limit: z.nullish(z.int().check(z.nonnegative())),
+    sortKey: z.nullish(z.enum(SORT_KEYS)),
+    sortDirection: z.nullish(z.enum(['asc', 'desc'])),
+    modelProviders: z.nullish(z.array(z.string())),
+    sourceKinds: z.nullish(z.array(z.enum(SOURCE_KINDS))),
+    archived: z.nullish(z.boolean()),
+    /** Exact match against the thread's cwd; an array matches any of them. */
+    cwd: z.nullish(z.union([z.string(), z.array(z.string())])),
+    /** Case-insensitive substring of the name or the preview. */
+    searchTerm: z.nullish(z.string()),
+    /** Omitted: every section; null: threads in no section (all of codex-desk's); an id: none. */
+    sectionId: z.optional(z.nullable(z.string())),
+    /** Up to 100 thread ids (UUIDs) left out before the limit applies. */
+    excludedThreadIds: z.nullish(z.array(z.string())),
+    /** codex's local server refuses a non-empty list (hosted backends only). */
+    originators: z.nullish(z.array(z.string())),
+    /** Accepted, no effect: codex-desk's index is its only store and threads are not per account. */
+    useStateDbOnly: z.nullish(z.boolean()),
+    currentAccountOnly: z.nullish(z.boolean()),
+    /** Direct children of this thread (sub-agents). */
+    parentThreadId: z.nullish(z.string()),
+    /** Descendants at any depth, the ancestor itself excluded. */
+    ancestorThreadId: z.nullish(z.string()),
+    /** Threads attached to this one: codex-desk attaches none, so the list is empty. */
+    attachedToThreadId: z.nullish(z.string()),
+    includeAttachedThreads: z.nullish(z.boolean()),
+    /** Omitted: every project; null: unassigned threads; an id: that project's. */
+    projectId: z.optional(z.nullable(z.string())),
+  })
+export type ThreadListParams = z.infer<ReturnType<typeof buildThreadListParams>>
+let threadListParams: ReturnType<typeof buildThreadListParams> | undefined
 
 /** `thread/list`'s registry entry without its result schema (registry.ts adds it). */
 export const threadListRequestSpec = {
-  params: ThreadListParams,
+  get params() {
+    return (threadListParams ??= buildThreadListParams())
+  },
   experimentalFields: THREAD_LIST_EXPERIMENTAL_FIELDS,
 } as const

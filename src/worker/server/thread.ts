@@ -80,11 +80,15 @@ export function threadHandlers(
           : (await threads.readThread(params)).thread
       return { thread, readState: readStateOfThread(home, thread) }
     },
-    'thread/list': async (params) => {
+    'thread/list': async (params, ctx) => {
       // Before the subsystem loads no thread is loaded here, so every status is `notLoaded`: the
-      // index answers alone, and a client's first listing does not wait for the agent's code.
-      const system = loaded()
-      return system ? system.manager.list(params) : (await index()).list(params)
+      // index answers alone, and a client's first listing does not wait for the agent's code. The
+      // subsystem loads once the answer is out (it puts back a patch a crashed core left half
+      // done, as it always did at the first thread request).
+      const running = loaded()
+      if (running) return running.manager.list(params)
+      ctx.afterResponse(() => void system().catch(() => undefined))
+      return (await index()).list(params)
     },
     'thread/loaded/list': (params) =>
       pageOfThreadIds(loaded()?.manager.loadedIds() ?? [], params.cursor, params.limit),

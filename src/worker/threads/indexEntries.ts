@@ -1,9 +1,10 @@
 /**
  * The thread index's entries by id: summaries, or snapshot rows standing for them. Loaded from a
  * snapshot, it keeps the snapshot's rows as they are (SnapshotRows, in (createdAtMs, id) order)
- * and puts them into the map only when something asks for it by id, changes it, or walks it: a new
- * process's first listing in created_at order walks the rows without making the rest of them
- * (`snapshotOrder`). After that it is a plain Map.
+ * and puts them into the map only when something changes it, walks it, or asks for more than a
+ * few threads by id (those are found by a scan of the ids): a new process's first listing in
+ * created_at order walks the rows without making the rest of them (`snapshotOrder`). After that it
+ * is a plain Map.
  *
  * It must never change what a reader sees: every Map method answers as if the rows had been put in
  * at load (same objects, same order of iteration).
@@ -11,9 +12,14 @@
 import type { IndexEntry } from './indexSnapshot'
 import type { SnapshotRows } from './snapshotRows'
 
+/** Lookups by id answered without putting the rows into the map (each scans up to 10,000 ids). */
+const SCANNED_LOOKUPS = 32
+
 export class IndexEntries extends Map<string, IndexEntry> {
   /** Rows not in the map yet; while set, the map itself holds nothing. */
   private rows: SnapshotRows | null = null
+  /** Lookups by id answered by a scan of the rows' ids, before the rows go into the map. */
+  private scans = 0
 
   /** Starts from a snapshot's rows: the entries must be empty. */
   useSnapshot(rows: SnapshotRows): void {
@@ -38,13 +44,19 @@ export class IndexEntries extends Map<string, IndexEntry> {
   }
 
   override get(id: string): IndexEntry | undefined {
+    // A few lookups (a start's check of its newest rollouts, one thread read) scan the ids; more
+    // than that are worth the map.
+    if (this.rows && this.scans < SCANNED_LOOKUPS) {
+      this.scans++
+      const at = this.rows.indexOf(id)
+      return at < 0 ? undefined : this.rows.at(at)
+    }
     this.settle()
     return super.get(id)
   }
 
   override has(id: string): boolean {
-    this.settle()
-    return super.has(id)
+    return this.get(id) !== undefined
   }
 
   override set(id: string, entry: IndexEntry): this {

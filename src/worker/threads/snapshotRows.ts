@@ -146,6 +146,11 @@ export class SnapshotRows implements Iterable<SnapshotRow> {
     return (this.made[i] ??= this.make(i))
   }
 
+  /** The position of a thread's row, or -1 (a scan of the ids). */
+  indexOf(id: string): number {
+    return this.c.ids.indexOf(id)
+  }
+
   *[Symbol.iterator](): Iterator<SnapshotRow> {
     for (let i = 0; i < this.c.ids.length; i++) yield this.at(i) as SnapshotRow
   }

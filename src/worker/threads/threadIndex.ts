@@ -13,8 +13,8 @@
  * the file costs a rescan, never data. Listing reads no rollout.
  */
 import { unlinkSync } from 'node:fs'
-import { access, chmod, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { chmod, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { prepareHome } from '../home'
 import type { Thread, ThreadListParams, ThreadListResponse, ThreadStatus } from '../protocol/items'
 import { BatchQueue } from '../util/batchQueue'
@@ -32,12 +32,11 @@ import {
   type LogPosition,
 } from './indexSnapshot'
 import { IndexEntries } from './indexEntries'
+import { addMissingRollouts } from './missingRollouts'
 import { FILE_MODE } from './pidLock'
-import { scanAllRollouts, summarizeRollouts, type RolloutFile } from './rolloutScan'
-import { listUnverifiedRollouts, loadVerifiedDirs, saveVerifiedDirs } from './scanCache'
+import { scanAllRollouts } from './rolloutScan'
 import { NOT_LOADED, ThreadListing } from './threadListQuery'
 import { applyLineToSummary, threadFromSummary, type ThreadSummary } from './threadSummary'
-import { hasLiveWriter } from './writerLock'
 
 export { INDEX_FILE, INDEX_VERSION } from './indexLog'
 export { ARCHIVED_DIR, SESSIONS_DIR, scanForRollout } from './rolloutScan'
@@ -370,79 +369,22 @@ export class ThreadIndex {
 
   /**
    * Adds the rollouts on disk that the index does not list, and fixes the place of ones that moved
-   * (archived by a process that died before logging it). Threads a live process is writing are left
-   * to that process. Returns how many summaries it added or fixed.
+   * (missingRollouts.ts). Returns how many summaries it added or fixed.
    */
-  async addMissingRollouts(): Promise<number> {
-    const t0 = performance.now()
-    // Folders unchanged since they were last seen fully listed are not read again (scanCache.ts).
-    const identity = await stat(this.path).then(
-      (s) => ({ ino: s.ino, size: s.size }),
-      () => null,
-    )
-    const verified = await loadVerifiedDirs(this.home, identity)
-    const scan = await listUnverifiedRollouts(this.home, verified)
-    this.catchUp()
-    const candidates: RolloutFile[] = []
-    /** Folders holding a rollout this check cannot settle now: not recorded as verified. */
-    const unsettled = new Set<string>()
-    for (const [id, file] of scan.files) {
-      const entry = this.live.get(id)
-      const known = entry ? this.guarded(() => summaryOf(entry)) : undefined
-      if (known && known.path === file.path && known.archived === file.archived) continue
-      // Another copy the index already points at, still on disk, keeps its place.
-      if (
-        known &&
-        known.path !== file.path &&
-        (await access(known.path).then(
-          () => true,
-          () => false,
-        ))
-      )
-        continue
-      if (await hasLiveWriter(this.home, id)) {
-        unsettled.add(dirname(file.path))
-        continue
-      }
-      candidates.push(file)
-    }
-    const remember = async () => {
-      if (!identity) return
-      const now = await stat(this.path).then(
-        (s) => ({ ino: s.ino, size: s.size }),
-        () => null,
-      )
-      if (now?.ino !== identity.ino) return
-      await saveVerifiedDirs(this.home, now, scan.folders, verified, unsettled).catch((error: Error) =>
-        this.logger.debug({ err: error.message }, 'could not save the rollout folder check'),
-      )
-    }
-    if (candidates.length === 0) {
-      await remember()
-      return 0
-    }
-    const { found } = await summarizeRollouts(candidates, this.logger)
-    for (const file of candidates) {
-      if (![...found.values()].some((summary) => summary.path === file.path))
-        unsettled.add(dirname(file.path))
-    }
-    this.catchUp()
-    let fixed = 0
-    for (const summary of found.values()) {
-      const known = this.get(summary.id)
-      const next = known ? { ...known, path: summary.path, archived: summary.archived } : summary
-      if (known && known.path === next.path && known.archived === next.archived) continue
-      fixed++
-      void this.upsert(next).catch(() => undefined)
-    }
-    await this.flush()
-    await remember()
-    if (fixed > 0)
-      this.logger.info(
-        { added: fixed, ms: Math.round(performance.now() - t0) },
-        'the thread index missed rollouts on disk; added them',
-      )
-    return fixed
+  addMissingRollouts(): Promise<number> {
+    return addMissingRollouts({
+      home: this.home,
+      path: this.path,
+      logger: this.logger,
+      peek: (id) => {
+        const entry = this.live.get(id)
+        return entry ? this.guarded(() => summaryOf(entry)) : undefined
+      },
+      catchUp: () => this.catchUp(),
+      get: (id) => this.get(id),
+      upsert: (summary) => this.upsert(summary),
+      flush: () => this.flush(),
+    })
   }
 
   // ------------------------------------------------------------------------------------------

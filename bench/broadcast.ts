@@ -2,7 +2,8 @@
  * Figure: delivery lag to 8 reading websocket clients while a 9th is paused at the TCP level, for
  * codex-desk and codex-cli 0.169.0 in the same run (bench/lib/servers.ts), servers interleaved.
  *
- * A real turn: the client that will be paused starts a thread and runs a short warm-up turn; eight
+ * A real turn: the client that will be paused starts a thread and runs a warm-up turn (by default
+ * 2,000 deltas, so both servers are timed in their steady state: see `warmupDeltas`); eight
  * reading clients, spread over a few small processes (bench/lib/lagReader.ts), `thread/resume` it;
  * the ninth stops reading its socket, and reading client 0 starts a turn whose answer the paced
  * model server (bench/lib/pacedModelServer.ts, its own process) streams as `count` deltas at
@@ -16,9 +17,13 @@
  *
  * Runs inside `npm run bench` via `broadcastLag()`, or alone with `npx tsx bench/broadcast.ts`
  * (needs the build). BROADCAST_CPU_PROF=<dir> runs codex-desk under `--cpu-prof` into that folder.
+ *
+ * On a shared machine the other processes' load is most of the tail of every server and of the
+ * floor alike; `chrt -r 20 npx tsx bench/broadcast.ts` (root) runs the whole bench, both servers and
+ * the floor, at a real-time priority, so that what is left is theirs. The figure says which it had.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { loadavg } from 'node:os'
 import type { WebSocket } from 'ws'
@@ -244,7 +249,8 @@ async function runOnce(server: BenchServer, options: BroadcastOptions): Promise<
   const home = makeTempDir(`${server.name}-broadcast-`)
   const prof = server.name === 'codex-desk' ? process.env.BROADCAST_CPU_PROF : undefined
   // BROADCAST_NODE_ARGS (e.g. "--trace-gc"): more node flags for codex-desk, its stdout to stderr.
-  const extra = server.name === 'codex-desk' ? (process.env.BROADCAST_NODE_ARGS?.split(' ') ?? []) : []
+  const extra =
+    server.name === 'codex-desk' ? (process.env.BROADCAST_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : []
   const nodeArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...extra]
   let child: ChildProcessWithoutNullStreams | undefined
   let ws: WebSocket | undefined
@@ -305,6 +311,18 @@ async function floorOnce(options: BroadcastOptions): Promise<LagRun> {
     ws?.terminate()
     await relay.close()
     await model.close()
+  }
+}
+
+/** This process's scheduling policy (`chrt` runs the bench real-time; children inherit it). */
+function schedulingPolicy(): string {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? []
+    // Fields after the command: policy is field 41 of stat, the 39th after "pid (comm) ".
+    const policy = Number(fields[38])
+    return policy === 1 ? 'real-time (FIFO)' : policy === 2 ? 'real-time (RR)' : 'normal'
+  } catch {
+    return 'unknown'
   }
 }
 
@@ -369,6 +387,7 @@ export async function broadcastLag(options: BroadcastOptions = BROADCAST_DEFAULT
       readerGcMaxMs: round(Math.max(...all.map((r) => r.readerGcMaxMs))),
       readerMaxReadMs: round(Math.max(...all.map((r) => r.readerMaxReadMs))),
       loadAverage: { before: loadBefore, after: loadavg().map((l) => round(l)) },
+      scheduling: schedulingPolicy(),
     },
   )
 }

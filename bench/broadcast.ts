@@ -19,10 +19,10 @@
  * (needs the build). BROADCAST_CPU_PROF=<dir> runs codex-desk under `--cpu-prof` into that folder.
  *
  * On a shared machine the other processes' load is most of the tail of every server and of the
- * floor alike; `chrt -r 20 npx tsx bench/broadcast.ts` (root) runs the whole bench, both servers and
- * the floor, at a real-time priority, so that what is left is theirs. The figure says which it had.
+ * floor alike; BROADCAST_RT=20 (root) runs this figure, both servers and the floor, at a real-time
+ * priority, so that what is left is theirs. The figure says which scheduling it had.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { loadavg } from 'node:os'
@@ -165,6 +165,9 @@ interface LagRun {
   pausedClosedWith: number | null
 }
 
+/** Rounds dumped so far per server (BROADCAST_DUMP writes one file per round). */
+const dumped = new Map<string, number>()
+
 /** What the readers measured, checked: every reading client got every stamp once, in order. */
 function checkedLags(name: string, results: ReaderResults, options: BroadcastOptions): LagRun {
   const lags = new Float64Array(options.fastClients * options.count)
@@ -189,7 +192,9 @@ function checkedLags(name: string, results: ReaderResults, options: BroadcastOpt
         max = Math.max(max, lags[c * options.count + seq] as number)
       return max.toFixed(2)
     })
-    writeFileSync(`${process.env.BROADCAST_DUMP}.${name}`, worst.join('\n') + '\n')
+    const round = (dumped.get(name) ?? 0) + 1
+    dumped.set(name, round)
+    writeFileSync(`${process.env.BROADCAST_DUMP}.${name}.${round}`, worst.join('\n') + '\n')
   }
   return {
     lags,
@@ -326,7 +331,25 @@ function schedulingPolicy(): string {
   }
 }
 
-export async function broadcastLag(options: BroadcastOptions = BROADCAST_DEFAULTS): Promise<Figure> {
+/**
+ * BROADCAST_RT=<1..99> (root, Linux): this figure alone runs at that real-time priority, its
+ * servers, readers, model server and floor with it (children inherit the spawning thread's policy);
+ * the rest of `npm run bench` keeps the normal one.
+ */
+function withRealTime<T>(run: () => Promise<T>): Promise<T> {
+  const priority = Number(process.env.BROADCAST_RT)
+  if (!(priority >= 1 && priority <= 99)) return run()
+  execFileSync('chrt', ['-r', '-p', String(priority), String(process.pid)], { stdio: 'ignore' })
+  return run().finally(() =>
+    execFileSync('chrt', ['-o', '-p', '0', String(process.pid)], { stdio: 'ignore' }),
+  )
+}
+
+export function broadcastLag(options: BroadcastOptions = BROADCAST_DEFAULTS): Promise<Figure> {
+  return withRealTime(() => measure(options))
+}
+
+async function measure(options: BroadcastOptions): Promise<Figure> {
   const loadBefore = loadavg().map((l) => round(l))
   const runs = new Map<string, LagRun[]>()
   const add = (name: string, run: LagRun) => runs.set(name, [...(runs.get(name) ?? []), run])

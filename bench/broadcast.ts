@@ -192,9 +192,9 @@ function checkedLags(name: string, results: ReaderResults, options: BroadcastOpt
         max = Math.max(max, lags[c * options.count + seq] as number)
       return max.toFixed(2)
     })
-    const round = (dumped.get(name) ?? 0) + 1
-    dumped.set(name, round)
-    writeFileSync(`${process.env.BROADCAST_DUMP}.${name}.${round}`, worst.join('\n') + '\n')
+    const nth = (dumped.get(name) ?? 0) + 1
+    dumped.set(name, nth)
+    writeFileSync(`${process.env.BROADCAST_DUMP}.${name}.${nth}`, worst.join('\n') + '\n')
   }
   return {
     lags,

@@ -4,7 +4,9 @@
  * many subscribers). Each delta's text carries the model server's clock at the instant it was
  * written (`<seq>@<ms>|`, padded to `bytes` characters), so a client measures lag as its arrival
  * time minus that, with no side channel; a server that coalesces deltas still delivers every stamp.
- * Clock: `performance.timeOrigin + performance.now()`, the same wall clock every process here reads.
+ * Clock: CLOCK_MONOTONIC in milliseconds (`process.hrtime`), which every process on the machine shares
+ * (bench/lib/lagReader.ts reads the same); `performance.timeOrigin` is taken per process and can
+ * differ between two processes by more than the lags measured.
  *
  * Answers are queued over stdin (one JSON line each: `{"kind":"text","text":"ok"}` or
  * `{"kind":"paced","count":5000,"perSecond":2000,"bytes":200}`); the first POST to `/responses`
@@ -12,6 +14,7 @@
  * test/support/modelServer.ts. Bench only: it never runs in the product.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { QUIET_GC } from './lagReader'
 import { track, withTimeout } from './processes'
 
 export type PacedAnswer =
@@ -30,7 +33,7 @@ process.stdin.setEncoding('utf8').on('data', (chunk) => {
     line = line.slice(at + 1)
   }
 })
-const now = () => performance.timeOrigin + performance.now()
+const now = () => { const t = process.hrtime(); return t[0] * 1e3 + t[1] / 1e6 }
 function frame(ctx, type, data) {
   return 'event: ' + type + '\ndata: ' + JSON.stringify({ type, ...data, sequence_number: ctx.seq++ }) + '\n\n'
 }
@@ -86,9 +89,21 @@ function answer(res, script) {
     while (sent < due) out += delta(stamp(sent++, script.bytes))
     if (out) res.write(out)
     if (sent < script.count) setTimeout(tick, 1)
-    else finish()
+    // http corks a response's writes until the tick ends: building the closing events (the whole
+    // text, four times) in this tick would hold the last deltas back with them.
+    else setTimeout(finish, 5)
   }
   tick()
+}
+// Warm the code that builds and stamps deltas before any answer, so its first compiles do not
+// land in the timed stream (every figure timing a server here would see them alike).
+{
+  const ctx = { id: 'warm', created: 0, seq: 0 }
+  const base = { item_id: 'warm', output_index: 0, content_index: 0 }
+  let size = 0
+  for (let i = 0; i < 20000; i++)
+    size += frame(ctx, 'response.output_text.delta', { ...base, delta: stamp(i, 200), logprobs: [] }).length
+  if (size === 0) throw new Error('unreachable')
 }
 const server = http.createServer((req, res) => {
   const chunks = []
@@ -113,7 +128,7 @@ export interface PacedModelServer {
 }
 
 export async function startPacedModelServer(): Promise<PacedModelServer> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['-e', SCRIPT], {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [...QUIET_GC, '-e', SCRIPT], {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   track(child)
@@ -140,20 +155,5 @@ export async function startPacedModelServer(): Promise<PacedModelServer> {
         child.once('exit', () => resolve())
         child.kill('SIGKILL')
       }),
-  }
-}
-
-/** The stamps (`seq@ms|`) in one delta's text: a coalesced delta carries several. */
-export function stampsOf(delta: string, each: (seq: number, sentMs: number) => void): void {
-  let at = 0
-  for (;;) {
-    const sep = delta.indexOf('@', at)
-    if (sep === -1) return
-    let start = sep - 1
-    while (start >= 0 && delta.charCodeAt(start) >= 48 && delta.charCodeAt(start) <= 57) start--
-    const end = delta.indexOf('|', sep)
-    if (end === -1) return
-    each(Number(delta.slice(start + 1, sep)), Number(delta.slice(sep + 1, end)))
-    at = end + 1
   }
 }

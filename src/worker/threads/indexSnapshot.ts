@@ -19,7 +19,7 @@
  * snapshot only costs reading the whole log (SnapshotCorrupt tells the index to do so).
  */
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { endianness } from 'node:os'
 import { join } from 'node:path'
@@ -142,16 +142,7 @@ const hashOf = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex')
 /** The hash of the log's first and last FINGERPRINT_BYTES before `offset` (read from `fd`). */
 function fingerprint(fd: number, offset: number): string {
   const hash = createHash('sha1')
-  const take = (from: number, length: number) => {
-    const buffer = Buffer.alloc(length)
-    let got = 0
-    while (got < length) {
-      const n = readSync(fd, buffer, got, length - got, from + got)
-      if (n === 0) break
-      got += n
-    }
-    hash.update(buffer.subarray(0, got))
-  }
+  const take = (from: number, length: number) => hash.update(readAt(fd, from, length))
   take(0, Math.min(FINGERPRINT_BYTES, offset))
   take(Math.max(0, offset - FINGERPRINT_BYTES), Math.min(FINGERPRINT_BYTES, offset))
   hash.update(String(offset))

@@ -96,4 +96,16 @@ describe('repository rules', () => {
       )
     expect(offenders).toEqual([])
   })
+
+  it('keeps dependencies pointing down: no folder below src/worker/agent imports it', () => {
+    const below = ['protocol', 'threads', 'transport', 'util']
+    const offenders = below
+      .flatMap((folder) => sourceFiles(join(REPO_ROOT, 'src/worker', folder)))
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => /^(\.\.\/)+agent(\/|$)/.test(i))
+          .map((i) => `${relative(REPO_ROOT, f)}: ${i}`),
+      )
+    expect(offenders).toEqual([])
+  })
 })

@@ -8,18 +8,12 @@
  * explicit approval.
  */
 import { isUnrestricted } from '../protocol/constants'
-import type { AskForApproval, SandboxPolicy } from '../protocol/thread'
+import type { SandboxPolicy } from '../protocol/thread'
 import type { CommandExecutionApprovalDecision } from '../protocol/tools'
+import type { ApprovalMode } from '../threads/approvalMode'
 
-/** `config.toml` still has `on-failure`; the wire reports it as `on-request` (protocol.md §6). */
-export type ApprovalMode = 'untrusted' | 'on-request' | 'on-failure' | 'never'
-
-/** The mode a thread runs with: a wire policy, or the config's when the client sent none. */
-export function approvalModeOf(policy: AskForApproval, configPolicy: string | undefined): ApprovalMode {
-  if (typeof policy !== 'string') return 'on-request' // {granular}: its rules are not enforced yet
-  if (policy === 'on-request' && configPolicy === 'on-failure') return 'on-failure'
-  return policy
-}
+// The mode itself is worked out in the threads layer (a thread's settings hold it).
+export { approvalModeOf, type ApprovalMode } from '../threads/approvalMode'
 
 export type CommandPlan =
   /** Run now; `sandboxed` says whether inside the sandbox. */

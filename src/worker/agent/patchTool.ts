@@ -24,7 +24,7 @@ export interface PatchToolOptions {
 }
 
 export function createPatchTool(options: PatchToolOptions = {}): Tool {
-  // Without a home given, the one whose journals this process recovered (threads/threadSystem.ts).
+  // Without a home given, the one whose journals this process recovered (agent/threadSystem.ts).
   const home = (): string => options.home ?? recoveredHome() ?? resolveCodexDeskHome()
   return {
     name: APPLY_PATCH_TOOL_NAME,

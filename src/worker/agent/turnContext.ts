@@ -28,7 +28,7 @@ import {
 import { buildInput, isTurnContext, TURN_CONTEXT_TYPE, type TurnContextEntry } from './history'
 import { leadingMessages } from './instructions'
 import { permissionsInstructions } from './prompts/permissions'
-import { agentsMessageText, readProjectInstructions } from './projectDocs'
+import { agentsMessageText, readProjectInstructions } from '../threads/projectDocs'
 import { developerMessageOf, skillsFor, skillsInstructions, turnSkillMessages } from './skillContext'
 
 /** What the model has been told, as recorded with the messages that told it. */

@@ -149,7 +149,7 @@ const threadOverrides = {
  * `*_EXPERIMENTAL_FLAGS` instead: codex gates those only when `true`.
  */
 const threadStartExperimental = {
-  /** Validated by agent/dynamicTools.ts. */
+  /** Validated by threads/dynamicToolSpecs.ts. */
   dynamicTools: z.nullish(z.array(z.unknown())),
   /** A permission profile id, exclusive with `sandbox`. */
   permissions: z.nullish(z.string()),

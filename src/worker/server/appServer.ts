@@ -38,7 +38,7 @@ import type { ConfigWarningNotification } from '../protocol/notifications'
 import type { ModelClientOptions } from '../agent/modelClient'
 import type { ThreadManagerOptions } from '../threads/threadManager'
 import type { ThreadIndex } from '../threads/threadIndex'
-import type { ThreadSystem } from '../threads/threadSystem'
+import type { ThreadSystem } from '../agent/threadSystem'
 
 export interface AppServerOptions {
   codexHome: string
@@ -257,9 +257,9 @@ export class AppServer {
     return this.indexLoad
   }
 
-  /** The threads subsystem, loaded on first use (threads/threadSystem.ts). */
+  /** The threads subsystem, loaded on first use (agent/threadSystem.ts). */
   threadSystem(): Promise<ThreadSystem> {
-    this.system ??= Promise.all([import('../threads/threadSystem'), this.auth()]).then(
+    this.system ??= Promise.all([import('../agent/threadSystem'), this.auth()]).then(
       ([{ createThreadSystem }, auth]) => {
         const { options } = this
         const logs = options.logs

@@ -3,7 +3,7 @@
  * summarization as a turn of its own. It must never compact a thread whose turn is running.
  */
 import type { compactRequests } from '../protocol/compact'
-import type { ThreadSystem } from '../threads/threadSystem'
+import type { ThreadSystem } from '../agent/threadSystem'
 import type { Handler } from './context'
 
 type CompactHandlers = { [M in keyof typeof compactRequests]: Handler<M> }

@@ -7,7 +7,7 @@
  */
 import type { reviewRequests } from '../protocol/review'
 import { invalidRequest } from '../protocol/errors'
-import type { ThreadSystem } from '../threads/threadSystem'
+import type { ThreadSystem } from '../agent/threadSystem'
 import type { Turn } from '../protocol/items'
 import type { Handler } from './context'
 

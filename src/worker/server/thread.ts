@@ -12,7 +12,7 @@ import { pageOfThreadIds } from '../threads/loadedThreads'
 import { assertPermissionsExclusive, updateThreadSettings } from '../threads/settingsUpdate'
 import { assertKnownProvider } from '../threads/threadSettings'
 import type { ThreadIndex } from '../threads/threadIndex'
-import type { ThreadSystem } from '../threads/threadSystem'
+import type { ThreadSystem } from '../agent/threadSystem'
 import { readStateOfThread } from '../threads/threadState'
 import { requireExperimental, type Handler, type RequestContext } from './context'
 

@@ -1,5 +1,5 @@
 /** Turn-area request handlers: thin adapters over the TurnController (agent/turns.ts). */
-import type { ThreadSystem } from '../threads/threadSystem'
+import type { ThreadSystem } from '../agent/threadSystem'
 import type { Handler } from './context'
 
 export function turnHandlers(system: () => Promise<ThreadSystem>): {

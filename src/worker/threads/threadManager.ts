@@ -7,7 +7,7 @@
  * It must never leave a thread half-registered: a thread is in the live map, the loaded list and
  * the subscriptions together or in none of them. Turns are run by TurnController (agent/turns.ts).
  */
-import { validateDynamicTools } from '../agent/dynamicTools'
+import { validateDynamicTools } from './dynamicToolSpecs'
 import type { Analytics } from '../analytics/analytics'
 import type { ConfigService } from '../config/service'
 import { invalidRequest } from '../protocol/errors'

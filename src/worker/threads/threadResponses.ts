@@ -6,7 +6,7 @@
  *
  * It must never change a thread: it only reads the live thread and its rollout's outline.
  */
-import { readProjectInstructions } from '../agent/projectDocs'
+import { readProjectInstructions } from './projectDocs'
 import { resolveCodexDeskHome } from '../home'
 import type { ResultOf } from '../protocol/registry'
 import { sharedHistoryPages, type HistorySource, type ResumeCursors } from './historyPages'

@@ -7,7 +7,7 @@
  * config as it changes.
  */
 import { resolve as resolvePath } from 'node:path'
-import { approvalModeOf, type ApprovalMode } from '../agent/approvalPolicy'
+import { approvalModeOf, type ApprovalMode } from './approvalMode'
 import { setAt, mergeTables, type Table } from '../config/merge'
 import { ConfigToml, resolveConfig, type EffectiveConfig } from '../config/schema'
 import { formatZodError, invalidRequest } from '../protocol/errors'

@@ -11,7 +11,9 @@
  * in codex's wrapper (`# AGENTS.md instructions for <cwd>` + `<INSTRUCTIONS>`).
  *
  * Reads are synchronous (a handful of small files, once per thread and per change of folder) so
- * thread/start can name the files in `instructionSources`. It must never write anything.
+ * thread/start can name the files in `instructionSources`. It sits in threads/ for that answer
+ * (threads/threadResponses.ts); the agent's turn context (agent/turnContext.ts) sends the text.
+ * It must never write anything, and never import agent/ or server/.
  */
 import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'

@@ -5,12 +5,15 @@
  * loop, the rollout store or the model client: that keeps the cold start within its budget. The
  * tools (and the sandbox probe, a child process) load later still, on the first model request, so
  * resuming or reading a thread never pays for them.
+ *
+ * It is the composition root of threads/ and agent/, so it lives in agent/ (agent may import
+ * threads, never the reverse). Nothing in threads/ may import it; server/ loads it.
  */
-import type { ToolHost } from '../agent/tools'
 import type { AuthManager } from '../auth/authManager'
-import { TurnController, type TurnControllerOptions } from '../agent/turns'
-import type { SandboxAvailability } from '../agent/sandbox/sandbox'
-import { ThreadManager, type ThreadManagerOptions } from './threadManager'
+import { ThreadManager, type ThreadManagerOptions } from '../threads/threadManager'
+import type { SandboxAvailability } from './sandbox/sandbox'
+import type { ToolHost } from './tools'
+import { TurnController, type TurnControllerOptions } from './turns'
 
 export interface ThreadSystem {
   manager: ThreadManager
@@ -49,7 +52,7 @@ export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
   } = options
   const manager = new ThreadManager(managerOptions)
   // A patch a crashed core left half-done is undone before any tool can read the project's files.
-  const patchesRecovered = import('../agent/patch/journal').then((m) =>
+  const patchesRecovered = import('./patch/journal').then((m) =>
     m.recoverPatchJournals(options.home, options.log),
   )
   let loaded: Promise<ToolHost> | null = tools ? Promise.resolve(tools) : null
@@ -59,24 +62,22 @@ export function createThreadSystem(options: ThreadSystemOptions): ThreadSystem {
     analytics: options.analytics,
     // The tools need the controller (sub-agents start turns), so they are made after it.
     tools: () =>
-      (loaded ??= Promise.all([
-        import('../agent/agentTools'),
-        import('../agent/sandbox/sandbox'),
-        patchesRecovered,
-      ]).then(([{ createAgentTools }, { detectSandbox }]) => {
-        void detectSandbox().then((availability) => {
-          if (availability.kind === 'none') onNoSandbox?.(availability)
-          else if (availability.limits) onSandboxLimits?.(availability.limits)
-        })
-        host = createAgentTools({
-          threads: manager,
-          turns,
-          env,
-          home: options.home,
-          version: options.version,
-        })
-        return host
-      })),
+      (loaded ??= Promise.all([import('./agentTools'), import('./sandbox/sandbox'), patchesRecovered]).then(
+        ([{ createAgentTools }, { detectSandbox }]) => {
+          void detectSandbox().then((availability) => {
+            if (availability.kind === 'none') onNoSandbox?.(availability)
+            else if (availability.limits) onSandboxLimits?.(availability.limits)
+          })
+          host = createAgentTools({
+            threads: manager,
+            turns,
+            env,
+            home: options.home,
+            version: options.version,
+          })
+          return host
+        },
+      )),
     env,
     log: turnLog,
     ...(modelClientOptions ? { modelClientOptions } : {}),

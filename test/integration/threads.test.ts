@@ -331,6 +331,34 @@ describe('threads and several connections (ws)', () => {
     expect(after.data.find((t) => t.id === t1)?.name).toBe('Parser cleanup')
   })
 
+  it("a new core's first listing reads the index alone, and a resume sent right behind it finds the thread", async () => {
+    const { first, restart } = await restartable('ws')
+    const a = await first.connect()
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push((await startThread(a, {})).thread.id)
+    const [t0, t1] = ids as [string, string, string]
+    await a.request('thread/name/set', { threadId: t1, name: 'Second' })
+    await runTurn(a, t0, 'hello from the first thread')
+    const before = await a.request('thread/list', { limit: 10 })
+
+    const client = await (await restart()).connect()
+    // Back to back: the first listing (answered before the threads code loads) and a resume.
+    const [listed, resumed] = await Promise.all([
+      client.request('thread/list', { limit: 10 }),
+      client.request('thread/resume', { threadId: t0 }),
+    ])
+    const shown = (page: typeof listed) => page.data.map(({ status: _, ...thread }) => thread)
+    expect(listed.data.map((t) => t.status.type)).toEqual(['notLoaded', 'notLoaded', 'notLoaded'])
+    expect(shown(listed)).toEqual(shown(before))
+    expect(listed.data.find((t) => t.id === t1)?.name).toBe('Second')
+    expect(resumed.thread.id).toBe(t0)
+    expect(resumed.thread.turns).toHaveLength(1)
+    const after = await client.request('thread/list', { limit: 10 })
+    expect(after.data.map((t) => [t.id, t.status.type])).toEqual(
+      [...ids].reverse().map((id) => [id, id === t0 ? 'idle' : 'notLoaded']),
+    )
+  })
+
   it('thread/name/set broadcasts, shows in read and list, and works on a thread not loaded', async () => {
     const { first, restart } = await restartable('ws')
     const [a, b] = [await first.connect(), await first.connect()]

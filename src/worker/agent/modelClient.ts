@@ -31,7 +31,7 @@ import {
 } from './modelErrors'
 import { OutputItemKeys } from './outputItems'
 import type { ResolvedProvider } from './providers'
-import { deferInput, withStreamedInput } from './requestBody'
+import { deferInput, endsOnAbort, withCarriedItems, withStreamedInput } from './requestBody'
 import { toModelEvent, UNUSED_EVENTS } from './responseEvents'
 import { jsonEvents, SseErrorPayload, sseEvents } from './sseDecoder'
 
@@ -211,14 +211,18 @@ export class ModelClient {
   async *stream(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelEvent, void, undefined> {
     if (signal.aborted) throw aborted(signal)
     const sdk = await raceAbort(loadSdk(), signal)
-    const { body, input } = deferInput(this.body(request))
+    const deferred = deferInput(this.body(request))
+    const { body } = deferred
+    let { input } = deferred
+    // Output items a broken stream completed (the turn already has them): the retry carries them.
+    const completedItems: ResponseOutputItem[] = []
     const { requestMaxRetries, streamMaxRetries } = this.provider
     let requestRetries = 0
     let streamRetries = 0
     let refreshed = false
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw aborted(signal)
-      const outcome = yield* this.attempt(sdk, body, input, request.model, attempt, signal)
+      const outcome = yield* this.attempt(sdk, body, input, request.model, attempt, signal, completedItems)
       if (outcome.kind === 'completed') return
       if (outcome.kind === 'failed') throw outcome.error
       if (outcome.kind === 'unauthorized') {
@@ -255,6 +259,8 @@ export class ModelClient {
         budget = streamMaxRetries
         if (streamRetries >= budget) throw error
         retry = ++streamRetries
+        // As codex resends its history: what the model already said is not asked for again.
+        input = withCarriedItems(input, completedItems.splice(0))
       }
       const delayMs = error.retryAfterMs ?? backoffDelayMs(retry, this.random)
       this.log.info(
@@ -314,7 +320,10 @@ export class ModelClient {
     return { ...body, ...request.extraBody, stream: true } as unknown as ResponseCreateParamsStreaming
   }
 
-  /** One HTTP request and, if it starts, its stream. Yields the attempt's events; returns what happened. */
+  /**
+   * One HTTP request and, if it starts, its stream. Yields the attempt's events (and adds each output
+   * item it completes to `completedItems`); returns what happened.
+   */
   private async *attempt(
     sdk: typeof OpenAISdk,
     body: ResponseCreateParamsStreaming,
@@ -322,6 +331,7 @@ export class ModelClient {
     model: string,
     attempt: number,
     signal: AbortSignal,
+    completedItems: ResponseOutputItem[],
   ): AsyncGenerator<ModelEvent, Outcome, undefined> {
     const logFields = { provider: this.provider.id, model, attempt }
     const controller = new AbortController()
@@ -387,7 +397,10 @@ export class ModelClient {
         controller.abort()
       }, idleMs)
       const events = response.body
-        ? jsonEvents<ResponseStreamEvent>(sseEvents(response.body, controller.signal), UNUSED_EVENTS)
+        ? jsonEvents<ResponseStreamEvent>(
+            sseEvents(endsOnAbort(response.body, controller.signal), controller.signal),
+            UNUSED_EVENTS,
+          )
         : noBody()
       iterator = events[Symbol.asyncIterator]()
       const items = new OutputItemKeys()
@@ -408,6 +421,7 @@ export class ModelClient {
               waiting = false
               drainTimer = setTimeout(() => controller.abort(), Math.min(COMPLETION_DRAIN_MS, idleMs))
             } else {
+              if (step.type === 'outputItemDone') completedItems.push(step.item)
               yield step
             }
           }

@@ -6,6 +6,17 @@
  * right after `turn/completed`; the figure is its growth from turn `from` to the last turn, and the
  * peak (VmHWM) at the end, each the median over `runs` runs (ours then codex's, back to back).
  *
+ * Every turn's answer is checked (bench/lib/turnAnswers.ts): the scripted model answers a request
+ * by the question it carries (`question N [server transport run]`), so a retried request gets its
+ * own turn's answer again instead of the next turn's, and at the end the thread is read back live
+ * and from disk by a fresh server: each turn must be completed and hold its own answer exactly
+ * once. A problem is printed per turn (what the client saw: notifications, `error` retry notices,
+ * status; what the model server got: requests, dropped ones) and fails the growth figure
+ * (`answersLost`, `retriedTurns`, and codex's). TURN_MEMORY_FAULTS=`reset:7,stall:11,slow:13:50`
+ * breaks the first request of every n-th turn on purpose (a dropped connection mid-answer, a
+ * stream silent after the answer, slow events), with TURN_MEMORY_IDLE_MS=<ms> as both servers'
+ * stream idle timeout (a stall needs a short one).
+ *
  * Bench-only probes of codex-desk (never the product path):
  * - TURN_MEMORY_HEAP=1 starts it with `--inspect=127.0.0.1:0` and, at each sample, reads V8's heap
  *   used through the inspector, before and after a full GC (`retainedMiB`: what the thread keeps),
@@ -330,9 +341,10 @@ async function runOnce(
       const { profile } = (await inspector.call('HeapProfiler.stopSampling')) as { profile: unknown }
       await writeFile(sampling, JSON.stringify(profile))
     }
-    const at = (turn: number) => samples.find((s) => s.turn === turn) as Sample
-    const first = at(options.from)
-    const last = at(options.turns)
+    const at = (turn: number) => samples.find((s) => s.turn === turn)
+    // Fewer turns than `from` (a short run with faults): the growth is taken from the first sample.
+    const first = at(options.from) ?? (samples[0] as Sample)
+    const last = at(options.turns) ?? (samples.at(-1) as Sample)
     const run: Run = {
       samples,
       growthMiB: round(last.rssMiB - first.rssMiB),

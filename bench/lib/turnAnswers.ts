@@ -42,8 +42,8 @@ const QUESTION = /^question (\d+) \[(.+)\]$/
 /**
  * Faults the model server injects, on the first request of every `every`-th turn (a retry of that
  * turn is answered normally): `reset` drops the connection after a few events (mid-answer),
- * `stall` holds the stream silent after a few events (past a short idle timeout), `slow` waits
- * `ms` before every event. Written `reset:7,stall:11,slow:13:50`.
+ * `stall` holds the stream silent after the complete answer, before `response.completed` (give
+ * the servers a short idle timeout: TURN_MEMORY_IDLE_MS), `slow` waits `ms` before every event. Written `reset:7,stall:11,slow:13:50`.
  */
 export interface Faults {
   reset?: number
@@ -123,14 +123,15 @@ export class TurnAnswers {
     if (fault) served.faults.push(fault.kind)
     // Kept to read `disconnectedByClient` at the end (the record's body is already gone).
     served.records.push(record)
-    const steps: Step[] = fault ? [fault] : []
+    const full = answer(found.turn, this.bytes)
+    // A retry that carries the answer the broken attempt completed (as codex does) is told nothing
+    // more: a model that already answered has nothing to add.
+    if (found.answered === full) return [usage({ input: 10, output: 5 })]
+    const body = text(full, { chunks: this.chunks })
     // A reset drops the connection after 6 events: mid-answer. A stall holds the stream silent
-    // right after `response.created`, until the client's idle timeout gives up on it.
-    return [
-      ...steps,
-      text(answer(found.turn, this.bytes), { chunks: this.chunks }),
-      usage({ input: 10, output: 5 }),
-    ]
+    // after the complete answer, before `response.completed`, until the client's idle timeout.
+    if (fault?.kind === 'stall') return [body, fault, usage({ input: 10, output: 5 })]
+    return [...(fault ? [fault] : []), body, usage({ input: 10, output: 5 })]
   }
 
   /** The client's record for one turn (create on first use). */
@@ -200,16 +201,23 @@ export interface ReadTurn {
   items: { type: string; text?: string }[]
 }
 
-/** The last bench question in a Responses request's input (user `input_text` parts), if any. */
-function lastQuestion(body: unknown): { turn: number; key: string } | null {
+/**
+ * The last bench question in a Responses request's input (user `input_text` parts), if any, and
+ * the text of an assistant message after it (a retry carrying what the broken attempt completed).
+ */
+function lastQuestion(body: unknown): { turn: number; key: string; answered?: string } | null {
   const input = (body as { input?: unknown } | undefined)?.input
   if (!Array.isArray(input)) return null
+  let answered: string | undefined
   for (let i = input.length - 1; i >= 0; i--) {
     const item = input[i] as { role?: string; content?: unknown }
-    if (item.role !== 'user' || !Array.isArray(item.content)) continue
-    for (const part of item.content as { text?: string }[]) {
-      const match = typeof part.text === 'string' ? QUESTION.exec(part.text) : null
-      if (match) return { turn: Number(match[1]), key: match[2] as string }
+    if (!Array.isArray(item.content)) continue
+    const texts = (item.content as { text?: unknown }[]).map((part) => part.text)
+    if (item.role === 'assistant') answered = texts.join('')
+    if (item.role !== 'user') continue
+    for (const text of texts) {
+      const match = typeof text === 'string' ? QUESTION.exec(text) : null
+      if (match) return { turn: Number(match[1]), key: match[2] as string, answered }
     }
   }
   return null

@@ -6,6 +6,17 @@
  * right after `turn/completed`; the figure is its growth from turn `from` to the last turn, and the
  * peak (VmHWM) at the end, each the median over `runs` runs (ours then codex's, back to back).
  *
+ * Every turn's answer is checked (bench/lib/turnAnswers.ts): the scripted model answers a request
+ * by the question it carries (`question N [server transport run]`), so a retried request gets its
+ * own turn's answer again instead of the next turn's, and at the end the thread is read back live
+ * and from disk by a fresh server: each turn must be completed and hold its own answer exactly
+ * once. A problem is printed per turn (what the client saw: notifications, `error` retry notices,
+ * status; what the model server got: requests, dropped ones) and fails the growth figure
+ * (`answersLost`, `retriedTurns`, and codex's). TURN_MEMORY_FAULTS=`reset:7,stall:11,slow:13:50`
+ * breaks the first request of every n-th turn on purpose (a dropped connection mid-answer, a
+ * stream silent after the answer, slow events), with TURN_MEMORY_IDLE_MS=<ms> as both servers'
+ * stream idle timeout (a stall needs a short one).
+ *
  * Bench-only probes of codex-desk (never the product path):
  * - TURN_MEMORY_HEAP=1 starts it with `--inspect=127.0.0.1:0` and, at each sample, reads V8's heap
  *   used through the inspector, before and after a full GC (`retainedMiB`: what the thread keeps),
@@ -24,8 +35,9 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { readFile, readlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { WebSocket } from 'ws'
-import { startModelServer, text, usage, type ModelServer } from '../test/support/modelServer'
+import { startModelServer, type ModelServer } from '../test/support/modelServer'
 import { initialize, request, stdioFrames, type FrameChannel } from './lib/clients'
 import { makeTempDir, rssOf, stderrOf, stopChild, withTimeout } from './lib/processes'
 import {
@@ -39,6 +51,7 @@ import {
 } from './lib/servers'
 import { ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
+import { parseFaults, question, TurnAnswers, type Lost, type ReadTurn, type Seen } from './lib/turnAnswers'
 
 export type Transport = 'ws' | 'stdio'
 
@@ -82,19 +95,23 @@ interface Run {
   peakMiB: number
   msPerTurn: number
   retainedGrowthMiB?: number
+  /** Turns whose answer is missing, wrong or doubled (in thread/read or the rollout). */
+  lost?: Lost[]
+  /** Requests the model server got beyond one per turn, and the turns they were for. */
+  retries?: { turns: number; requests: number }
 }
 
-/** A unique answer for turn `n` of about `bytes` bytes (words, so it looks like prose to nobody). */
-function answer(n: number, bytes: number): string {
-  const head = `Answer ${n}: `
-  const words: string[] = [head]
-  let size = head.length
-  for (let i = 0; size < bytes; i++) {
-    const word = `w${n.toString(36)}x${i.toString(36)} `
-    words.push(word)
-    size += word.length
-  }
-  return words.join('').slice(0, bytes)
+async function readThread(channel: FrameChannel, threadId: string): Promise<ReadTurn[]> {
+  const frame = JSON.stringify({ id: 3, method: 'thread/read', params: { threadId, includeTurns: true } })
+  const read = await request(channel, frame, 3, 60_000)
+  return (read.result as { thread: { turns: ReadTurn[] } }).thread.turns
+}
+
+/** TURN_MEMORY_IDLE_MS: the stream idle timeout both servers get (a stall fault needs a short one). */
+async function setIdleTimeout(home: string, ms: number): Promise<void> {
+  const file = join(home, 'config.toml')
+  const config = await readFile(file, 'utf8')
+  await writeFile(file, config.replace(/^stream_idle_timeout_ms = \d+$/m, `stream_idle_timeout_ms = ${ms}`))
 }
 
 /** The inspector of a codex-desk started with `--inspect=127.0.0.1:0` (bench-only). */
@@ -192,31 +209,58 @@ async function connect(
   return { child, channel: await connectWhenUp(url, child) }
 }
 
-/** Sends turn/start and resolves at that turn's turn/completed. */
-function runTurn(channel: FrameChannel, threadId: string, id: number, prompt: string): Promise<void> {
+/**
+ * Sends turn/start and resolves at that turn's turn/completed; `seen` gets what the client saw
+ * (deltas are counted without parsing them: the client must stay cheap).
+ */
+function runTurn(
+  channel: FrameChannel,
+  threadId: string,
+  id: number,
+  prompt: string,
+  seen: Seen,
+): Promise<void> {
   let turnId: string | null = null
-  let completedEarly: string[] = []
+  type Ended = { id: string; status: string; error: { message: string } | null }
+  const completedEarly = new Map<string, Ended>()
   const done = new Promise<void>((resolve, reject) => {
     channel.handler = (frame) => {
-      if (frame.startsWith('{"method":"item/agentMessage/delta"')) return
+      if (frame.startsWith('{"method":"item/agentMessage/delta"')) {
+        seen.deltas++
+        return
+      }
       const message = JSON.parse(frame) as {
         id?: number
         method?: string
         error?: { message: string }
         result?: { turn: { id: string } }
-        params?: { turn?: { id: string; status: string; error: { message: string } | null } }
+        params?: {
+          turn?: { id: string; status: string; error: { message: string } | null }
+          error?: { message: string; additionalDetails?: string | null }
+          willRetry?: boolean
+        }
       }
-      const settle = (turn: { id: string; status: string; error: { message: string } | null }) => {
-        if (turn.status === 'completed') resolve()
-        else reject(new Error(`turn ended ${turn.status}: ${turn.error?.message}`))
+      if (message.method) seen.methods[message.method] = (seen.methods[message.method] ?? 0) + 1
+      if (message.method === 'error' && message.params?.error) {
+        const { error, willRetry } = message.params
+        seen.errors.push(
+          `${willRetry ? 'retry' : 'final'}: ${error.message} (${error.additionalDetails ?? ''})`,
+        )
+      }
+      const settle = (turn: Ended) => {
+        seen.status = turn.status
+        seen.error = turn.error?.message ?? null
+        // A failed turn is the answer check's to report (with what the client and server saw).
+        resolve()
       }
       if (message.id === id) {
         if (message.error) return reject(new Error(`turn/start failed: ${message.error.message}`))
         turnId = message.result?.turn.id ?? null
-        if (turnId && completedEarly.includes(turnId)) resolve()
+        const early = turnId ? completedEarly.get(turnId) : undefined
+        if (early) settle(early)
       } else if (message.method === 'turn/completed' && message.params?.turn) {
         const turn = message.params.turn
-        if (turnId === null) completedEarly = [...completedEarly, turn.id]
+        if (turnId === null) completedEarly.set(turn.id, turn)
         else if (turn.id === turnId) settle(turn)
       }
     }
@@ -236,8 +280,10 @@ async function runOnce(
   model: ModelServer,
   transport: Transport,
   options: TurnMemoryOptions,
+  answers: TurnAnswers,
   tag: string,
 ): Promise<Run> {
+  const key = `${server.name} ${transport} ${tag}`
   const home = makeTempDir(`${server.name}-turn-memory-`)
   const ours = server.name === 'codex-desk'
   const nodeArgs: string[] = []
@@ -252,6 +298,8 @@ async function runOnce(
   let inspector: Inspector | undefined
   try {
     await server.configure(home.path, model.url)
+    const idle = process.env.TURN_MEMORY_IDLE_MS
+    if (idle) await setIdleTimeout(home.path, Number(idle))
     const connected = await connect(server, home.path, transport, nodeArgs)
     child = connected.child
     const { channel } = connected
@@ -264,7 +312,7 @@ async function runOnce(
     const samples: Sample[] = []
     const t0 = performance.now()
     for (let turn = 1; turn <= options.turns; turn++) {
-      await runTurn(channel, threadId, 100 + turn, `question ${turn} (${tag})`)
+      await runTurn(channel, threadId, 100 + turn, question(turn, key), answers.saw(key, turn))
       if (inspector && sampling && turn === options.from)
         // What survives a scavenge (promoted, or collected only by a mark-compact): the RSS growth.
         await inspector.call('HeapProfiler.startSampling', {
@@ -293,9 +341,10 @@ async function runOnce(
       const { profile } = (await inspector.call('HeapProfiler.stopSampling')) as { profile: unknown }
       await writeFile(sampling, JSON.stringify(profile))
     }
-    const at = (turn: number) => samples.find((s) => s.turn === turn) as Sample
-    const first = at(options.from)
-    const last = at(options.turns)
+    const at = (turn: number) => samples.find((s) => s.turn === turn)
+    // Fewer turns than `from` (a short run with faults): the growth is taken from the first sample.
+    const first = at(options.from) ?? (samples[0] as Sample)
+    const last = at(options.turns) ?? (samples.at(-1) as Sample)
     const run: Run = {
       samples,
       growthMiB: round(last.rssMiB - first.rssMiB),
@@ -304,7 +353,20 @@ async function runOnce(
     }
     if (first.retainedMiB !== undefined && last.retainedMiB !== undefined)
       run.retainedGrowthMiB = round(last.retainedMiB - first.retainedMiB)
+    // Every turn's answer, as the server reads the thread back and as a fresh one reads it from disk.
+    const readTurns = await readThread(channel, threadId)
     channel.close()
+    await stopChild(child)
+    run.lost = answers.check(key, options.turns, 'live thread/read', readTurns)
+    const again = await connect(server, home.path, 'stdio', [])
+    child = again.child
+    await initialize(again.channel)
+    const storedTurns = await readThread(again.channel, threadId)
+    again.channel.close()
+    run.lost.push(...answers.check(key, options.turns, 'thread/read from disk', storedTurns))
+    run.retries = answers.retries(key)
+    if (run.lost.length > 0)
+      console.error(`${key}: ${run.lost.length} answer problem(s):\n${JSON.stringify(run.lost, null, 1)}`)
     return run
   } catch (error) {
     if (child) (error as Error).message += `\n${server.name} stderr: ${stderrOf(child).slice(-2000)}`
@@ -344,6 +406,8 @@ function figures(transport: Transport, options: TurnMemoryOptions, ours: Run[], 
   )
   const retained = ours.flatMap((r) => (r.retainedGrowthMiB === undefined ? [] : [r.retainedGrowthMiB]))
   const span = `${options.from}_to_${options.turns}`
+  const count = (runs: Run[], of: (run: Run) => number) => runs.reduce((sum, run) => sum + of(run), 0)
+  const lost = count(ours, (r) => r.lost?.length ?? 0)
   return [
     {
       bench: `turn_memory_growth_${span}_${transport}`,
@@ -355,8 +419,13 @@ function figures(transport: Transport, options: TurnMemoryOptions, ours: Run[], 
       codex: measured ? { value: theirGrowth } : null,
       ratio: growthRatio,
       ratioTarget: 1,
-      pass: measured ? growthRatio !== null && growthRatio <= 1 : null,
+      // A turn whose answer was lost fails the figure, whatever the memory says.
+      pass: lost > 0 ? false : measured ? growthRatio !== null && growthRatio <= 1 : null,
       spread: spread(ours.map((r) => r.growthMiB)),
+      answersLost: lost,
+      ...(measured ? { codexAnswersLost: count(theirs, (r) => r.lost?.length ?? 0) } : {}),
+      retriedTurns: count(ours, (r) => r.retries?.turns ?? 0),
+      ...(measured ? { codexRetriedTurns: count(theirs, (r) => r.retries?.turns ?? 0) } : {}),
       ...(measured ? { codexSpread: spread(theirs.map((r) => r.growthMiB)) } : {}),
       ...(retained.length > 0 ? { retainedHeapGrowthMiB: median(retained) } : {}),
       msPerTurn: median(ours.map((r) => r.msPerTurn)),
@@ -385,18 +454,14 @@ function figures(transport: Transport, options: TurnMemoryOptions, ours: Run[], 
 }
 
 export async function turnMemory(options: TurnMemoryOptions = TURN_MEMORY_DEFAULTS): Promise<Figure[]> {
-  let served = 0
-  // Every model request gets a fresh answer; its recorded body (the whole history) is dropped.
-  const model = await startModelServer({
-    defaultScript: (record) => {
-      record.body = undefined
-      served++
-      return [
-        text(answer(served, options.answerBytes), { chunks: options.chunks }),
-        usage({ input: 10, output: 5 }),
-      ]
-    },
-  })
+  // Each request is answered by the turn it asks about, so a retried request gets its turn's answer
+  // again (bench/lib/turnAnswers.ts); its recorded body (the whole history) is dropped.
+  const answers = new TurnAnswers(
+    options.answerBytes,
+    options.chunks,
+    parseFaults(process.env.TURN_MEMORY_FAULTS),
+  )
+  const model = await startModelServer({ defaultScript: answers.script })
   try {
     const out: Figure[] = []
     for (const transport of options.transports) {
@@ -404,10 +469,10 @@ export async function turnMemory(options: TurnMemoryOptions = TURN_MEMORY_DEFAUL
       const theirs: Run[] = []
       // Interleaved: each run measures codex-desk, then codex, back to back.
       for (let i = 0; i < options.runs; i++) {
-        ours.push(await runOnce(CODEX_DESK, model, transport, options, `run ${i}`))
+        ours.push(await runOnce(CODEX_DESK, model, transport, options, answers, `run ${i}`))
         model.requests.splice(0)
         if (codexInstalled()) {
-          theirs.push(await runOnce(CODEX, model, transport, options, `run ${i}`))
+          theirs.push(await runOnce(CODEX, model, transport, options, answers, `run ${i}`))
           model.requests.splice(0)
         }
       }

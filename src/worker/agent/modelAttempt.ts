@@ -11,7 +11,11 @@
  * the caller passes the module in.
  */
 import type * as OpenAISdk from 'openai'
-import type { ResponseCreateParamsStreaming, ResponseStreamEvent } from 'openai/resources/responses/responses'
+import type {
+  ResponseCreateParamsStreaming,
+  ResponseOutputItem,
+  ResponseStreamEvent,
+} from 'openai/resources/responses/responses'
 import type { Logger } from '../util/log'
 import type { ModelAuth, ModelEvent } from './modelClient'
 import {
@@ -26,7 +30,7 @@ import {
 } from './modelErrors'
 import { OutputItemKeys } from './outputItems'
 import type { ResolvedProvider } from './providers'
-import { withStreamedInput } from './requestBody'
+import { endsOnAbort, withStreamedInput } from './requestBody'
 import { toModelEvent, UNUSED_EVENTS } from './responseEvents'
 import { jsonEvents, SseErrorPayload, sseEvents } from './sseDecoder'
 
@@ -83,7 +87,10 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   })
 }
 
-/** One HTTP request and, if it starts, its stream. Yields the attempt's events; returns what happened. */
+/**
+ * One HTTP request and, if it starts, its stream. Yields the attempt's events (and adds each output
+ * item it completes to `completedItems`); returns what happened.
+ */
 export async function* attemptStream(
   context: AttemptContext,
   sdk: typeof OpenAISdk,
@@ -92,6 +99,7 @@ export async function* attemptStream(
   model: string,
   attempt: number,
   signal: AbortSignal,
+  completedItems: ResponseOutputItem[],
 ): AsyncGenerator<ModelEvent, Outcome, undefined> {
   const logFields = { provider: context.provider.id, model, attempt }
   const controller = new AbortController()
@@ -157,7 +165,10 @@ export async function* attemptStream(
       controller.abort()
     }, idleMs)
     const events = response.body
-      ? jsonEvents<ResponseStreamEvent>(sseEvents(response.body, controller.signal), UNUSED_EVENTS)
+      ? jsonEvents<ResponseStreamEvent>(
+          sseEvents(endsOnAbort(response.body, controller.signal), controller.signal),
+          UNUSED_EVENTS,
+        )
       : noBody()
     iterator = events[Symbol.asyncIterator]()
     const items = new OutputItemKeys()
@@ -178,6 +189,7 @@ export async function* attemptStream(
             waiting = false
             drainTimer = setTimeout(() => controller.abort(), Math.min(COMPLETION_DRAIN_MS, idleMs))
           } else {
+            if (step.type === 'outputItemDone') completedItems.push(step.item)
             yield step
           }
         }

@@ -17,7 +17,7 @@ import { backoffDelayMs as backoffWithJitter } from '../util/retry'
 import { aborted, attemptStream, describeError, raceAbort } from './modelAttempt'
 import { ModelAbortedError, ModelError, httpErrorInfo, statusLine } from './modelErrors'
 import type { ResolvedProvider } from './providers'
-import { deferInput } from './requestBody'
+import { deferInput, withCarriedItems } from './requestBody'
 
 export type { ResponseOutputItem }
 // Their home is ./modelErrors; the model client's tests import them from here.
@@ -149,7 +149,11 @@ export class ModelClient {
   async *stream(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelEvent, void, undefined> {
     if (signal.aborted) throw aborted(signal)
     const sdk = await raceAbort(loadSdk(), signal)
-    const { body, input } = deferInput(this.body(request))
+    const deferred = deferInput(this.body(request))
+    const { body } = deferred
+    let { input } = deferred
+    // Output items a broken stream completed (the turn already has them): the retry carries them.
+    const completedItems: ResponseOutputItem[] = []
     const { requestMaxRetries, streamMaxRetries } = this.provider
     let requestRetries = 0
     let streamRetries = 0
@@ -157,7 +161,16 @@ export class ModelClient {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw aborted(signal)
       const context = { provider: this.provider, auth: this.auth, log: this.log }
-      const outcome = yield* attemptStream(context, sdk, body, input, request.model, attempt, signal)
+      const outcome = yield* attemptStream(
+        context,
+        sdk,
+        body,
+        input,
+        request.model,
+        attempt,
+        signal,
+        completedItems,
+      )
       if (outcome.kind === 'completed') return
       if (outcome.kind === 'failed') throw outcome.error
       if (outcome.kind === 'unauthorized') {
@@ -194,6 +207,8 @@ export class ModelClient {
         budget = streamMaxRetries
         if (streamRetries >= budget) throw error
         retry = ++streamRetries
+        // As codex resends its history: what the model already said is not asked for again.
+        input = withCarriedItems(input, completedItems.splice(0))
       }
       const delayMs = error.retryAfterMs ?? backoffDelayMs(retry, this.random)
       this.log.info(

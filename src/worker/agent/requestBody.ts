@@ -12,7 +12,18 @@
  * body (same key order, same escapes), with a Content-Length, so nothing changes on the wire.
  *
  * It must never change what is sent, and never hold the serialized conversation whole.
+ *
+ * The response body must end when the attempt aborts (idle timeout, interrupt, cleanup): with
+ * `redirect: 'error'`, Node 20's fetch (undici 6) stops forwarding the request signal's abort once
+ * a garbage collection ran (the fetch's internal Request is only weakly held; nodejs/node#55428),
+ * and a read of a silent body then waited forever. `endsOnAbort` ends the body from the signal
+ * itself.
+ *
+ * A stream that broke after completing output items is retried with those items appended to the
+ * input (`withCarriedItems`), as codex rebuilds a retry's input from its history: the model is not
+ * asked again for an answer the turn already shows.
  */
+import { historyInputItem } from './history'
 
 /** A string no model input can contain as a JSON value of its own (a NUL-framed name). */
 const MARKER = '\u0000codex-desk:input\u0000'
@@ -97,6 +108,58 @@ function inputStream(head: string, input: readonly unknown[], tail: string): Rea
         }
         controller.enqueue(encoder.encode(parts.join('')))
         if (next > input.length) controller.close()
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/**
+ * The input of a retry after a broken stream: `input` followed by the output items the broken
+ * attempt completed, prepared as the thread's history prepares them (`historyInputItem`). Only items
+ * that stand alone are carried: a function call needs its output, which the turn produces after the
+ * stream, so calls are left for the turn to record (and the model to see) as it does today.
+ */
+export function withCarriedItems(
+  input: readonly unknown[] | null,
+  completed: readonly { type: string }[],
+): readonly unknown[] | null {
+  if (input === null) return null
+  const carried: unknown[] = []
+  for (const item of completed) {
+    if (item.type !== 'message' && item.type !== 'reasoning') continue
+    const prepared = historyInputItem(item)
+    if (prepared !== undefined) carried.push(prepared)
+  }
+  return carried.length > 0 ? [...input, ...carried] : input
+}
+
+/**
+ * `body`, errored as soon as `signal` aborts (its source cancelled, which closes the connection),
+ * whether or not fetch still forwards that abort (see the header). One pull per chunk: about 1 to 2
+ * microseconds a chunk, where a pipe through a TransformStream cost 4 to 8.
+ */
+export function endsOnAbort(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  // Cancelling the source ends a pending read (done), which the pull below turns into the error.
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => undefined)
+  if (signal.aborted) onAbort()
+  else signal.addEventListener('abort', onAbort, { once: true })
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const chunk = await reader.read()
+        if (!chunk.done) return controller.enqueue(chunk.value)
+        signal.removeEventListener('abort', onAbort)
+        if (signal.aborted) controller.error(signal.reason)
+        else controller.close()
+      },
+      cancel(reason) {
+        signal.removeEventListener('abort', onAbort)
+        return reader.cancel(reason)
       },
     },
     { highWaterMark: 0 },

@@ -36,10 +36,9 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { readFile, readlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { WebSocket } from 'ws'
 import { startModelServer, type ModelServer } from '../test/support/modelServer'
 import { initialize, request, stdioFrames, type FrameChannel } from './lib/clients'
-import { makeTempDir, rssOf, stderrOf, stopChild, withTimeout } from './lib/processes'
+import { makeTempDir, rssOf, stderrOf, stopChild } from './lib/processes'
 import {
   CODEX,
   CODEX_DESK,
@@ -51,7 +50,9 @@ import {
 } from './lib/servers'
 import { ratioOf, round, summarize, type Figure } from './lib/stats'
 import { runStandalone } from './lib/table'
-import { parseFaults, question, TurnAnswers, type Lost, type ReadTurn, type Seen } from './lib/turnAnswers'
+import { readThread, runTurn } from './lib/benchTurns'
+import { Inspector } from './lib/inspector'
+import { parseFaults, question, TurnAnswers, type Lost } from './lib/turnAnswers'
 
 export type Transport = 'ws' | 'stdio'
 
@@ -101,71 +102,11 @@ interface Run {
   retries?: { turns: number; requests: number }
 }
 
-async function readThread(channel: FrameChannel, threadId: string): Promise<ReadTurn[]> {
-  const frame = JSON.stringify({ id: 3, method: 'thread/read', params: { threadId, includeTurns: true } })
-  const read = await request(channel, frame, 3, 60_000)
-  return (read.result as { thread: { turns: ReadTurn[] } }).thread.turns
-}
-
 /** TURN_MEMORY_IDLE_MS: the stream idle timeout both servers get (a stall fault needs a short one). */
 async function setIdleTimeout(home: string, ms: number): Promise<void> {
   const file = join(home, 'config.toml')
   const config = await readFile(file, 'utf8')
   await writeFile(file, config.replace(/^stream_idle_timeout_ms = \d+$/m, `stream_idle_timeout_ms = ${ms}`))
-}
-
-/** The inspector of a codex-desk started with `--inspect=127.0.0.1:0` (bench-only). */
-class Inspector {
-  private nextId = 1
-  private readonly waiting = new Map<number, (result: unknown) => void>()
-  private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { id?: number; result?: unknown }
-      if (message.id !== undefined) this.waiting.get(message.id)?.(message.result)
-    })
-  }
-
-  static async attach(child: ChildProcessWithoutNullStreams): Promise<Inspector> {
-    const deadline = Date.now() + 10_000
-    let match: RegExpExecArray | null
-    while (!(match = /Debugger listening on (ws:\/\/\S+)/.exec(stderrOf(child)))) {
-      if (Date.now() > deadline) throw new Error(`no inspector URL: ${stderrOf(child)}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    const ws = new WebSocket(match[1] as string)
-    await withTimeout(
-      new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)),
-      5_000,
-      'the inspector',
-    )
-    return new Inspector(ws)
-  }
-
-  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    const id = this.nextId++
-    const answered = new Promise<unknown>((resolve) => this.waiting.set(id, resolve))
-    this.ws.send(JSON.stringify({ id, method, params }))
-    return withTimeout(answered, 30_000, `inspector ${method}`).finally(() => this.waiting.delete(id))
-  }
-
-  async heapUsedMiB(): Promise<number> {
-    const result = (await this.call('Runtime.getHeapUsage')) as { usedSize: number }
-    return result.usedSize / MiB
-  }
-
-  /** process.memoryUsage() in MiB (heapTotal: committed V8 heap; external: Buffers and the like). */
-  async memoryUsage(): Promise<Record<string, number>> {
-    const { result } = (await this.call('Runtime.evaluate', {
-      expression: 'JSON.stringify(process.memoryUsage())',
-      returnByValue: true,
-    })) as { result: { value: string } }
-    const usage = JSON.parse(result.value) as Record<string, number>
-    return Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, round(v / MiB)]))
-  }
-
-  close(): void {
-    this.ws.terminate()
-  }
 }
 
 /**
@@ -207,72 +148,6 @@ async function connect(
   if (trace && server.name === 'codex-desk') child.stdout.pipe(createWriteStream(trace))
   else child.stdout.resume()
   return { child, channel: await connectWhenUp(url, child) }
-}
-
-/**
- * Sends turn/start and resolves at that turn's turn/completed; `seen` gets what the client saw
- * (deltas are counted without parsing them: the client must stay cheap).
- */
-function runTurn(
-  channel: FrameChannel,
-  threadId: string,
-  id: number,
-  prompt: string,
-  seen: Seen,
-): Promise<void> {
-  let turnId: string | null = null
-  type Ended = { id: string; status: string; error: { message: string } | null }
-  const completedEarly = new Map<string, Ended>()
-  const done = new Promise<void>((resolve, reject) => {
-    channel.handler = (frame) => {
-      if (frame.startsWith('{"method":"item/agentMessage/delta"')) {
-        seen.deltas++
-        return
-      }
-      const message = JSON.parse(frame) as {
-        id?: number
-        method?: string
-        error?: { message: string }
-        result?: { turn: { id: string } }
-        params?: {
-          turn?: { id: string; status: string; error: { message: string } | null }
-          error?: { message: string; additionalDetails?: string | null }
-          willRetry?: boolean
-        }
-      }
-      if (message.method) seen.methods[message.method] = (seen.methods[message.method] ?? 0) + 1
-      if (message.method === 'error' && message.params?.error) {
-        const { error, willRetry } = message.params
-        seen.errors.push(
-          `${willRetry ? 'retry' : 'final'}: ${error.message} (${error.additionalDetails ?? ''})`,
-        )
-      }
-      const settle = (turn: Ended) => {
-        seen.status = turn.status
-        seen.error = turn.error?.message ?? null
-        // A failed turn is the answer check's to report (with what the client and server saw).
-        resolve()
-      }
-      if (message.id === id) {
-        if (message.error) return reject(new Error(`turn/start failed: ${message.error.message}`))
-        turnId = message.result?.turn.id ?? null
-        const early = turnId ? completedEarly.get(turnId) : undefined
-        if (early) settle(early)
-      } else if (message.method === 'turn/completed' && message.params?.turn) {
-        const turn = message.params.turn
-        if (turnId === null) completedEarly.set(turn.id, turn)
-        else if (turn.id === turnId) settle(turn)
-      }
-    }
-  })
-  channel.send(
-    JSON.stringify({
-      id,
-      method: 'turn/start',
-      params: { threadId, input: [{ type: 'text', text: prompt }] },
-    }),
-  )
-  return withTimeout(done, 60_000, `turn/completed of request ${id}`)
 }
 
 async function runOnce(

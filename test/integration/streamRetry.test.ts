@@ -12,6 +12,7 @@ import { conversationOf } from '../support/agentContext'
 import { expectCodexShape } from '../support/codexSchema'
 import { disconnectAfter, stall, text, usage } from '../support/modelServer'
 import {
+  harnessesPerTest,
   runTurn,
   startHarness,
   startThread,
@@ -24,6 +25,7 @@ const harnesses: Harness[] = []
 afterEach(async () => {
   for (const h of harnesses.splice(0)) await h.dispose()
 })
+const { restartable } = harnessesPerTest()
 
 async function harness(transport: TransportKind, env?: Record<string, string>): Promise<Harness> {
   const h = await startHarness(transport, env ? { env } : {})
@@ -31,14 +33,24 @@ async function harness(transport: TransportKind, env?: Record<string, string>): 
   return h
 }
 
-/** The turn's items as `thread/read` gives them: `type:text` (text only for messages). */
+/** An item as the tests compare them: `type:text` (text only for messages). */
+function shownItem(item: { type: string }): string {
+  const text = (item as { text?: string }).text
+  return item.type === 'agentMessage' ? `${item.type}:${text}` : item.type
+}
+
+/** The first turn's items as `thread/read` gives them. */
 async function readItems(client: TestClient, threadId: string): Promise<string[]> {
   const read = await client.request('thread/read', { threadId, includeTurns: true })
   expectCodexShape('ThreadReadResponse', read)
-  return (read.thread.turns[0]?.items ?? []).map((item) => {
-    const text = (item as { text?: string }).text
-    return item.type === 'agentMessage' ? `${item.type}:${text}` : item.type
-  })
+  return (read.thread.turns[0]?.items ?? []).map(shownItem)
+}
+
+/** The first turn's items as a history page (`thread/turns/list`, full items) gives them. */
+async function listedItems(client: TestClient, threadId: string): Promise<string[]> {
+  const page = await client.request('thread/turns/list', { threadId, itemsView: 'full' })
+  expectCodexShape('ThreadTurnsListResponse', page)
+  return (page.data.at(-1)?.items ?? []).map(shownItem)
 }
 
 function retryNotices(client: TestClient): unknown[] {
@@ -120,6 +132,50 @@ describe.each<TransportKind>(['stdio', 'ws'])('a broken model stream over %s', (
     expect(said(h, 1)).toEqual(said(h, 0))
     expect(said(h, 1)).toEqual(['user:hi'])
     expect(retryNotices(client)).toHaveLength(1)
+  })
+
+  it('drops the answer it cut, as codex does: clients never hear it complete and no read shows it', async () => {
+    const { first, restart } = await restartable(transport)
+    const client = await first.connect()
+    const { thread } = await startThread(client)
+    // created, in_progress, item added, part added, two deltas: the answer is cut.
+    first.model.enqueue([text('a partial answer', { chunks: 3 }), disconnectAfter(6)], text('whole answer'))
+    await runTurn(client, thread.id, 'hi')
+    const items = (method: string) =>
+      client.received
+        .filter((m) => m.method === method)
+        .map((m) => (m.params as { item: { id: string; type: string; text?: string } }).item)
+        .filter((item) => item.type === 'agentMessage')
+    const started = items('item/started').map((item) => item.id)
+    expect(started).toHaveLength(2)
+    const [cut, whole] = started as [string, string]
+    const deltas = client.received
+      .filter((m) => m.method === 'item/agentMessage/delta')
+      .map((m) => m.params as { itemId: string; delta: string })
+    expect(
+      deltas
+        .filter((d) => d.itemId === cut)
+        .map((d) => d.delta)
+        .join(''),
+    ).not.toBe('')
+    // The cut answer started and streamed, then nothing: only the retry's answer completes.
+    const completed = items('item/completed')
+    expect(completed.map((item) => [item.id, item.text])).toEqual([[whole, 'whole answer']])
+    const shown = ['userMessage', 'agentMessage:whole answer']
+    expect(await readItems(client, thread.id)).toEqual(shown)
+    expect(await listedItems(client, thread.id)).toEqual(shown)
+    // From disk, in a new process: read, resume and history pages agree.
+    const second = await restart()
+    const again = await second.connect()
+    expect(await readItems(again, thread.id)).toEqual(shown)
+    expect(await listedItems(again, thread.id)).toEqual(shown)
+    const resumed = await again.request('thread/resume', { threadId: thread.id })
+    expectCodexShape('ThreadResumeResponse', resumed)
+    expect(resumed.thread.turns[0]?.items.map(shownItem)).toEqual(shown)
+    // The next turn's request holds the retry's answer alone.
+    second.model.enqueue(text('third answer'))
+    await runTurn(again, thread.id, 'again')
+    expect(said(second, 0)).toEqual(['user:hi', 'assistant:whole answer', 'user:again'])
   })
 
   it('is retried with the answer it completed when it went silent past the idle timeout', async () => {

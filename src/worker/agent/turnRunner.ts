@@ -314,6 +314,7 @@ export class TurnRunner implements RunningTurn {
       publish: (method, params) => this.publish(method, params),
       startItem: (item) => this.startItem(item),
       completeItem: (item, textFromDeltas) => this.completeItem(item, textFromDeltas),
+      discardItem: (item) => this.discardItem(item),
     }
   }
 
@@ -354,6 +355,14 @@ export class TurnRunner implements RunningTurn {
       item,
       completedAtMs: item.completedAtMs,
     })
+  }
+
+  /** Drops an open item (what a broken stream left unfinished): no `item/completed`, gone from reads. */
+  private async discardItem(item: ThreadItem): Promise<void> {
+    await this.persist('item_completed', { turnId: this.turn.id, item, discarded: true })
+    const at = this.turn.items.findIndex((existing) => existing.id === item.id)
+    if (at >= 0) this.turn.items.splice(at, 1)
+    this.openItemIds.delete(item.id)
   }
 
   /** Closes open items and writes `turn_completed`. Failures to write are logged, never thrown. */

@@ -2,15 +2,17 @@
  * A model stream that breaks (dropped connection, or silent past the idle timeout) is retried. What
  * the broken attempt completed is already in the turn, so the retry carries it, as codex 0.169.0's
  * retry does (it rebuilds the request from its history): the model is never asked again for an
- * answer the user already sees. A partial answer is not carried. And a silent stream ends at the
- * idle timeout even after a garbage collection (Node 20's fetch then no longer forwarded the abort
- * to the response body, and the turn waited forever).
+ * answer the user already sees. A function call it completed is run before the retry, which carries
+ * the call and its output (codex does the same). A partial answer is not carried, and, as in codex,
+ * it is dropped: clients saw it start and stream, never complete, and no read, resume or history page
+ * shows it. And a silent stream ends at the idle timeout even after a garbage collection (Node 20's
+ * fetch then no longer forwarded the abort to the response body, and the turn waited forever).
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { conversationOf } from '../support/agentContext'
 import { expectCodexShape } from '../support/codexSchema'
-import { disconnectAfter, stall, text, usage } from '../support/modelServer'
+import { disconnectAfter, functionCall, stall, text, usage } from '../support/modelServer'
 import {
   harnessesPerTest,
   runTurn,
@@ -176,6 +178,47 @@ describe.each<TransportKind>(['stdio', 'ws'])('a broken model stream over %s', (
     second.model.enqueue(text('third answer'))
     await runTurn(again, thread.id, 'again')
     expect(said(second, 0)).toEqual(['user:hi', 'assistant:whole answer', 'user:again'])
+  })
+
+  it('runs a call it completed before breaking, as codex does, and the retry carries the call and its output', async () => {
+    const h = await harness(transport)
+    const client = await h.connect()
+    const { thread } = await startThread(client)
+    const plan = { plan: [{ step: 'probe the retry', status: 'pending' }] }
+    const call = functionCall({ name: 'update_plan', arguments: plan, callId: 'call_before_break' })
+    // created, in_progress, item added, one arguments delta, arguments done, item done: 6 events.
+    h.model.enqueue([call, disconnectAfter(6)], text('done after the plan'), text('third answer'))
+    const { completed } = await runTurn(client, thread.id, 'hi')
+    expect((completed.params as { turn: { status: string } }).turn.status).toBe('completed')
+    // The call ran before the retry; the retry's answer ends the turn (no extra request).
+    expect(h.model.requests).toHaveLength(2)
+    const input = (h.model.requests[1]?.body as { input: unknown[] }).input
+    expect(input.slice(-3)).toEqual([
+      expect.objectContaining({ type: 'message', role: 'user' }),
+      {
+        type: 'function_call',
+        name: 'update_plan',
+        arguments: JSON.stringify(plan),
+        call_id: 'call_before_break',
+      },
+      { type: 'function_call_output', call_id: 'call_before_break', output: 'Plan updated' },
+    ])
+    const methods = client.received.map((m) => m.method)
+    const planned = methods.indexOf('turn/plan/updated')
+    expect(planned).toBeGreaterThan(methods.indexOf('error'))
+    expect(planned).toBeLessThan(methods.indexOf('item/agentMessage/delta'))
+    expect(await readItems(client, thread.id)).toEqual(['userMessage', 'agentMessage:done after the plan'])
+    // The next turn's request holds the call and its output once, in order.
+    await runTurn(client, thread.id, 'again')
+    expect(
+      conversationOf(h.model.requests[2]).map((i) => (i.role ? `${i.role}:${i.content?.[0]?.text}` : i.type)),
+    ).toEqual([
+      'user:hi',
+      'function_call',
+      'function_call_output',
+      'assistant:done after the plan',
+      'user:again',
+    ])
   })
 
   it('is retried with the answer it completed when it went silent past the idle timeout', async () => {

@@ -242,23 +242,27 @@ export class TurnRunner implements RunningTurn {
     const streaming = new Map<number, Streaming>()
     const calls: ModelCall[] = []
     const items = this.served()
-    for await (const event of client.stream(request, this.abort.signal)) {
-      await onModelEvent(items, event, streaming, calls, settings)
-    }
-    await this.deltas.drain()
-    for (const call of calls) {
+    const run = async (call: ModelCall) => {
       this.throwIfAborted()
       const output = await tools.call(call, toolServices(this.served(), settings))
       // A tool that saw the interrupt returns early; its output is not what the model asked for.
       this.throwIfAborted()
       const item = { type: 'function_call_output', call_id: call.callId, output }
-      if (side) {
-        side.remember(item)
-        continue
+      if (side) side.remember(item)
+      else {
+        await this.persist('response_item', { turnId: this.turn.id, item })
+        host.thread.history.push({ turnId: this.turn.id, item })
       }
-      await this.persist('response_item', { turnId: this.turn.id, item })
-      host.thread.history.push({ turnId: this.turn.id, item })
+      return item
     }
+    for await (const event of client.stream(request, this.abort.signal)) {
+      await onModelEvent(items, event, streaming, calls, settings)
+      // As codex: the calls a broken stream completed run now, and the retry carries their outputs.
+      if (event.type === 'retrying' && event.phase === 'stream')
+        for (const call of calls.splice(0)) event.carry(await run(call))
+    }
+    await this.deltas.drain()
+    for (const call of calls) await run(call)
     return calls.length > 0
   }
 

@@ -511,6 +511,31 @@ describe('streamed text lines', () => {
     expect(short.problems).toEqual(['item a1 completed with 11 streamed characters, 5 are on disk'])
   })
 
+  it("drops an item completed as discarded (a broken stream's cut answer), and the items after it still grow", () => {
+    const replayed = replayText(
+      rollout([
+        ['session_meta', meta()],
+        ['turn_started', { turnId: 't1', startedAt: 100 }],
+        ['item_completed', { turnId: 't1', item: userMessage('u1', 'hi') }],
+        ['item_started', { turnId: 't1', item: reasoningItem('r1') }],
+        ['item_started', { turnId: 't1', item: agentMessage('a1', '') }],
+        delta('a1', 0, 'a cut ans'),
+        ['item_completed', { turnId: 't1', item: reasoningItem('r1'), discarded: true }],
+        ['item_completed', { turnId: 't1', item: agentMessage('a1', 'a cut ans'), discarded: true }],
+        // Late text for a dropped item has nothing to hold it.
+        delta('a1', 9, 'wer'),
+        ['item_started', { turnId: 't1', item: agentMessage('a2', '') }],
+        delta('a2', 0, 'the whole'),
+        delta('a2', 9, ' answer'),
+      ]),
+      { openTurn: 'inProgress' },
+    )
+    expect(replayed.turns[0]?.items.map((item) => item.id)).toEqual(['u1', 'a2'])
+    expect(replayed.turns[0]?.items[1]).toMatchObject({ text: 'the whole answer' })
+    expect(replayed.openItems).toEqual([{ turnId: 't1', itemId: 'a2' }])
+    expect(replayed.problems).toEqual([])
+  })
+
   it('continues a checkpointed text (an older rollout) with deltas', () => {
     const replayed = replayText(
       rollout([

@@ -82,6 +82,11 @@ export type ModelEvent =
       delayMs: number
       reason: string
       error: ModelError
+      /**
+       * A stream retry carries what the broken attempt completed. Its function calls go only with
+       * their outputs: the consumer runs them while it handles this event and hands each output here.
+       */
+      carry(output: unknown): void
     }
 
 export interface ModelAuth {
@@ -207,8 +212,6 @@ export class ModelClient {
         budget = streamMaxRetries
         if (streamRetries >= budget) throw error
         retry = ++streamRetries
-        // As codex resends its history: what the model already said is not asked for again.
-        input = withCarriedItems(input, completedItems.splice(0))
       }
       const delayMs = error.retryAfterMs ?? backoffDelayMs(retry, this.random)
       this.log.info(
@@ -223,6 +226,7 @@ export class ModelClient {
         },
         'retrying model request',
       )
+      const outputs: unknown[] = []
       yield {
         type: 'retrying',
         phase,
@@ -231,7 +235,11 @@ export class ModelClient {
         delayMs,
         reason: error.message,
         error,
+        carry: (output) => void outputs.push(output),
       }
+      // As codex resends its history: what the model already said (and the calls it made, with
+      // their outputs) is not asked for again.
+      if (phase === 'stream') input = withCarriedItems(input, completedItems.splice(0), outputs)
       try {
         await this.sleep(delayMs, signal)
       } catch (sleepError) {

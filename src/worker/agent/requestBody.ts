@@ -21,7 +21,7 @@
  *
  * A stream that broke after completing output items is retried with those items appended to the
  * input (`withCarriedItems`), as codex rebuilds a retry's input from its history: the model is not
- * asked again for an answer the turn already shows.
+ * asked again for an answer the turn already shows, nor for a call the turn already ran.
  */
 import { historyInputItem } from './history'
 
@@ -116,21 +116,30 @@ function inputStream(head: string, input: readonly unknown[], tail: string): Rea
 
 /**
  * The input of a retry after a broken stream: `input` followed by the output items the broken
- * attempt completed, prepared as the thread's history prepares them (`historyInputItem`). Only items
- * that stand alone are carried: a function call needs its output, which the turn produces after the
- * stream, so calls are left for the turn to record (and the model to see) as it does today.
+ * attempt completed, prepared as the thread's history prepares them (`historyInputItem`), then
+ * `outputs`, the outputs of its function calls (the turn ran them before the retry, as codex does).
+ * A call goes only with its output (a call without one is refused by the API), so a call the turn
+ * did not run is left out, and so is an output whose call is not carried.
  */
 export function withCarriedItems(
   input: readonly unknown[] | null,
-  completed: readonly { type: string }[],
+  completed: readonly { type: string; call_id?: unknown }[],
+  outputs: readonly unknown[] = [],
 ): readonly unknown[] | null {
   if (input === null) return null
+  const callIdOf = (item: unknown) => (item as { call_id?: unknown } | null)?.call_id
+  const answered = new Set(outputs.map(callIdOf))
   const carried: unknown[] = []
+  const calls = new Set<unknown>()
   for (const item of completed) {
-    if (item.type !== 'message' && item.type !== 'reasoning') continue
+    const isCall = item.type === 'function_call' || item.type === 'custom_tool_call'
+    if (isCall ? !answered.has(item.call_id) : item.type !== 'message' && item.type !== 'reasoning') continue
     const prepared = historyInputItem(item)
-    if (prepared !== undefined) carried.push(prepared)
+    if (prepared === undefined) continue
+    carried.push(prepared)
+    if (isCall) calls.add(item.call_id)
   }
+  for (const output of outputs) if (calls.has(callIdOf(output))) carried.push(output)
   return carried.length > 0 ? [...input, ...carried] : input
 }
 

@@ -2,8 +2,8 @@
  * Model events into items: what one model response streams (modelClient.ts `ModelEvent`) becomes the
  * turn's items. Output items start and complete as items, text and reasoning deltas grow them (each
  * written to the rollout before it is published, through the turn's DeltaPipeline), function calls
- * are collected for the turn to run, token usage is recorded, and a retried stream closes what the
- * failed attempt had streamed.
+ * are collected for the turn to run, token usage is recorded, and a retried stream drops what the
+ * failed attempt had left unfinished.
  *
  * It never persists or publishes but through the running turn it is given (ItemTurn), so the turn's
  * rules (persist before publish, what a snapshot shows is what was published) hold for it too; it
@@ -40,6 +40,8 @@ export interface ItemTurn {
   startItem(item: ThreadItem): Promise<void>
   /** `textFromDeltas`: the agentMessage's text is exactly what its deltas wrote (not written again). */
   completeItem(item: ThreadItem, textFromDeltas?: number): Promise<void>
+  /** Drops a started item that will never complete: recorded as dropped, removed, not published. */
+  discardItem(item: ThreadItem): Promise<void>
 }
 
 /**
@@ -180,9 +182,11 @@ export async function onModelEvent(
       if (event.usage) await recordUsage(turn, event.usage, settings)
       return
     case 'retrying': {
-      // A broken stream starts over: what the failed attempt streamed stays as it was, closed.
+      // A broken stream starts over. As in codex, what the failed attempt had streamed but not
+      // completed is dropped: clients heard its start and deltas, never its completion, and no read,
+      // resume or history page shows it (the model is not told of it either).
       if (event.phase === 'stream') {
-        for (const state of streaming.values()) await turn.completeItem(closeItem(state.item, Date.now()))
+        for (const state of streaming.values()) await turn.discardItem(closeItem(state.item, Date.now()))
         streaming.clear()
       }
       const error = event.error.toTurnError()

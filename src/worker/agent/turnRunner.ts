@@ -242,23 +242,27 @@ export class TurnRunner implements RunningTurn {
     const streaming = new Map<number, Streaming>()
     const calls: ModelCall[] = []
     const items = this.served()
-    for await (const event of client.stream(request, this.abort.signal)) {
-      await onModelEvent(items, event, streaming, calls, settings)
-    }
-    await this.deltas.drain()
-    for (const call of calls) {
+    const run = async (call: ModelCall) => {
       this.throwIfAborted()
       const output = await tools.call(call, toolServices(this.served(), settings))
       // A tool that saw the interrupt returns early; its output is not what the model asked for.
       this.throwIfAborted()
       const item = { type: 'function_call_output', call_id: call.callId, output }
-      if (side) {
-        side.remember(item)
-        continue
+      if (side) side.remember(item)
+      else {
+        await this.persist('response_item', { turnId: this.turn.id, item })
+        host.thread.history.push({ turnId: this.turn.id, item })
       }
-      await this.persist('response_item', { turnId: this.turn.id, item })
-      host.thread.history.push({ turnId: this.turn.id, item })
+      return item
     }
+    for await (const event of client.stream(request, this.abort.signal)) {
+      await onModelEvent(items, event, streaming, calls, settings)
+      // As codex: the calls a broken stream completed run now, and the retry carries their outputs.
+      if (event.type === 'retrying' && event.phase === 'stream')
+        for (const call of calls.splice(0)) event.carry(await run(call))
+    }
+    await this.deltas.drain()
+    for (const call of calls) await run(call)
     return calls.length > 0
   }
 
@@ -314,6 +318,7 @@ export class TurnRunner implements RunningTurn {
       publish: (method, params) => this.publish(method, params),
       startItem: (item) => this.startItem(item),
       completeItem: (item, textFromDeltas) => this.completeItem(item, textFromDeltas),
+      discardItem: (item) => this.discardItem(item),
     }
   }
 
@@ -354,6 +359,14 @@ export class TurnRunner implements RunningTurn {
       item,
       completedAtMs: item.completedAtMs,
     })
+  }
+
+  /** Drops an open item (what a broken stream left unfinished): no `item/completed`, gone from reads. */
+  private async discardItem(item: ThreadItem): Promise<void> {
+    await this.persist('item_completed', { turnId: this.turn.id, item, discarded: true })
+    const at = this.turn.items.findIndex((existing) => existing.id === item.id)
+    if (at >= 0) this.turn.items.splice(at, 1)
+    this.openItemIds.delete(item.id)
   }
 
   /** Closes open items and writes `turn_completed`. Failures to write are logged, never thrown. */

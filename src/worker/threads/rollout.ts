@@ -179,6 +179,16 @@ export function replay(lines: readonly RolloutLine[], options: ReplayOptions = {
     if (preview === null && item.type === 'userMessage') preview = previewOf(item.content)
   }
 
+  /** Removes an item the turn dropped (a broken stream's partial output): no read shows it. */
+  const dropItem = (state: TurnState, itemId: string) => {
+    const at = state.index.get(itemId)
+    state.open.delete(itemId)
+    if (at === undefined) return
+    state.turn.items.splice(at, 1)
+    state.index.delete(itemId)
+    for (const [id, index] of state.index) if (index > at) state.index.set(id, index - 1)
+  }
+
   for (const line of lines) {
     const atMs = Date.parse(line.timestamp)
     const ms = Number.isFinite(atMs) ? atMs : lastMs
@@ -239,7 +249,8 @@ export function replay(lines: readonly RolloutLine[], options: ReplayOptions = {
         const { turnId, item, textFromDeltas } = line.payload
         const state = turnFor(turnId, ms, 'item_completed')
         state.lastLineMs = ms
-        if (textFromDeltas === undefined) putItem(state, item, false)
+        if (line.payload.discarded) dropItem(state, item.id)
+        else if (textFromDeltas === undefined) putItem(state, item, false)
         else {
           const at = state.index.get(item.id)
           const streamed = at !== undefined && state.open.has(item.id) ? state.turn.items[at] : undefined

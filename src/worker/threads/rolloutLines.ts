@@ -84,7 +84,17 @@ export interface RolloutPayloads {
    * With `textFromDeltas`, an agentMessage's `text` is written as "" and is the first
    * `textFromDeltas` characters its item_text_delta lines carried (the text is not written twice).
    */
-  item_completed: { turnId: string; item: ThreadItem; textFromDeltas?: number }
+  item_completed: {
+    turnId: string
+    item: ThreadItem
+    textFromDeltas?: number
+    /**
+     * The item was dropped, never completed: what a broken model stream had streamed when it was
+     * retried (codex never completes it). Replay removes the item; versions before this field
+     * show it closed, as they wrote it.
+     */
+    discarded?: true
+  }
   /** A raw Responses API input or output item; `turnId` null for history written outside a turn. */
   response_item: { turnId: string | null; item: unknown }
   token_usage: { turnId: string; usage: ThreadTokenUsage }

@@ -101,10 +101,12 @@ export interface DeskOptions {
    * `[model_providers.mock]` table: top-level keys such as `approval_policy`, or whole tables.
    */
   deskConfig: string
+  /** The scripted provider's `stream_max_retries` (0 unless a test retries a broken stream). */
+  deskStreamRetries: number
 }
 
 /** The config.toml that sends every turn to the scripted model server. */
-export function modelConfig(modelUrl: string, extra: string): string {
+export function modelConfig(modelUrl: string, extra: string, streamRetries = 0): string {
   return [
     '# written by e2e/fixtures.ts',
     'model = "e2e-model"',
@@ -115,7 +117,7 @@ export function modelConfig(modelUrl: string, extra: string): string {
     'name = "Scripted model"',
     `base_url = "${modelUrl}"`,
     'request_max_retries = 0',
-    'stream_max_retries = 0',
+    `stream_max_retries = ${streamRetries}`,
     // Tests hold a stream still (a stall) while they look at the page; never long enough for this.
     'stream_idle_timeout_ms = 60000',
     '',
@@ -263,6 +265,7 @@ async function attachLogs(
 
 export const test = base.extend<DeskOptions & { desk: Desk }>({
   deskConfig: ['', { option: true }],
+  deskStreamRetries: [0, { option: true }],
   // Records what the page printed so a failure can be diagnosed from the report; Chromium logs, for
   // instance, the HTTP status of a refused websocket upgrade, which the page itself never sees.
   page: async ({ page }, use, testInfo) => {
@@ -276,7 +279,7 @@ export const test = base.extend<DeskOptions & { desk: Desk }>({
       await testInfo.attach('page-console.txt', { body: lines.join('\n'), contentType: 'text/plain' })
     }
   },
-  desk: async ({ deskConfig }, use, testInfo) => {
+  desk: async ({ deskConfig, deskStreamRetries }, use, testInfo) => {
     if (!existsSync(join(rendererDir, 'index.html')) || !existsSync(cliBundle)) {
       throw new Error('codex-desk is not built: run `npm run build` before `npx playwright test`.')
     }
@@ -291,7 +294,7 @@ export const test = base.extend<DeskOptions & { desk: Desk }>({
       await mkdir(home)
       await mkdir(project)
       const configPath = join(home, 'config.toml')
-      const configText = modelConfig(model.url, deskConfig)
+      const configText = modelConfig(model.url, deskConfig, deskStreamRetries)
       await writeFile(configPath, configText)
 
       let current = await spawnCore({ home, cwd: project, listenPort: 0, webUi: true, allowOrigins: [] })

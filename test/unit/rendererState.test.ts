@@ -188,6 +188,42 @@ describe('renderer store: turns', () => {
     expect(turnStatusText('interrupted', null)).toBe('interrupted')
   })
 
+  it('drops the answer a retried stream left unfinished, and keeps what was completed', () => {
+    const { store } = openStore([turn('u1', [], 'inProgress')])
+    const error = {
+      message: 'Reconnecting... 1/5',
+      codexErrorInfo: null,
+      additionalDetails: null,
+      misalignment: null,
+    }
+    const started = (id: string, text: string) =>
+      store.applyNotification('item/started', {
+        threadId: 'T',
+        turnId: 'u1',
+        item: agentMessage(id, text),
+        startedAtMs: 1,
+      })
+    started('done', '')
+    store.applyNotification('item/completed', {
+      threadId: 'T',
+      turnId: 'u1',
+      item: agentMessage('done', 'first, complete'),
+      completedAtMs: 2,
+    })
+    started('cut', '')
+    store.applyNotification('item/agentMessage/delta', {
+      threadId: 'T',
+      turnId: 'u1',
+      itemId: 'cut',
+      delta: 'alpha beta g',
+    })
+    expect(texts(store)).toEqual(['first, complete', 'alpha beta g'])
+    store.applyNotification('error', { threadId: 'T', turnId: 'u1', error, willRetry: true })
+    expect(texts(store)).toEqual(['first, complete'])
+    started('again', '')
+    expect(store.state.view?.turns[0]?.items.map((i) => i.id)).toEqual(['done', 'again'])
+  })
+
   it('knows the running turn (for Interrupt) until it completes', () => {
     const { store } = openStore([turn('u1', [], 'completed')])
     expect(store.runningTurn()).toBeUndefined()

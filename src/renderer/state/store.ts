@@ -163,8 +163,9 @@ export class DeskStore extends TurnsStore {
       case 'turn/completed':
         return this.onTurn(p, true)
       case 'item/started':
+        return this.onItem(p, false)
       case 'item/completed':
-        return this.onItem(p)
+        return this.onItem(p, true)
       case 'item/agentMessage/delta':
         return this.onDelta(p, 'agentMessage')
       case 'item/reasoning/summaryTextDelta':

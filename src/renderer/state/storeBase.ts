@@ -34,6 +34,8 @@ export interface TurnView {
   retrying: string | null
   items: ThreadItem[]
   itemById: Map<string, ThreadItem>
+  /** Items started and not completed yet: a retried model stream drops its unfinished answer. */
+  unfinished: Set<string>
   /** The aggregated unified diff (`turn/diff/updated`). */
   diff: string | null
 }

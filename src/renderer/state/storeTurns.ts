@@ -29,6 +29,7 @@ export abstract class TurnsStore extends StoreBase {
       retrying: null,
       items: [],
       itemById: new Map(),
+      unfinished: new Set(),
       diff: null,
     }
     for (const item of turn.items) {
@@ -114,10 +115,13 @@ export abstract class TurnsStore extends StoreBase {
     }
   }
 
-  protected onItem({ threadId, turnId, item }: NotificationParams<'item/started'>): void {
+  protected onItem({ threadId, turnId, item }: NotificationParams<'item/started'>, completed: boolean): void {
     const view = this.viewFor(threadId)
     if (!view) return
-    this.upsertItem(view, this.turnFor(view, turnId), item as ThreadItem)
+    const turn = this.turnFor(view, turnId)
+    if (completed) turn.unfinished.delete(item.id)
+    else turn.unfinished.add(item.id)
+    this.upsertItem(view, turn, item as ThreadItem)
     if (item.type === 'userMessage')
       this.previewFrom(threadId, item as Extract<ThreadItem, { type: 'userMessage' }>)
   }
@@ -207,8 +211,19 @@ export abstract class TurnsStore extends StoreBase {
     const view = this.viewFor(threadId)
     if (!view) return
     const turn = this.turnFor(view, turnId)
-    if (willRetry) turn.retrying = error.message
-    else turn.error = error as TurnError
+    if (willRetry) {
+      turn.retrying = error.message
+      // The core drops the answer a broken stream left unfinished (the retry answers again), as
+      // codex does: it never completes, so it leaves the view here.
+      for (const id of turn.unfinished) {
+        const item = turn.itemById.get(id)
+        if (item?.type !== 'agentMessage' && item?.type !== 'reasoning') continue
+        turn.items.splice(turn.items.indexOf(item), 1)
+        turn.itemById.delete(id)
+        turn.unfinished.delete(id)
+        this.emit({ kind: 'item', turnId, itemId: id })
+      }
+    } else turn.error = error as TurnError
     this.emit({ kind: 'turn', turnId })
   }
 }

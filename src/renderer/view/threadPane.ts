@@ -243,7 +243,12 @@ export class ThreadPane {
   renderItem(turnId: string, itemId: string): void {
     const turn = this.turnView(turnId)
     const item = turn?.itemById.get(itemId)
-    if (!turn || !item) return
+    if (!turn || !item) {
+      // An item the view no longer has (a retried stream's unfinished answer): its element goes.
+      this.items.get(itemId)?.element.remove()
+      this.items.delete(itemId)
+      return
+    }
     const elements = this.turns.get(turnId)
     if (!elements) return this.renderTurn(turnId)
     const rendered = renderItem(item, this.context)

@@ -8,7 +8,7 @@
  * shows it. And a silent stream ends at the idle timeout even after a garbage collection (Node 20's
  * fetch then no longer forwarded the abort to the response body, and the turn waited forever).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { conversationOf } from '../support/agentContext'
 import { expectCodexShape } from '../support/codexSchema'
@@ -16,23 +16,17 @@ import { disconnectAfter, functionCall, stall, text, usage } from '../support/mo
 import {
   harnessesPerTest,
   runTurn,
-  startHarness,
   startThread,
   type Harness,
   type TransportKind,
 } from '../support/threadHarness'
 import { WAIT_MS, type TestClient } from '../support/testClient'
 
-const harnesses: Harness[] = []
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose()
-})
-const { restartable } = harnessesPerTest()
+const perTest = harnessesPerTest()
+const { restartable } = perTest
 
-async function harness(transport: TransportKind, env?: Record<string, string>): Promise<Harness> {
-  const h = await startHarness(transport, env ? { env } : {})
-  harnesses.push(h)
-  return h
+function harness(transport: TransportKind, env?: Record<string, string>): Promise<Harness> {
+  return perTest.harness(transport, env ? { env } : {})
 }
 
 /** An item as the tests compare them: `type:text` (text only for messages). */

@@ -1,56 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import {
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { SessionSource, ThreadListParams, ThreadSortKey } from '../../src/worker/protocol/items'
 import { RolloutStore } from '../../src/worker/threads/rolloutStore'
 import { SCAN_CACHE_FILE } from '../../src/worker/threads/scanCache'
-import { INDEX_FILE, ThreadIndex, type ThreadSummary } from '../../src/worker/threads/threadIndex'
-import { createLoggerFactory } from '../../src/worker/util/log'
+import { INDEX_FILE, type ThreadIndex, type ThreadSummary } from '../../src/worker/threads/threadIndex'
 import { newSessionMeta } from '../support/threadFixtures'
+import { threadIndexKit } from '../support/threadIndexKit'
 
-const cleanups: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn()
-})
-
-async function tempHome(): Promise<string> {
-  const home = await mkdtemp(join(tmpdir(), 'codex-desk-index-'))
-  cleanups.push(() => rm(home, { recursive: true, force: true }))
-  return home
-}
-
-async function loadIndex(home: string, options: { compactMinLines?: number; logs?: string[] } = {}) {
-  const logs = options.logs
-  const index = await ThreadIndex.load({
-    home,
-    ...(options.compactMinLines !== undefined ? { compactMinLines: options.compactMinLines } : {}),
-    ...(logs
-      ? {
-          logger: createLoggerFactory({
-            format: 'json',
-            destination: { write: (text: string) => logs.push(text) },
-          }).get('threadIndex'),
-        }
-      : {}),
-  })
-  cleanups.push(() => index.close())
-  return index
-}
+const { tempHome, loadIndex } = threadIndexKit('codex-desk-index-')
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z')
 

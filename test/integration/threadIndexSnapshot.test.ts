@@ -1,50 +1,30 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ThreadListParams } from '../../src/worker/protocol/items'
 import { SNAPSHOT_FILE } from '../../src/worker/threads/indexSnapshot'
 import { cleanStaleFiles } from '../../src/worker/threads/staleFiles'
 import { INDEX_FILE, ThreadIndex, type ThreadSummary } from '../../src/worker/threads/threadIndex'
-import { createLoggerFactory } from '../../src/worker/util/log'
 import { REPO_ROOT, TSX_LOADER } from '../support/appServerProcess'
+import { threadIndexKit } from '../support/threadIndexKit'
 
-const cleanups: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn()
-})
-
-async function tempHome(): Promise<string> {
-  const home = await mkdtemp(join(tmpdir(), 'codex-desk-snapshot-'))
-  cleanups.push(() => rm(home, { recursive: true, force: true }))
-  return home
-}
+const kit = threadIndexKit('codex-desk-snapshot-')
+const { tempHome } = kit
 
 /** Snapshots for any number of threads, after every `tailLines` lines, written right away. */
-async function loadIndex(
+function loadIndex(
   home: string,
   options: { tailLines?: number; compactMinLines?: number; snapshots?: boolean; logs?: string[] } = {},
 ) {
-  const logs = options.logs
-  const index = await ThreadIndex.load({
-    home,
+  return kit.loadIndex(home, {
     snapshotMinThreads: options.snapshots === false ? Number.MAX_SAFE_INTEGER : 1,
     snapshotTailLines: options.tailLines ?? 1_000_000,
     snapshotDelayMs: 0,
     ...(options.compactMinLines !== undefined ? { compactMinLines: options.compactMinLines } : {}),
-    ...(logs
-      ? {
-          logger: createLoggerFactory({
-            format: 'json',
-            destination: { write: (text: string) => logs.push(text) },
-          }).get('threadIndex'),
-        }
-      : {}),
+    ...(options.logs ? { logs: options.logs } : {}),
   })
-  cleanups.push(() => index.close())
-  return index
 }
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z')

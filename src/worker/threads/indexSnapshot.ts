@@ -20,13 +20,9 @@
  */
 import { createHash } from 'node:crypto'
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs'
-import { open } from 'node:fs/promises'
 import { endianness } from 'node:os'
 import { join } from 'node:path'
 import type { SessionSource } from '../protocol/items'
-import { writeFileAtomic } from '../util/atomicWrite'
-import { FILE_MODE } from './pidLock'
-import { fold, parseComplete, readFrom } from './indexLog'
 import { readAt, SnapshotFile, SnapshotRow, SnapshotRows } from './snapshotRows'
 import type { ThreadSummary } from './threadSummary'
 
@@ -45,23 +41,6 @@ export interface LogPosition {
   lineCount: number
 }
 
-interface Columns {
-  ids: string[]
-  created: number[]
-  updated: number[]
-  recency: (number | null)[]
-  archived: number[]
-  cwds: string[]
-  cwd: number[]
-  providers: string[]
-  provider: number[]
-  /** Distinct sources as JSON text. */
-  sources: string[]
-  source: number[]
-  /** End of each entry (its newline included), relative to the start of the entries. */
-  ends: number[]
-}
-
 /** The columns as read back: typed arrays over the file's bytes (recency NaN for none). */
 interface ReadColumns {
   ids: string[]
@@ -78,26 +57,7 @@ interface ReadColumns {
   sources: unknown
 }
 
-const align8 = (n: number) => (n + 7) & ~7
-
-/** [u32 tables bytes][u32 ids bytes][tables JSON][ids joined by \n][pad][f64 x4][u32 x3][u8]. */
-function encodeColumns(c: Columns): Buffer {
-  const n = c.ids.length
-  const tables = Buffer.from(JSON.stringify({ cwds: c.cwds, providers: c.providers, sources: c.sources }))
-  const ids = Buffer.from(c.ids.join('\n'))
-  const numbersAt = align8(8 + tables.length + ids.length)
-  const out = Buffer.alloc(numbersAt + n * (4 * 8 + 3 * 4 + 1))
-  out.writeUInt32LE(tables.length, 0)
-  out.writeUInt32LE(ids.length, 4)
-  tables.copy(out, 8)
-  ids.copy(out, 8 + tables.length)
-  let at = numbersAt
-  for (const column of [c.created, c.updated, c.recency.map((v) => v ?? NaN), c.ends])
-    for (const v of column) at = out.writeDoubleLE(v, at)
-  for (const column of [c.cwd, c.provider, c.source]) for (const v of column) at = out.writeUInt32LE(v, at)
-  for (const v of c.archived) at = out.writeUInt8(v, at)
-  return out
-}
+export const align8 = (n: number) => (n + 7) & ~7
 
 /** The columns of `count` threads, or null when the bytes cannot hold them. */
 function decodeColumns(bytes: Buffer, count: number): ReadColumns | null {
@@ -137,10 +97,10 @@ export function summaryOf(entry: IndexEntry): ThreadSummary {
   return entry instanceof SnapshotRow ? entry.summary() : entry
 }
 
-const hashOf = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex')
+export const hashOf = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex')
 
 /** The hash of the log's first and last FINGERPRINT_BYTES before `offset` (read from `fd`). */
-function fingerprint(fd: number, offset: number): string {
+export function fingerprint(fd: number, offset: number): string {
   const hash = createHash('sha1')
   const take = (from: number, length: number) => hash.update(readAt(fd, from, length))
   take(0, Math.min(FINGERPRINT_BYTES, offset))
@@ -287,140 +247,4 @@ function parseSnapshot(fd: number): LoadedSnapshot | null {
   const file = new SnapshotFile(fd, entriesStart, entriesBytes)
   const rows = new SnapshotRows({ ...c, cwds: c.cwds, providers: c.providers, sources }, file)
   return { covers: log as LogPosition, fingerprint: header.fingerprint, rows, file }
-}
-
-/** Interns a string in a table: its position. */
-function interner(table: string[]): (value: string) => number {
-  const positions = new Map<string, number>()
-  return (value) => {
-    let at = positions.get(value)
-    if (at === undefined) {
-      at = table.length
-      table.push(value)
-      positions.set(value, at)
-    }
-    return at
-  }
-}
-
-/**
- * Writes the snapshot of `entries`, which must be exactly the log's state at `covers` (the
- * caller's promise), atomically. Returns false when the log no longer reads as `covers` says.
- */
-export async function writeSnapshot(
-  home: string,
-  logPath: string,
-  covers: LogPosition,
-  entries: Iterable<IndexEntry>,
-): Promise<boolean> {
-  const sorted = [...entries].sort((a, b) =>
-    a.createdAtMs !== b.createdAtMs ? a.createdAtMs - b.createdAtMs : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-  )
-  const c: Columns = {
-    ids: [],
-    created: [],
-    updated: [],
-    recency: [],
-    archived: [],
-    cwds: [],
-    cwd: [],
-    providers: [],
-    provider: [],
-    sources: [],
-    source: [],
-    ends: [],
-  }
-  const cwdAt = interner(c.cwds)
-  const providerAt = interner(c.providers)
-  const sourceAt = interner(c.sources)
-  const parts: Buffer[] = []
-  let length = 0
-  const newline = Buffer.from('\n')
-  for (const entry of sorted) {
-    // Ids are joined by newlines in the columns (a thread id never holds one).
-    if (entry.id.includes('\n')) return false
-    const raw = entry instanceof SnapshotRow ? entry.raw() : Buffer.from(JSON.stringify(entry))
-    parts.push(raw, newline)
-    length += raw.length + 1
-    c.ids.push(entry.id)
-    c.created.push(entry.createdAtMs)
-    c.updated.push(entry.updatedAtMs)
-    c.recency.push(entry.recencyAtMs)
-    c.archived.push(entry.archived ? 1 : 0)
-    c.cwd.push(cwdAt(entry.cwd))
-    c.provider.push(providerAt(entry.modelProvider))
-    c.source.push(sourceAt(JSON.stringify(entry.source)))
-    c.ends.push(length)
-  }
-  // The fingerprint is read from the file itself, under the same dev/inode check as a reader's.
-  const handle = await open(logPath, 'r').catch(() => null)
-  if (!handle) return false
-  let print: string
-  try {
-    const st = await handle.stat()
-    if (st.dev !== covers.dev || st.ino !== covers.ino || st.size < covers.offset) return false
-    print = fingerprint(handle.fd, covers.offset)
-  } finally {
-    await handle.close()
-  }
-  const columns = encodeColumns(c)
-  const header = JSON.stringify({
-    version: SNAPSHOT_VERSION,
-    log: covers,
-    fingerprint: print,
-    count: sorted.length,
-    columnsBytes: columns.length,
-    columnsHash: hashOf(columns),
-    entriesBytes: length,
-  })
-  await writeFileAtomic(
-    join(home, SNAPSHOT_FILE),
-    Buffer.concat([Buffer.from(header + '\n'), columns, ...parts]),
-    {
-      mode: FILE_MODE,
-    },
-  )
-  return true
-}
-
-/**
- * Writes a new snapshot of the log file as it is on disk: the current snapshot's rows (when it
- * covers this file) plus the lines after it, or the whole file. Returns the position it covers,
- * or null when there is nothing to write (no file, another version, fewer than `minThreads`).
- */
-export async function snapshotLogFile(
-  home: string,
-  logPath: string,
-  minThreads: number,
-): Promise<LogPosition | null> {
-  let base = readSnapshotOf(home, logPath)
-  try {
-    const handle = await open(logPath, 'r').catch(() => null)
-    if (!handle) return null
-    try {
-      const st = await handle.stat()
-      if (base && (st.dev !== base.covers.dev || st.ino !== base.covers.ino)) {
-        base.file.close()
-        base = null
-      }
-      const from = base?.covers.offset ?? 0
-      const parsed = parseComplete(await readFrom(handle, from))
-      if (parsed.otherVersion !== null) return null
-      const entries = new Map<string, IndexEntry>()
-      for (const row of base?.rows ?? []) entries.set(row.id, row)
-      fold(entries, parsed.changes)
-      if (entries.size < minThreads) return null
-      const covers: LogPosition = {
-        dev: st.dev,
-        ino: st.ino,
-        offset: from + parsed.consumed,
-        lineCount: (base?.covers.lineCount ?? 0) + parsed.valid + parsed.bad,
-      }
-      return (await writeSnapshot(home, logPath, covers, entries.values())) ? covers : null
-    } finally {
-      await handle.close()
-    }
-  } finally {
-    base?.file.close()
-  }
 }

@@ -27,11 +27,11 @@ import {
   SnapshotCorrupt,
   SnapshotRow,
   type SnapshotFile,
-  snapshotLogFile,
   summaryOf,
   type LogPosition,
 } from './indexSnapshot'
 import { IndexEntries } from './indexEntries'
+import { snapshotLogFile } from './snapshotWrite'
 import { addMissingRollouts } from './missingRollouts'
 import { FILE_MODE } from './pidLock'
 import { scanAllRollouts } from './rolloutScan'

@@ -31,9 +31,9 @@ import { forkLines, type PendingLine } from './forkLines'
 import type { LiveThread } from './liveThread'
 import { createLiveThread, loadLiveThread, metaOfThread } from './threadLoader'
 import type { SessionMeta, ThreadSettings } from './rollout'
-import { noRolloutFound, RolloutStore, type RolloutStoreOptions } from './rolloutStore'
+import { RolloutStore, type RolloutStoreOptions } from './rolloutStore'
 import { ThreadEvents } from './threadEvents'
-import { ThreadIndex, threadFromSummary } from './threadIndex'
+import { ThreadIndex } from './threadIndex'
 import {
   changesSettings,
   configWithOverrides,
@@ -43,9 +43,17 @@ import {
   type OverrideParams,
   type ResolvedThreadSettings,
 } from './threadSettings'
-import { assertFolder, uuidProblem } from './settingsUpdate'
+import { assertFolder } from './settingsUpdate'
 import { ThreadSubscriptions } from './subscriptions'
 import { resumeCursorsOf, resumeResponse, threadResponse, type StartResponse } from './threadResponses'
+import {
+  archiveThread,
+  assertThreadId,
+  readThread,
+  setThreadName,
+  unarchiveThread,
+  type StoredThreadHost,
+} from './storedThreads'
 
 export interface ThreadManagerOptions {
   home: string
@@ -70,13 +78,6 @@ const NOT_LOADED: ThreadStatus = { type: 'notLoaded' }
 const IDLE: ThreadStatus = { type: 'idle' }
 
 export const threadNotLoaded = (threadId: string) => invalidRequest(`thread not loaded: ${threadId}`)
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** A client's thread id: codex parses it as a UUID, so anything else is `invalid thread id: <why>`. */
-function assertThreadId(threadId: string): void {
-  if (!UUID.test(threadId)) throw invalidRequest(`invalid thread id: ${uuidProblem(threadId) ?? threadId}`)
-}
 
 export class ThreadManager {
   readonly subscriptions: ThreadSubscriptions
@@ -301,18 +302,8 @@ export class ThreadManager {
   // ------------------------------------------------------------------------------------------
   // thread/read, thread/list, thread/unsubscribe
 
-  async readThread(params: ParamsOf<'thread/read'>): Promise<ResultOf<'thread/read'>> {
-    const live = this.live.get(params.threadId)
-    if (live) return { thread: live.snapshot(params.includeTurns ?? false) }
-    assertThreadId(params.threadId)
-    if (!params.includeTurns) {
-      const { index, store } = await this.open()
-      const summary = index.get(params.threadId)
-      if (summary && (await store.locate(params.threadId)))
-        return { thread: threadFromSummary(summary, NOT_LOADED) }
-    }
-    const replayed = await this.read(params.threadId, params.includeTurns ?? false)
-    return { thread: replayed.thread }
+  readThread(params: ParamsOf<'thread/read'>): Promise<ResultOf<'thread/read'>> {
+    return readThread(this.stored(), params)
   }
 
   async list(params: ThreadListParams): Promise<ThreadListResponse> {
@@ -334,51 +325,16 @@ export class ThreadManager {
   // ------------------------------------------------------------------------------------------
   // thread/archive, thread/unarchive, thread/name/set
 
-  async archive(threadId: string): Promise<void> {
-    assertThreadId(threadId)
-    const { store } = await this.open()
-    const live = this.live.get(threadId)
-    if (live?.ephemeral) throw noRolloutFound(threadId)
-    if (!live && !(await store.locate(threadId))) throw noRolloutFound(threadId)
-    if (live) {
-      live.running?.interrupt()
-      await live.running?.done
-      this.unload(threadId, { force: true, announceClosed: false })
-      await this.unloading.get(threadId)
-    }
-    await store.archive(threadId)
-    this.options.router.notify('all', 'thread/archived', { threadId })
+  archive(threadId: string): Promise<void> {
+    return archiveThread(this.stored(), threadId)
   }
 
-  async unarchive(threadId: string): Promise<ResultOf<'thread/unarchive'>> {
-    assertThreadId(threadId)
-    const { store, index } = await this.open()
-    await store.unarchive(threadId)
-    const summary = index.get(threadId)
-    const thread = summary
-      ? threadFromSummary(summary, NOT_LOADED)
-      : (await this.read(threadId, false)).thread
-    this.options.router.notify('all', 'thread/unarchived', { threadId })
-    return { thread }
+  unarchive(threadId: string): Promise<ResultOf<'thread/unarchive'>> {
+    return unarchiveThread(this.stored(), threadId)
   }
 
-  async setName(threadId: string, name: string): Promise<void> {
-    assertThreadId(threadId)
-    const threadName = name.trim() === '' ? null : name
-    const live = this.live.get(threadId)
-    if (live) {
-      await live.sink.append('thread_settings', { name: threadName })
-      live.base.name = threadName
-    } else {
-      const { store } = await this.open()
-      const writer = await store.open(threadId)
-      try {
-        await writer.append('thread_settings', { name: threadName })
-      } finally {
-        await writer.close()
-      }
-    }
-    this.events.toAll(threadId, 'thread/name/updated', { threadId, threadName })
+  setName(threadId: string, name: string): Promise<void> {
+    return setThreadName(this.stored(), threadId, name)
   }
 
   // ------------------------------------------------------------------------------------------
@@ -444,6 +400,21 @@ export class ThreadManager {
   }
 
   /** Reads a stored thread that is not loaded here; an unknown id reads as `thread not loaded`. */
+  /** What the stored-thread operations (storedThreads.ts) use of this manager. */
+  private stored(): StoredThreadHost {
+    return {
+      open: () => this.open(),
+      live: (threadId) => this.live.get(threadId),
+      unloadNow: async (threadId) => {
+        this.unload(threadId, { force: true, announceClosed: false })
+        await this.unloading.get(threadId)
+      },
+      readStored: async (threadId, withTurns) => (await this.read(threadId, withTurns)).thread,
+      router: this.options.router,
+      events: this.events,
+    }
+  }
+
   private async read(threadId: string, withTurns: boolean) {
     const { store } = await this.open()
     const location = await store.locate(threadId)
